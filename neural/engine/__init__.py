@@ -1,0 +1,1 @@
+"""Framework-free ML core: torch, numpy, pandas, scikit-learn. Never imports Django/Celery/Channels."""

@@ -1,0 +1,114 @@
+"""Files on disk: safetensors for tensors, JSON for metadata, and a SHA256SUMS over both.
+
+Never pickles. A bundle is written into a temporary sibling folder and renamed into place, so a
+crash leaves either the old bundle or the new one, never half of one. Every read verifies every
+checksum first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from neural.engine.errors import ArtifactIntegrityError
+
+FORMAT_VERSION = 1
+SUMS = "SHA256SUMS"
+WEIGHTS = "weights.safetensors"
+MODEL_JSON = "model.json"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_bundle(directory: Path, tensors: dict[str, dict[str, torch.Tensor]], documents: dict[str, dict]) -> str:
+    """Write ``name.safetensors`` per tensor group and ``name`` per JSON document, atomically.
+
+    Returns:
+        The SHA-256 of the SHA256SUMS file, which identifies the whole bundle.
+    """
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        for filename, group in tensors.items():
+            save_file({k: v.detach().cpu().contiguous() for k, v in group.items()}, str(tmp / filename))
+        for filename, document in documents.items():
+            (tmp / filename).write_text(json.dumps(document, indent=2, sort_keys=True))
+        names = sorted([*tensors, *documents])
+        (tmp / SUMS).write_text("".join(f"{sha256_file(tmp / n)}  {n}\n" for n in names))
+        if directory.exists():
+            old = directory.with_name(f".{directory.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(directory, old)
+            os.replace(tmp, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return sha256_file(directory / SUMS)
+
+
+def verify_bundle(directory: Path) -> dict[str, str]:
+    """Check every file listed in SHA256SUMS.
+
+    Raises:
+        ArtifactIntegrityError: a file is missing or its checksum differs.
+    """
+    sums_path = directory / SUMS
+    if not sums_path.is_file():
+        raise ArtifactIntegrityError(f"{directory}: {SUMS} is missing")
+    expected = {}
+    for line in sums_path.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        if not digest or not name or "/" in name or name.startswith("."):
+            raise ArtifactIntegrityError(f"{directory}: malformed {SUMS} line {line!r}")
+        expected[name] = digest
+    for name, digest in expected.items():
+        path = directory / name
+        if not path.is_file():
+            raise ArtifactIntegrityError(f"{directory}: {name} is missing")
+        if sha256_file(path) != digest:
+            raise ArtifactIntegrityError(
+                f"{directory}: checksum mismatch for {name}; the file was altered or truncated"
+            )
+    return expected
+
+
+def read_tensors(directory: Path, filename: str) -> dict[str, torch.Tensor]:
+    return load_file(str(directory / filename))
+
+
+def read_document(directory: Path, filename: str) -> dict:
+    return json.loads((directory / filename).read_text())
+
+
+def save_model(directory: Path, model: torch.nn.Module, meta: dict) -> str:
+    """Write a model version: weights, model.json (``meta`` plus the format version), sums."""
+    return write_bundle(
+        directory, {WEIGHTS: model.state_dict()}, {MODEL_JSON: {**meta, "format_version": FORMAT_VERSION}}
+    )
+
+
+def load_model_files(directory: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Verify and read a model version. Returns (state_dict, meta)."""
+    verify_bundle(directory)
+    meta = read_document(directory, MODEL_JSON)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ArtifactIntegrityError(
+            f"{directory}: format version {meta.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
+        )
+    return read_tensors(directory, WEIGHTS), meta

@@ -1,0 +1,91 @@
+"""Training hyperparameters, validated; unknown keys are errors that name the key."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+
+from neural.engine.errors import DataError
+
+LR_SCHEDULES = ("plateau", "onecycle", "cosine")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 60
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    dropout: float = 0.1
+    hidden_sizes: list[int] = field(default_factory=lambda: [256, 128])
+    early_stopping: bool = True
+    patience: int = 10
+    validation_split: float = 0.2
+    test_split: float = 0.1
+    lr_schedule: str = "plateau"
+    grad_clip: float = 1.0
+    class_weights: bool = False
+    seed: int = 42
+    gpu: bool = False
+    mixed_precision: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise DataError(f"unknown training option {unknown[0]!r}", field=unknown[0])
+        config = cls(**data)
+        config.validate()
+        return config
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device("cuda" if self.gpu else "cpu")
+
+    def validate(self) -> None:
+        checks = [
+            ("epochs", _is_int(self.epochs) and self.epochs > 0, "must be a whole number > 0"),
+            ("batch_size", _is_int(self.batch_size) and self.batch_size > 1, "must be a whole number > 1"),
+            ("learning_rate", _is_num(self.learning_rate) and 0 < self.learning_rate < 10, "must be in (0, 10)"),
+            ("weight_decay", _is_num(self.weight_decay) and self.weight_decay >= 0, "must be >= 0"),
+            ("dropout", _is_num(self.dropout) and 0 <= self.dropout < 1, "must be in [0, 1)"),
+            ("patience", _is_int(self.patience) and self.patience > 0, "must be a whole number > 0"),
+            (
+                "validation_split",
+                _is_num(self.validation_split) and 0 < self.validation_split < 0.9,
+                "must be in (0, 0.9)",
+            ),
+            ("test_split", _is_num(self.test_split) and 0 <= self.test_split < 0.5, "must be in [0, 0.5)"),
+            ("lr_schedule", self.lr_schedule in LR_SCHEDULES, f"must be one of {', '.join(LR_SCHEDULES)}"),
+            ("grad_clip", _is_num(self.grad_clip) and self.grad_clip >= 0, "must be >= 0"),
+            ("seed", _is_int(self.seed), "must be a whole number"),
+            (
+                "hidden_sizes",
+                isinstance(self.hidden_sizes, list)
+                and bool(self.hidden_sizes)
+                and all(_is_int(h) and h > 0 for h in self.hidden_sizes),
+                "must be a list of positive whole numbers",
+            ),
+        ]
+        for name, ok, message in checks:
+            if not ok:
+                raise DataError(f"{name} {message}, got {getattr(self, name)!r}", field=name)
+        if self.validation_split + self.test_split >= 0.9:
+            raise DataError(
+                "validation_split + test_split must leave at least 10% for training", field="validation_split"
+            )
+        if self.gpu and not torch.cuda.is_available():
+            raise DataError("gpu was requested but no CUDA GPU is available on this machine", field="gpu")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_num(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,184 @@
+"""From a DataFrame to a trained model: split, fit preprocessing on train, train, test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import train_test_split
+
+from neural.engine.callbacks import Callback
+from neural.engine.config import TrainConfig
+from neural.engine.errors import DataError
+from neural.engine.metrics import classification_metrics, confusion, regression_metrics
+from neural.engine.networks import TabularMLP, count_parameters
+from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
+from neural.engine.schema import ColumnSpec, TaskKind, infer_schema, infer_task
+from neural.engine.trainer import FitResult, TensorData, Trainer
+
+MIN_ROWS = 20
+
+
+@dataclass
+class Split:
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    stratified: bool
+
+    def describe(self, config: TrainConfig) -> dict:
+        return {
+            "seed": config.seed,
+            "validation_split": config.validation_split,
+            "test_split": config.test_split,
+            "stratified": self.stratified,
+            "train_rows": len(self.train),
+            "val_rows": len(self.val),
+            "test_rows": len(self.test),
+        }
+
+
+def split_rows(y: pd.Series, task: TaskKind, config: TrainConfig) -> Split:
+    """Deterministic train/validation/test split, stratified for classification when possible."""
+    n = len(y)
+    if n < MIN_ROWS:
+        raise DataError(f"data set has {n} usable rows; at least {MIN_ROWS} are needed to split", field="training_data")
+    idx = np.arange(n)
+    holdout = config.validation_split + config.test_split
+    strat = y.to_numpy() if task.is_classification and y.value_counts().min() >= 3 else None
+    train, rest = train_test_split(idx, test_size=holdout, random_state=config.seed, stratify=strat)
+    if config.test_split == 0:
+        return Split(train, rest, np.array([], dtype=int), strat is not None)
+    rest_strat = strat[rest] if strat is not None and pd.Series(strat[rest]).value_counts().min() >= 2 else None
+    val, test = train_test_split(
+        rest, test_size=config.test_split / holdout, random_state=config.seed, stratify=rest_strat
+    )
+    return Split(np.sort(train), np.sort(val), np.sort(test), strat is not None)
+
+
+@dataclass
+class TrainedModel:
+    """A fitted network with everything needed to predict and to describe itself."""
+
+    network: TabularMLP
+    preprocessor: TabularPreprocessor
+    target: str
+    encoder: TargetEncoder
+    config: TrainConfig
+    fit: FitResult
+    split: dict
+    metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    confusion_matrix: list[list[int]] | None = None
+    training_time_s: float = 0.0
+
+    def architecture(self) -> dict:
+        return {
+            "type": "TabularMLP",
+            "n_numeric": self.preprocessor.n_numeric,
+            "cardinalities": self.preprocessor.cardinalities,
+            "hidden_sizes": list(self.config.hidden_sizes),
+            "n_outputs": self.encoder.n_outputs,
+            "dropout": self.config.dropout,
+            "parameters": count_parameters(self.network),
+        }
+
+    def meta(self) -> dict:
+        """The content of ``model.json`` (the caller adds data set checksum and lineage)."""
+        return {
+            "architecture": self.architecture(),
+            "preprocessing": self.preprocessor.to_dict(),
+            "target": {"name": self.target, **self.encoder.to_dict()},
+            "feature_schema": [c.to_dict() for c in self.preprocessor.features],
+            "config": self.config.to_dict(),
+            "split": self.split,
+            "metrics": self.metrics,
+            "test_metrics": self.test_metrics,
+            "confusion_matrix": self.confusion_matrix,
+            "best_epoch": self.fit.best_epoch,
+            "epochs_run": len(self.fit.history),
+            "training_time_s": self.training_time_s,
+        }
+
+
+def train_tabular(
+    df: pd.DataFrame,
+    target: str,
+    *,
+    config: TrainConfig,
+    columns: list[ColumnSpec] | None = None,
+    task: TaskKind | None = None,
+    callbacks: Sequence[Callback] = (),
+    checkpoint_dir: Path | None = None,
+) -> TrainedModel:
+    """Train the default tabular network on ``df`` to predict ``target``.
+
+    Args:
+        df: the whole data set; rows without a target are dropped.
+        target: the column to predict.
+        config: validated hyperparameters.
+        columns: column specs (inferred when None); the target's own spec is ignored.
+        task: inferred from the target when None.
+        callbacks: epoch events and stop requests.
+        checkpoint_dir: per-epoch checkpoints, and resume when one exists.
+
+    Returns:
+        The trained model with validation metrics at the best epoch and held-out test metrics.
+    """
+    if target not in df.columns:
+        raise DataError(f"target column {target!r} is not in the data set", field="target")
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    df = df[df[target].notna()].reset_index(drop=True)
+    task = task or infer_task(df[target])
+    specs = [c for c in (columns or infer_schema(df, target)) if c.name != target]
+    if not any(not c.excluded for c in specs):
+        raise DataError("no usable feature columns besides the target", field="target")
+    split = split_rows(df[target], task, config)
+    pre = TabularPreprocessor(columns=specs).fit(df.iloc[split.train])
+    # The label set is the whole column's (no feature information); a regression target's
+    # scale is the training split's.
+    encoder = TargetEncoder(task).fit(df[target] if task.is_classification else df[target].iloc[split.train])
+    x_num, x_cat = pre.transform(df)
+    y = encoder.transform(df[target])
+    data = {
+        name: TensorData.from_numpy(x_num[rows], x_cat[rows], y[rows])
+        for name, rows in (("train", split.train), ("val", split.val), ("test", split.test))
+    }
+    for cb in callbacks:
+        cb.on_train_start(
+            {
+                "rows": len(df),
+                "task": str(task),
+                "features": len(pre.features),
+                "split": split.describe(config),
+                "config": config.to_dict(),
+            }
+        )
+    network = TabularMLP(pre.n_numeric, pre.cardinalities, config.hidden_sizes, encoder.n_outputs, config.dropout)
+    trainer = Trainer(config, task, callbacks, checkpoint_dir, (encoder.mean_, encoder.std_))
+    fit = trainer.fit(network, data["train"], data["val"])
+    network.to("cpu")
+    trained = TrainedModel(network, pre, target, encoder, config, fit, split.describe(config))
+    best = fit.history[fit.best_epoch - 1] if fit.best_epoch else fit.history[-1]
+    trained.metrics = {k: v for k, v in best.items() if k.startswith("val_") or k == "train_loss"}
+    if len(split.test):
+        trained.test_metrics, trained.confusion_matrix = _test_metrics(trainer, network, data["test"], task, encoder)
+    trained.training_time_s = time.perf_counter() - started
+    return trained
+
+
+def _test_metrics(trainer: Trainer, network, test: TensorData, task: TaskKind, encoder: TargetEncoder):
+    out = trainer.predict_raw(network, test)
+    if task.is_classification:
+        proba = torch.softmax(out, dim=1).numpy()
+        y = test.y.numpy()
+        return classification_metrics(y, proba), confusion(y, proba.argmax(axis=1), encoder.n_outputs)
+    truth = encoder.inverse_regression(test.y.numpy())
+    pred = encoder.inverse_regression(out.squeeze(-1).numpy())
+    return regression_metrics(truth, pred), None

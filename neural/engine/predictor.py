@@ -1,0 +1,69 @@
+"""Loading a verified model version and predicting from JSON records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from neural.engine.artifacts import load_model_files
+from neural.engine.networks import TabularMLP
+from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
+
+
+class TabularPredictor:
+    """Validates records against the feature schema and runs the network on the CPU."""
+
+    def __init__(
+        self, network: TabularMLP, preprocessor: TabularPreprocessor, encoder: TargetEncoder, meta: dict
+    ) -> None:
+        self.network = network.eval()
+        self.preprocessor = preprocessor
+        self.encoder = encoder
+        self.meta = meta
+
+    @classmethod
+    def from_artifact(cls, directory: Path) -> TabularPredictor:
+        """Verify every checksum, then build the network. Never unpickles anything."""
+        state, meta = load_model_files(directory)
+        arch = meta["architecture"]
+        network = TabularMLP(
+            arch["n_numeric"], arch["cardinalities"], arch["hidden_sizes"], arch["n_outputs"], arch["dropout"]
+        )
+        network.load_state_dict(state)
+        return cls(
+            network,
+            TabularPreprocessor.from_dict(meta["preprocessing"]),
+            TargetEncoder.from_dict(meta["target"]),
+            meta,
+        )
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [c.name for c in self.preprocessor.features]
+
+    def predict_frame(self, df: pd.DataFrame) -> list[dict]:
+        x_num, x_cat = self.preprocessor.transform(df)
+        with torch.inference_mode():
+            out = self.network(torch.from_numpy(x_num), torch.from_numpy(x_cat)).float()
+        if not self.encoder.task.is_classification:
+            values = self.encoder.inverse_regression(out.squeeze(-1).numpy())
+            return [{"prediction": float(v)} for v in values]
+        proba = torch.softmax(out, dim=1).numpy()
+        labels = self.encoder.classes_
+        best = proba.argmax(axis=1)
+        keys = [str(label) for label in labels]
+        return [
+            {
+                "prediction": labels[b],
+                "probabilities": dict(zip(keys, np.round(p.astype(np.float64), 6).tolist(), strict=True)),
+            }
+            for b, p in zip(best, proba, strict=True)
+        ]
+
+    def predict_records(self, records: list[dict]) -> list[dict]:
+        """Validate then predict. Raises InputValidationError listing every bad field."""
+        self.preprocessor.validate_records(records)
+        return self.predict_frame(pd.DataFrame.from_records(records, columns=self.feature_names))

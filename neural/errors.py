@@ -1,0 +1,19 @@
+"""Domain errors shared by the apps' services; the API maps them to 4xx, commands to exit 2.
+
+``DataError`` (400, names a field) and ``InputValidationError`` (400, one entry per field) come
+from the engine and are re-exported so callers import one module.
+"""
+
+from __future__ import annotations
+
+from neural.engine.errors import ArtifactIntegrityError, DataError, EngineError, InputValidationError
+
+__all__ = ["ArtifactIntegrityError", "Conflict", "DataError", "EngineError", "InputValidationError", "NotFound"]
+
+
+class NotFound(EngineError):
+    """The named object does not exist (404)."""
+
+
+class Conflict(EngineError):
+    """The object is in a state that forbids the action (409)."""

@@ -1,0 +1,17 @@
+"""`python manage.py training ...`: start and watch training sessions."""
+
+from __future__ import annotations
+
+from neural.management.base import SubcommandCommand
+from neural.management.train_cli import add_train_arguments, run_train
+
+
+class Command(SubcommandCommand):
+    help = "Training sessions."
+    subcommands = {"neural-train": "Train a model on a stored data set."}
+
+    def add_neural_train_arguments(self, p) -> None:
+        add_train_arguments(p)
+
+    def do_neural_train(self, **options) -> None:
+        run_train(self, options)

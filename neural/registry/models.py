@@ -1,0 +1,78 @@
+"""Registered models, their versions (immutable artifacts) and the activation history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from neural.datasets.models import Pattern
+
+
+class RegisteredModel(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    pattern = models.CharField(max_length=20, choices=Pattern.choices)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelVersion(models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    session = models.ForeignKey(
+        "training.TrainingSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="model_versions")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    task = models.CharField(max_length=20)
+    metrics = models.JSONField(default=dict)
+    test_metrics = models.JSONField(default=dict)
+    classes = models.JSONField(default=list, blank=True, help_text="class labels, in confusion-matrix order")
+    confusion_matrix = models.JSONField(null=True, blank=True, help_text="held-out test split; rows = truth")
+    config = models.JSONField(default=dict)
+    split = models.JSONField(default=dict)
+    artifact_path = models.CharField(max_length=500, help_text="relative to MODEL_STORAGE_PATH")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the artifact's SHA256SUMS file")
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    n_parameters = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="model_version_unique"),
+            # Exactly one active version per model, enforced by the database itself.
+            models.UniqueConstraint(fields=["model"], condition=Q(is_active=True), name="one_active_version_per_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}:v{self.version}"
+
+    @property
+    def label(self) -> str:
+        return f"v{self.version}"
+
+
+class ActivationEvent(models.Model):
+    class Action(models.TextChoices):
+        ACTIVATE = "activate"
+        ROLLBACK = "rollback"
+        DELETE = "delete"
+
+    model = models.ForeignKey(RegisteredModel, null=True, on_delete=models.SET_NULL, related_name="activation_events")
+    model_name = models.CharField(max_length=100)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    from_version = models.PositiveIntegerField(null=True, blank=True)
+    to_version = models.PositiveIntegerField(null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,0 +1,34 @@
+"""Reads for the registry."""
+
+from __future__ import annotations
+
+from neural.errors import NotFound
+from neural.registry.models import ModelVersion, RegisteredModel
+
+
+def model_get(*, name: str, field: str = "model") -> RegisteredModel:
+    model = RegisteredModel.objects.filter(name=name).first()
+    if model is None:
+        raise NotFound(f"model {name!r} does not exist", field=field)
+    return model
+
+
+def model_version_resolve(*, ref: str, field: str = "model") -> ModelVersion:
+    """``name`` (its active version) or ``name:vN``."""
+    name, _, number = ref.partition(":v")
+    model = model_get(name=name, field=field)
+    if number:
+        version = model.versions.filter(version=int(number)).first() if number.isdigit() else None
+        if version is None:
+            raise NotFound(f"model {name!r} has no version v{number}", field=field)
+        version.model = model
+        return version
+    version = model.versions.filter(is_active=True).first()
+    if version is None:
+        raise NotFound(f"model {name!r} has no active version", field=field)
+    version.model = model
+    return version
+
+
+def model_list():
+    return RegisteredModel.objects.prefetch_related("versions").order_by("name")

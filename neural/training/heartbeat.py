@@ -1,0 +1,46 @@
+"""Worker liveness: each Celery worker writes a heartbeat row; `--wait` checks it.
+
+Used instead of a broadcast ping because the embedded file-based broker has no fanout.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery.signals import worker_init, worker_shutdown
+from django.conf import settings
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+_stop = threading.Event()
+
+
+def _beat(hostname: str) -> None:
+    from neural.training.services import worker_heartbeat
+
+    while not _stop.is_set():
+        try:
+            worker_heartbeat(hostname=hostname)
+        except Exception:
+            logger.exception("worker heartbeat failed; will retry")
+        finally:
+            close_old_connections()
+        _stop.wait(settings.WORKER_HEARTBEAT_S)
+
+
+@worker_init.connect
+def start_heartbeat(sender=None, **kwargs) -> None:
+    _stop.clear()
+    threading.Thread(target=_beat, args=(sender.hostname,), name="photondrift-heartbeat", daemon=True).start()
+
+
+@worker_shutdown.connect
+def stop_heartbeat(sender=None, **kwargs) -> None:
+    _stop.set()
+    from neural.training.models import WorkerHeartbeat
+
+    try:
+        WorkerHeartbeat.objects.filter(hostname=sender.hostname).delete()
+    except Exception:
+        logger.exception("could not remove the heartbeat row of %s", sender.hostname)

@@ -1,0 +1,83 @@
+"""Training sessions, their per-epoch metrics and log lines, and worker heartbeats."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from neural.datasets.models import Pattern
+
+
+class TrainingSession(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        STOPPED = "stopped"
+
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.STOPPED)
+
+    name = models.CharField(max_length=200, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="sessions")
+    pattern = models.CharField(max_length=20, choices=Pattern.choices)
+    model_name = models.CharField(max_length=100)
+    config = models.JSONField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    epoch = models.PositiveIntegerField(default=0)
+    epochs = models.PositiveIntegerField()
+    stop_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    model_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ran_in = models.CharField(
+        max_length=200, blank=True, help_text="worker hostname, or 'cli' for --wait without a worker"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} ({self.model_name}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.TERMINAL
+
+
+class EpochMetric(models.Model):
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="epoch_metrics")
+    epoch = models.PositiveIntegerField()
+    train_loss = models.FloatField()
+    val_loss = models.FloatField()
+    val_accuracy = models.FloatField(null=True, blank=True)
+    lr = models.FloatField()
+    elapsed_s = models.FloatField()
+    metrics = models.JSONField(default=dict, help_text="every per-epoch figure, val_* included")
+
+    class Meta:
+        ordering = ["session", "epoch"]
+        constraints = [models.UniqueConstraint(fields=["session", "epoch"], name="epoch_metric_unique")]
+
+
+class SessionLog(models.Model):
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="log_lines")
+    created_at = models.DateTimeField(auto_now_add=True)
+    level = models.CharField(max_length=10, default="info")
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["session", "id"]
+
+
+class WorkerHeartbeat(models.Model):
+    """Written every few seconds by each live Celery worker; `--wait` reads it."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    last_seen = models.DateTimeField()

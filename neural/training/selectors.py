@@ -1,0 +1,31 @@
+"""Reads for training sessions."""
+
+from __future__ import annotations
+
+from neural.errors import NotFound
+from neural.training.models import EpochMetric, TrainingSession
+
+
+def session_get(*, session_id: int) -> TrainingSession:
+    session = TrainingSession.objects.select_related("dataset", "model_version").filter(pk=session_id).first()
+    if session is None:
+        raise NotFound(f"training session {session_id} does not exist", field="session")
+    return session
+
+
+def session_list(*, status: str | None = None, model_name: str | None = None):
+    qs = TrainingSession.objects.select_related("dataset", "model_version")
+    if status:
+        qs = qs.filter(status=status)
+    if model_name:
+        qs = qs.filter(model_name=model_name)
+    return qs
+
+
+def epoch_series(*, session: TrainingSession, max_points: int | None = None) -> list[EpochMetric]:
+    """Every epoch, or an even sample of at most ``max_points`` that keeps the first and last."""
+    rows = list(session.epoch_metrics.order_by("epoch"))
+    if max_points is None or len(rows) <= max_points:
+        return rows
+    step = (len(rows) - 1) / (max_points - 1)
+    return [rows[round(i * step)] for i in range(max_points)]

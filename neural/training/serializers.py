@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from neural.datasets.models import Pattern
+from neural.training.models import EpochMetric, SessionLog, TrainingSession
+
+
+class TrainRequestSerializer(serializers.Serializer):
+    pattern_type = serializers.ChoiceField(choices=Pattern.choices)
+    training_data = serializers.CharField(max_length=120, help_text="data set name, or name:vN")
+    epochs = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+    config = serializers.DictField(required=False, default=dict, help_text="training options (learning_rate, ...)")
+    session_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    model_name = serializers.CharField(required=False, max_length=100)
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    session_id = serializers.IntegerField(source="pk", read_only=True)
+    dataset = serializers.StringRelatedField()
+    model_version = serializers.StringRelatedField()
+
+    class Meta:
+        model = TrainingSession
+        fields = [
+            "session_id",
+            "name",
+            "status",
+            "pattern",
+            "model_name",
+            "dataset",
+            "epoch",
+            "epochs",
+            "config",
+            "metrics",
+            "error",
+            "model_version",
+            "ran_in",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class SessionStatusSerializer(serializers.ModelSerializer):
+    session_id = serializers.IntegerField(source="pk", read_only=True)
+    progress = serializers.SerializerMethodField()
+    eta_s = serializers.SerializerMethodField()
+    metrics = serializers.SerializerMethodField()
+    model_version = serializers.StringRelatedField()
+
+    class Meta:
+        model = TrainingSession
+        fields = [
+            "session_id",
+            "name",
+            "status",
+            "epoch",
+            "epochs",
+            "progress",
+            "metrics",
+            "error",
+            "model_version",
+            "started_at",
+            "finished_at",
+            "eta_s",
+        ]
+
+    def get_progress(self, obj: TrainingSession) -> float:
+        return 1.0 if obj.status == TrainingSession.Status.SUCCEEDED else round(obj.epoch / max(obj.epochs, 1), 4)
+
+    def get_metrics(self, obj: TrainingSession) -> dict:
+        if obj.metrics:
+            return obj.metrics
+        last = obj.epoch_metrics.order_by("-epoch").first()
+        return last.metrics if last else {}
+
+    def get_eta_s(self, obj: TrainingSession) -> float | None:
+        # Upper bound: early stopping may end the run sooner.
+        last = obj.epoch_metrics.order_by("-epoch").first()
+        if obj.is_finished or last is None:
+            return None
+        return round(last.elapsed_s / last.epoch * (obj.epochs - last.epoch), 1)
+
+
+class EpochMetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EpochMetric
+        fields = ["epoch", "train_loss", "val_loss", "val_accuracy", "lr", "elapsed_s", "metrics"]
+
+
+class SessionLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SessionLog
+        fields = ["id", "created_at", "level", "message"]

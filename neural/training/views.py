@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from neural.datasets.selectors import dataset_get
+from neural.errors import DataError
+from neural.training.selectors import epoch_series, session_get, session_list
+from neural.training.serializers import (
+    EpochMetricSerializer,
+    SessionLogSerializer,
+    SessionSerializer,
+    SessionStatusSerializer,
+    TrainRequestSerializer,
+)
+from neural.training.services import training_config_build, training_session_create, training_session_stop
+
+
+class TrainView(generics.ListAPIView):
+    """POST starts a training session (202 at once); GET lists sessions (?status=, ?model_name=)."""
+
+    serializer_class = SessionSerializer
+
+    def get_queryset(self):
+        return session_list(
+            status=self.request.query_params.get("status"), model_name=self.request.query_params.get("model_name")
+        )
+
+    @extend_schema(request=TrainRequestSerializer, responses={202: SessionSerializer})
+    def post(self, request):
+        body = TrainRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        dataset = dataset_get(ref=data["training_data"])
+        config = training_config_build(epochs=data.get("epochs"), options=data["config"])
+        session = training_session_create(
+            user=request.user,
+            dataset=dataset,
+            pattern=data["pattern_type"],
+            config=config,
+            model_name=data.get("model_name"),
+            session_name=data["session_name"],
+        )
+        return Response(SessionSerializer(session).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SessionDetailView(APIView):
+    @extend_schema(responses={200: SessionSerializer})
+    def get(self, request, session_id: int):
+        return Response(SessionSerializer(session_get(session_id=session_id)).data)
+
+    @extend_schema(responses={202: SessionStatusSerializer})
+    def delete(self, request, session_id: int):
+        session = training_session_stop(session=session_get(session_id=session_id))
+        return Response(SessionStatusSerializer(session).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SessionStatusView(APIView):
+    @extend_schema(responses={200: SessionStatusSerializer})
+    def get(self, request, session_id: int):
+        return Response(SessionStatusSerializer(session_get(session_id=session_id)).data)
+
+
+class SessionMetricsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("max_points", int, description="downsample to at most N epochs")],
+        responses={200: EpochMetricSerializer(many=True)},
+    )
+    def get(self, request, session_id: int):
+        session = session_get(session_id=session_id)
+        raw = request.query_params.get("max_points")
+        if raw is not None and (not raw.isdigit() or int(raw) < 2):
+            raise DataError("max_points must be a whole number >= 2", field="max_points")
+        rows = epoch_series(session=session, max_points=int(raw) if raw else None)
+        return Response(
+            {"session_id": session.pk, "status": session.status, "epochs": EpochMetricSerializer(rows, many=True).data}
+        )
+
+
+class SessionLogsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("after", int, description="only lines with id > after")],
+        responses={200: SessionLogSerializer(many=True)},
+    )
+    def get(self, request, session_id: int):
+        session = session_get(session_id=session_id)
+        after = request.query_params.get("after", "0")
+        if not after.isdigit():
+            raise DataError("after must be a whole number", field="after")
+        lines = session.log_lines.filter(id__gt=int(after))
+        return Response(
+            {"session_id": session.pk, "status": session.status, "lines": SessionLogSerializer(lines, many=True).data}
+        )

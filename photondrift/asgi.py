@@ -1,0 +1,30 @@
+"""ASGI entry point: Django for HTTP, Channels for /ws/ (session cookie or token header)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photondrift.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from dashboard.auth import TokenAuthMiddleware, has_token_header  # noqa: E402
+from dashboard.routing import websocket_urlpatterns  # noqa: E402
+
+_router = URLRouter(websocket_urlpatterns)
+_cookie_app = AllowedHostsOriginValidator(AuthMiddlewareStack(_router))
+_token_app = TokenAuthMiddleware(_router)
+
+
+async def websocket_app(scope, receive, send):
+    # A token header is not sent by browsers on their own, so it needs no origin check; a cookie is.
+    app = _token_app if has_token_header(scope) else _cookie_app
+    return await app(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})

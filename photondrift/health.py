@@ -1,0 +1,48 @@
+"""GET /healthz: database, broker and channel layer, each reported. Open to anonymous callers."""
+
+from __future__ import annotations
+
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from photondrift.celery import app as celery_app
+
+
+def _check(fn) -> dict:
+    try:
+        detail = fn()
+        return {"ok": True, **({"detail": detail} if detail else {})}
+    except Exception as exc:  # reported to the caller, which is the point of a health check
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return connection.vendor
+
+
+def _broker() -> str:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        return conn.transport_cls if isinstance(conn.transport_cls, str) else conn.transport.driver_type
+
+
+def _channel_layer() -> str:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.send)(channel, {"type": "health.ping", "id": uuid.uuid4().hex})
+    async_to_sync(layer.receive)(channel)
+    return type(layer).__name__
+
+
+@require_GET
+def healthz(request):
+    checks = {"database": _check(_database), "broker": _check(_broker), "channel_layer": _check(_channel_layer)}
+    ok = all(c["ok"] for c in checks.values())
+    return JsonResponse({"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503)

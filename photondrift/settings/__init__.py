@@ -1,0 +1,1 @@
+from photondrift.settings.base import *  # noqa: F403
