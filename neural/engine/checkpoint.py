@@ -29,7 +29,7 @@ def save_checkpoint(
             "model.safetensors": model.state_dict(),
             "best.safetensors": best_state,
             "optimizer.safetensors": opt_tensors,
-            "rng.safetensors": {"generator": generator.get_state()},
+            "rng.safetensors": {"generator": generator.get_state(), "torch": torch.get_rng_state()},
         },
         {
             STATE: {
@@ -55,6 +55,8 @@ def load_checkpoint(directory: Path, model, optimizer, scheduler, generator) -> 
         per_param.setdefault(int(idx), {}).update(scalars)
     optimizer.load_state_dict({"state": per_param, "param_groups": state["optimizer_param_groups"]})
     scheduler.load_state_dict(state["scheduler"])
-    generator.set_state(read_tensors(directory, "rng.safetensors")["generator"])
+    rng = read_tensors(directory, "rng.safetensors")
+    generator.set_state(rng["generator"])
+    torch.set_rng_state(rng["torch"])  # dropout draws from the global generator
     state["best_state"] = read_tensors(directory, "best.safetensors")
     return state

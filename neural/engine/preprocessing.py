@@ -23,7 +23,7 @@ MAX_CATEGORIES = 1000
 _TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
 
 
-DATETIME_PARTS = ("hour", "dayofweek", "day", "month")
+DATETIME_PARTS = ("hour", "day_of_week", "day", "month")
 
 
 def _datetime_parts(series: pd.Series) -> dict[str, np.ndarray]:

@@ -222,11 +222,9 @@ class Trainer:
 
 
 def _steps_per_epoch(n: int, batch_size: int) -> int:
-    # A last batch of one row breaks batch normalisation; fold it into the previous one's epoch.
-    steps = max(1, n // batch_size)
-    if n % batch_size > 1:
-        steps += 1
-    return steps
+    # A last batch of one row breaks batch normalisation: that row waits for the next epoch.
+    full, rest = divmod(n, batch_size)
+    return full + (1 if rest > 1 or full == 0 else 0)
 
 
 def _scheduler(cfg: TrainConfig, optimizer, steps: int):

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from neural.datasets.selectors import dataset_get
-from neural.errors import DataError
+from neural.errors import DataError, NotFound
 from neural.training.selectors import epoch_series, session_get, session_list
 from neural.training.serializers import (
     EpochMetricSerializer,
@@ -33,7 +33,10 @@ class TrainView(generics.ListAPIView):
         body = TrainRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        dataset = dataset_get(ref=data["training_data"])
+        try:
+            dataset = dataset_get(ref=data["training_data"])
+        except NotFound as exc:  # a bad reference in the body is bad input, not a missing URL
+            raise DataError(exc.message, field="training_data") from exc
         config = training_config_build(epochs=data.get("epochs"), options=data["config"])
         session = training_session_create(
             user=request.user,

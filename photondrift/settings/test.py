@@ -23,6 +23,8 @@ DATASET_STORAGE_PATH = TEST_HOME / "datasets"
 MODEL_STORAGE_PATH = TEST_HOME / "models"
 MEDIA_ROOT = TEST_HOME / "uploads"
 BROKER_DIR = TEST_HOME / "broker"
+STATIC_ROOT = TEST_HOME / "staticfiles"
+STATIC_ROOT.mkdir()
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CI = env_bool("CI", False)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+
+from neural.training.models import TrainingSession
+from neural.training.services import training_session_run
+
+
+def start(api, **body):
+    payload = {"pattern_type": "coordination", "training_data": "coord", "epochs": 3, **body}
+    return api.post("/api/v1/neural/train", payload, format="json")
+
+
+def test_it_accepts_a_training_request_and_queues_it(api, dataset):
+    res = start(api, session_name="first", config={"learning_rate": 0.01})
+    assert res.status_code == 202, res.json()
+    body = res.json()
+    assert body["status"] == "queued" and body["model_name"] == "coordination"
+    session = TrainingSession.objects.get(pk=body["session_id"])
+    assert session.config["learning_rate"] == 0.01 and session.epochs == 3
+
+
+def test_it_reports_status_metrics_and_logs_of_a_finished_session(api, dataset):
+    session_id = start(api).json()["session_id"]
+    training_session_run(session_id=session_id, ran_in="test")
+    status = api.get(f"/api/v1/neural/train/{session_id}/status").json()
+    assert status["status"] == "succeeded" and status["progress"] == 1.0
+    assert status["model_version"] == "coordination:v1"
+    assert 0.0 <= status["metrics"]["val_accuracy"] <= 1.0
+    metrics = api.get(f"/api/v1/neural/train/{session_id}/metrics").json()
+    assert [e["epoch"] for e in metrics["epochs"]] == list(range(1, len(metrics["epochs"]) + 1))
+    assert metrics["epochs"][0]["val_loss"] > 0
+    logs = api.get(f"/api/v1/neural/train/{session_id}/logs").json()["lines"]
+    assert any(line["message"].startswith("epoch 1/3") for line in logs)
+    listed = api.get("/api/v1/neural/train?status=succeeded").json()
+    assert listed["count"] == 1
+
+
+def test_it_downsamples_metrics_on_request(api, dataset):
+    session_id = start(api, epochs=8, config={"early_stopping": False}).json()["session_id"]
+    training_session_run(session_id=session_id, ran_in="test")
+    series = api.get(f"/api/v1/neural/train/{session_id}/metrics?max_points=3").json()["epochs"]
+    assert [e["epoch"] for e in series] == [1, 4, 8] or [e["epoch"] for e in series][0::2] == [1, 8]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"pattern_type": "astrology"}, "pattern_type"),
+        ({"training_data": "nope"}, "training_data"),
+        ({"config": {"lerning_rate": 0.1}}, "lerning_rate"),
+        ({"config": {"validation_split": 1.5}}, "validation_split"),
+    ],
+)
+def test_it_refuses_bad_training_requests(api, dataset, body, field):
+    res = start(api, **body)
+    assert res.status_code == 400
+    assert field in res.json()["fields"], res.json()
+    assert TrainingSession.objects.count() == 0
+
+
+def test_it_stops_a_queued_session_and_refuses_to_stop_a_finished_one(api, dataset):
+    session_id = start(api).json()["session_id"]
+    res = api.delete(f"/api/v1/neural/train/{session_id}")
+    assert res.status_code == 202 and res.json()["status"] == "stopped"
+    # A redelivered task for a stopped session does nothing.
+    assert training_session_run(session_id=session_id).status == "stopped"
+    again = api.delete(f"/api/v1/neural/train/{session_id}")
+    assert again.status_code == 409 and "already stopped" in again.json()["error"]
+
+
+def test_it_stops_a_running_session_at_the_next_batch(api, dataset):
+    session_id = start(api, epochs=50, config={"early_stopping": False}).json()["session_id"]
+    TrainingSession.objects.filter(pk=session_id).update(stop_requested=True)
+    session = training_session_run(session_id=session_id)
+    assert session.status == "stopped"
+    assert session.epoch == 0 and session.model_version is None
+
+
+def test_it_answers_404_for_an_unknown_session(api, db):
+    res = api.get("/api/v1/neural/train/999/status")
+    assert res.status_code == 404 and "does not exist" in res.json()["error"]

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neural.engine.callbacks import Callback
+from neural.engine.config import TrainConfig
+from neural.engine.errors import DataError, StopTraining
+from neural.engine.pipeline import train_tabular
+
+
+def learnable_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], n)
+    label = (x1 + 0.5 * x2 + (colour == "red") * 1.5 > 0.3).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": x2, "colour": colour, "label": label})
+
+
+class Recorder(Callback):
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.epochs: list[dict] = []
+        self.stop_after = stop_after
+
+    def on_epoch_end(self, state) -> None:
+        self.epochs.append(state.to_dict())
+
+    def should_stop(self) -> bool:
+        return self.stop_after is not None and len(self.epochs) >= self.stop_after
+
+
+def test_it_reduces_the_loss_on_a_learnable_problem():
+    rec = Recorder()
+    trained = train_tabular(
+        learnable_frame(), "label", config=TrainConfig(epochs=15, early_stopping=False), callbacks=[rec]
+    )
+    losses = [e["train_loss"] for e in rec.epochs]
+    assert losses[-1] < 0.6 * losses[0]
+    assert trained.test_metrics["accuracy"] > 0.85
+
+
+def test_it_gives_the_same_metrics_for_the_same_seed():
+    a = train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=5, seed=11))
+    b = train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=5, seed=11))
+    assert a.metrics == b.metrics
+    assert a.test_metrics == b.test_metrics
+
+
+def test_it_stops_within_one_batch_when_asked():
+    rec = Recorder(stop_after=2)
+    with pytest.raises(StopTraining):
+        train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=20), callbacks=[rec])
+    assert len(rec.epochs) == 2
+
+
+def test_it_resumes_from_the_last_checkpoint(tmp_path):
+    df, config = learnable_frame(), TrainConfig(epochs=6, early_stopping=False)
+    with pytest.raises(StopTraining):
+        train_tabular(df, "label", config=config, callbacks=[Recorder(stop_after=3)], checkpoint_dir=tmp_path)
+    resumed = train_tabular(df, "label", config=config, checkpoint_dir=tmp_path)
+    straight = train_tabular(df, "label", config=config)
+    assert resumed.fit.resumed_from == 3
+    assert len(resumed.fit.history) == 6
+    assert resumed.fit.history[-1]["val_loss"] == pytest.approx(straight.fit.history[-1]["val_loss"], rel=1e-4)
+
+
+def test_it_regresses_a_continuous_target():
+    df = learnable_frame()
+    df["y"] = df["x1"] * 3 + df["x2"] + np.random.default_rng(1).normal(scale=0.1, size=len(df))
+    trained = train_tabular(df.drop(columns="label"), "y", config=TrainConfig(epochs=30))
+    assert trained.encoder.task == "regression"
+    assert trained.test_metrics["r2"] > 0.8
+
+
+def test_it_refuses_a_missing_target():
+    with pytest.raises(DataError) as err:
+        train_tabular(learnable_frame(), "nope", config=TrainConfig(epochs=1))
+    assert err.value.field == "target"
+
+
+def test_it_refuses_a_data_set_too_small_to_split():
+    with pytest.raises(DataError, match="at least"):
+        train_tabular(learnable_frame(n=10), "label", config=TrainConfig(epochs=1))
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("epochs", 0), ("learning_rate", -1), ("validation_split", 1.5), ("dropout", "high"), ("gpu", True)],
+)
+def test_it_refuses_bad_options(option, value):
+    with pytest.raises(DataError) as err:
+        TrainConfig.from_dict({option: value})
+    assert err.value.field == option
+
+
+def test_it_refuses_unknown_options():
+    with pytest.raises(DataError, match="lerning_rate"):
+        TrainConfig.from_dict({"lerning_rate": 0.1})
