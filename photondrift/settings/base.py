@@ -159,7 +159,9 @@ WORKER_HEARTBEAT_S = env_int("WORKER_HEARTBEAT_S", 5, minimum=1)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # redis-py 8 reads with a 5 s socket timeout by default, which cuts the layer's own
+        # 5 s blocking receive short (redis.exceptions.TimeoutError in every idle consumer).
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
     }
     if REDIS_URL
     else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
