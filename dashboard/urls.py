@@ -1,8 +1,7 @@
-from django.urls import path
+"""Pages, one module per area in dashboard/pages/, each with its own urlpatterns."""
 
-from dashboard import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
-    path("sessions/<int:session_id>/", views.session_detail, name="session-detail"),
+    path("", include("dashboard.pages.training")),
 ]

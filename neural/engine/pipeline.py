@@ -76,6 +76,9 @@ class TrainedModel:
     test_metrics: dict[str, float] = field(default_factory=dict)
     confusion_matrix: list[list[int]] | None = None
     training_time_s: float = 0.0
+    # The rows of each split (train/val/test), for whoever needs them after training (reference
+    # profiles for drift, calibration); never written into model.json.
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def architecture(self) -> dict:
         return {
@@ -165,6 +168,9 @@ def train_tabular(
     fit = trainer.fit(network, data["train"], data["val"])
     network.to("cpu")
     trained = TrainedModel(network, pre, target, encoder, config, fit, split.describe(config))
+    trained.frames = {
+        name: df.iloc[rows] for name, rows in (("train", split.train), ("val", split.val), ("test", split.test))
+    }
     best = fit.history[fit.best_epoch - 1] if fit.best_epoch else fit.history[-1]
     trained.metrics = {k: v for k, v in best.items() if k.startswith("val_") or k == "train_loss"}
     if len(split.test):

@@ -12,6 +12,7 @@ from neural.engine import artifacts
 from neural.engine.pipeline import TrainedModel
 from neural.errors import Conflict
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
+from neural.registry.signals import model_version_registered
 
 
 def _artifact_dir(relative: str) -> Path:
@@ -65,6 +66,7 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
                 n_parameters=trained.architecture()["parameters"],
                 is_active=not model.versions.filter(is_active=True).exists(),
             )
+            model_version_registered.send(sender=ModelVersion, version=version, trained=trained)
             if version.is_active:
                 ActivationEvent.objects.create(
                     model=model,

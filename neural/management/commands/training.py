@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from neural.management.base import SubcommandCommand
-from neural.management.train_cli import add_train_arguments, run_train
+from neural.management.cli.training import add_train_arguments, run_train
 
 
 class Command(SubcommandCommand):

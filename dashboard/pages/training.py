@@ -1,4 +1,5 @@
-"""Pages. They read through selectors and render stored rows; live updates come over websockets."""
+"""Training pages: the overview and a session's live curves. Pages render stored rows; live
+updates come over websockets."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.urls import path
 
 from dashboard import figures
 from neural.datasets.selectors import dataset_list
@@ -48,6 +50,12 @@ def session_detail(request, session_id: int):
         "last_epoch_metrics": rows[-1].metrics if rows else {},
     }
     return render(request, "dashboard/session.html", context)
+
+
+urlpatterns = [
+    path("", overview, name="overview"),
+    path("sessions/<int:session_id>/", session_detail, name="session-detail"),
+]
 
 
 def _plain(fig) -> dict:

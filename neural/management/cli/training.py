@@ -29,6 +29,18 @@ OPTION_FLAGS = {
 }
 
 
+class TrainingCommands:
+    """`neural train`, the alias of `training neural-train`; mixed into the `neural` command."""
+
+    training_subcommands = {"train": "Alias of `training neural-train`."}
+
+    def add_train_arguments(self, p) -> None:
+        add_train_arguments(p)
+
+    def do_train(self, **options) -> None:
+        run_train(self, options)
+
+
 def add_train_arguments(p) -> None:
     p.add_argument("--pattern", required=True, help=", ".join(Pattern.values))
     p.add_argument("--data", required=True, help="data set name, or name:vN")

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from neural.registry import views
+
+urlpatterns = [
+    path("models", views.ModelListView.as_view(), name="models"),
+    path("models/<str:model_id>", views.ModelDetailView.as_view(), name="model-detail"),
+    path("models/<str:model_id>/metrics", views.ModelMetricsView.as_view(), name="model-metrics"),
+    path("models/<str:model_id>/activate", views.ModelActivateView.as_view(), name="model-activate"),
+    path("predict", views.PredictView.as_view(), name="predict"),
+    path("predict/batch", views.PredictBatchView.as_view(), name="predict-batch"),
+]
