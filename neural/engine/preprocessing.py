@@ -5,21 +5,38 @@ missing-value indicator for every column that had gaps in training. Booleans bec
 Datetimes: hour, day of week, day of month and month, each scaled like a numeric.
 Categoricals: an index per seen value for an embedding; index 0 is the "unknown" slot used for
 missing values and for categories never seen in training.
+Free text: a hashed bag of words (a stable CRC32 of each lower-cased word into a fixed number of
+buckets), weighted by log term frequency times the training split's inverse document frequency,
+L2-normalised per row.
+Tag lists: multi-hot over the training split's most frequent tags, plus one "unseen tag" input.
+Text and tag inputs join the numeric block (they are already on a small scale).
 """
 
 from __future__ import annotations
 
 import math
+import re
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from neural.engine.errors import DataError, InputValidationError
-from neural.engine.schema import ColumnKind, ColumnSpec, TaskKind
+from neural.engine.schema import (
+    TAG_DELIMITERS,
+    ColumnKind,
+    ColumnSpec,
+    TaskKind,
+    detect_tag_delimiter,
+    split_tags,
+)
 
 CLIP = 10.0
 MAX_CATEGORIES = 1000
+TEXT_BUCKETS = 256
+MAX_TAGS = 100
+_TOKEN = re.compile(r"[a-z0-9]{2,}")
 _TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
 
 
@@ -57,13 +74,21 @@ class TabularPreprocessor:
     columns: list[ColumnSpec] = field(default_factory=list)
     numeric_: list[dict] = field(default_factory=list)
     categorical_: list[dict] = field(default_factory=list)
+    text_: list[dict] = field(default_factory=list)
+    tags_: list[dict] = field(default_factory=list)
 
     def fit(self, df: pd.DataFrame) -> TabularPreprocessor:
-        self.numeric_, self.categorical_ = [], []
+        self.numeric_, self.categorical_, self.text_, self.tags_ = [], [], [], []
         for spec in self.features:
             if spec.kind is ColumnKind.CATEGORICAL:
                 counts = df[spec.name].dropna().astype(str).value_counts()
                 self.categorical_.append({"name": spec.name, "vocab": list(counts.index[:MAX_CATEGORIES])})
+                continue
+            if spec.kind is ColumnKind.TEXT:
+                self.text_.append(_fit_text(df[spec.name]))
+                continue
+            if spec.kind is ColumnKind.TAGS:
+                self.tags_.append(_fit_tags(df[spec.name]))
                 continue
             for name, values in _numeric_sources(df, spec).items():
                 finite = values[np.isfinite(values)]
@@ -87,7 +112,8 @@ class TabularPreprocessor:
 
     @property
     def n_numeric(self) -> int:
-        return sum(1 + int(n["indicator"]) for n in self.numeric_)
+        numeric = sum(1 + int(n["indicator"]) for n in self.numeric_)
+        return numeric + sum(t["buckets"] for t in self.text_) + sum(len(t["vocab"]) + 1 for t in self.tags_)
 
     @property
     def cardinalities(self) -> list[int]:
@@ -106,7 +132,10 @@ class TabularPreprocessor:
             parts.append(np.clip(scaled, -CLIP, CLIP))
             if num["indicator"]:
                 parts.append(missing.astype("float64"))
-        x_num = np.column_stack(parts).astype(np.float32) if parts else np.zeros((len(df), 0), np.float32)
+        blocks = [np.column_stack(parts)] if parts else []
+        blocks += [_transform_text(df[t["name"]], t) for t in self.text_]
+        blocks += [_transform_tags(df[t["name"]], t) for t in self.tags_]
+        x_num = np.hstack(blocks).astype(np.float32) if blocks else np.zeros((len(df), 0), np.float32)
         cats = []
         for cat in self.categorical_:
             lookup = {value: i + 1 for i, value in enumerate(cat["vocab"])}
@@ -147,6 +176,8 @@ class TabularPreprocessor:
             "columns": [c.to_dict() for c in self.columns],
             "numeric": self.numeric_,
             "categorical": self.categorical_,
+            "text": self.text_,
+            "tags": self.tags_,
         }
 
     @classmethod
@@ -154,7 +185,51 @@ class TabularPreprocessor:
         pre = cls(columns=[ColumnSpec.from_dict(c) for c in data["columns"]])
         pre.numeric_ = data["numeric"]
         pre.categorical_ = data["categorical"]
+        pre.text_ = data.get("text", [])
+        pre.tags_ = data.get("tags", [])
         return pre
+
+
+def _bucket_counts(series: pd.Series, buckets: int) -> np.ndarray:
+    """Word counts per hash bucket, one row per value (missing values count nothing)."""
+    out = np.zeros((len(series), buckets), dtype=np.float64)
+    for row, value in enumerate(series.to_numpy()):
+        if isinstance(value, str):
+            for token in _TOKEN.findall(value.lower()):
+                out[row, zlib.crc32(token.encode()) % buckets] += 1.0
+    return out
+
+
+def _fit_text(series: pd.Series, buckets: int = TEXT_BUCKETS) -> dict:
+    counts = _bucket_counts(series, buckets)
+    docs = (counts > 0).sum(axis=0)
+    idf = np.log((1 + len(series)) / (1 + docs)) + 1.0
+    return {"name": series.name, "buckets": buckets, "idf": np.round(idf, 6).tolist()}
+
+
+def _transform_text(series: pd.Series, fitted: dict) -> np.ndarray:
+    weights = np.log1p(_bucket_counts(series, fitted["buckets"])) * np.asarray(fitted["idf"])
+    norms = np.linalg.norm(weights, axis=1, keepdims=True)
+    return weights / np.where(norms > 0, norms, 1.0)
+
+
+def _fit_tags(series: pd.Series) -> dict:
+    values = series.dropna()
+    delimiter = detect_tag_delimiter(values) or max(
+        TAG_DELIMITERS, key=lambda d: values.astype(str).str.contains(d, regex=False).sum()
+    )
+    counts = pd.Series([t for v in series.dropna() for t in split_tags(v, delimiter)]).value_counts()
+    return {"name": series.name, "delimiter": delimiter, "vocab": [str(t) for t in counts.index[:MAX_TAGS]]}
+
+
+def _transform_tags(series: pd.Series, fitted: dict) -> np.ndarray:
+    """Multi-hot over the fitted vocabulary; the last input flags tags never seen in training."""
+    lookup = {tag: i for i, tag in enumerate(fitted["vocab"])}
+    out = np.zeros((len(series), len(lookup) + 1), dtype=np.float64)
+    for row, value in enumerate(series.to_numpy()):
+        for tag in split_tags(value, fitted["delimiter"]):
+            out[row, lookup.get(tag, len(lookup))] = 1.0
+    return out
 
 
 def _numeric(col: pd.Series) -> np.ndarray:
@@ -172,6 +247,14 @@ def _type_problem(value: object, kind: ColumnKind) -> str | None:
     elif kind is ColumnKind.BOOLEAN:
         if not isinstance(value, bool) and value not in (0, 1, "true", "false"):
             return "must be a boolean"
+    elif kind is ColumnKind.TEXT:
+        if not isinstance(value, str):
+            return "must be a string"
+    elif kind is ColumnKind.TAGS:
+        if not isinstance(value, str) and not (
+            isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value)
+        ):
+            return "must be a list of tags or a delimited string"
     elif kind is ColumnKind.DATETIME:
         if not isinstance(value, str) or pd.isna(pd.to_datetime(value, errors="coerce", utc=True, format="mixed")):
             return "must be a date/time string such as 2026-01-31T12:00:00Z"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
@@ -11,6 +13,11 @@ import pandas as pd
 from neural.engine.errors import DataError
 
 MAX_CLASSES_FROM_INTEGERS = 20
+# A delimited column is a tag list when splitting it leaves a small vocabulary of short tags.
+MAX_TAG_VOCAB = 200
+TAG_DELIMITERS = (";", "|", ",")
+JSON_LIST = "json"
+_WORDS = re.compile(r"\S+")
 
 
 class ColumnKind(StrEnum):
@@ -18,6 +25,8 @@ class ColumnKind(StrEnum):
     CATEGORICAL = "categorical"
     BOOLEAN = "boolean"
     DATETIME = "datetime"
+    TEXT = "text"
+    TAGS = "tags"
 
 
 class TaskKind(StrEnum):
@@ -59,7 +68,75 @@ def infer_column_kind(series: pd.Series) -> ColumnKind:
         return ColumnKind.NUMERIC
     if pd.api.types.is_datetime64_any_dtype(series) or _is_datetime_like(values):
         return ColumnKind.DATETIME
+    if detect_tag_delimiter(values) is not None:
+        return ColumnKind.TAGS
+    if _is_free_text(values):
+        return ColumnKind.TEXT
     return ColumnKind.CATEGORICAL
+
+
+def split_tags(value: object, delimiter: str) -> list[str]:
+    """The tags of one cell: a list as is, a JSON list parsed, or text split on ``delimiter``."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    if pd.isna(value):
+        return []
+    text = str(value).strip()
+    if delimiter == JSON_LIST or (text.startswith("[") and text.endswith("]")):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return [str(v).strip() for v in parsed if str(v).strip()]
+        if delimiter == JSON_LIST:
+            return [text] if text else []
+    return [t.strip() for t in text.split(delimiter) if t.strip()]
+
+
+def detect_tag_delimiter(values: pd.Series) -> str | None:
+    """The delimiter of a tag-list column (``"json"`` for JSON lists), or None when it is not one.
+
+    A column is a tag list when at least 5% of its values hold several tags, splitting leaves
+    no more distinct tags than distinct raw values, and the tags are few and short.
+    """
+    sample = values.head(5000)
+    if sample.empty:
+        return None
+    if sample.map(lambda v: isinstance(v, (list, tuple))).all():
+        return JSON_LIST if _small_vocab(sample, JSON_LIST) else None
+    if pd.api.types.is_numeric_dtype(sample):
+        return None
+    text = sample.astype(str).str.strip()
+    if (text.str.startswith("[") & text.str.endswith("]")).mean() >= 0.95:
+        return JSON_LIST if _small_vocab(text, JSON_LIST) else None
+    for delimiter in TAG_DELIMITERS:
+        if text.str.contains(delimiter, regex=False).mean() >= 0.05 and _small_vocab(text, delimiter):
+            return delimiter
+    return None
+
+
+def _small_vocab(values: pd.Series, delimiter: str) -> bool:
+    lists = [split_tags(v, delimiter) for v in values]
+    tags = {t for tags in lists for t in tags}
+    distinct_raw = len({tuple(t) for t in lists})
+    if not tags or len(tags) > MAX_TAG_VOCAB or len(tags) > distinct_raw:
+        return False
+    if not any(len(t) > 1 for t in lists):
+        return False
+    return all(len(t) <= 40 and len(_WORDS.findall(t)) <= 4 for t in tags)
+
+
+def _is_free_text(values: pd.Series) -> bool:
+    """Strings with long values, or with many distinct multi-word values."""
+    if values.empty or pd.api.types.is_numeric_dtype(values):
+        return False
+    distinct = pd.Series(values.astype(str).unique())
+    words = distinct.map(lambda v: len(_WORDS.findall(v)))
+    if len(distinct) >= 5 and words.median() >= 6:
+        return True
+    many = len(distinct) > 20 and len(distinct) >= 0.5 * len(values)
+    return bool(many and words.mean() >= 2)
 
 
 def _is_datetime_like(values: pd.Series) -> bool:
@@ -87,6 +164,8 @@ def infer_schema(df: pd.DataFrame, target: str | None) -> list[ColumnSpec]:
     specs = []
     for name in df.columns:
         kind = infer_column_kind(df[name])
+        if name == target and kind in (ColumnKind.TEXT, ColumnKind.TAGS):
+            kind = ColumnKind.CATEGORICAL  # a target is a label, never a bag of words
         excluded, reason = False, ""
         if name != target and _is_identifier(df[name], kind):
             excluded, reason = True, "identifier: unique per row"

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from neural.engine.errors import DataError
-from neural.engine.schema import ColumnKind, TaskKind, infer_schema, infer_task
+from neural.engine.schema import JSON_LIST, ColumnKind, TaskKind, infer_schema, infer_task, split_tags
 
 
 def test_it_infers_kinds_and_flags_identifiers():
@@ -39,3 +39,46 @@ def test_it_infers_the_task_from_the_target(values, task):
 def test_it_refuses_a_single_class_target():
     with pytest.raises(DataError, match="1 distinct"):
         infer_task(pd.Series([1, 1, 1], name="t"))
+
+
+def _text_and_tags_frame(n: int = 60) -> pd.DataFrame:
+    words = ["laptop", "stolen", "server", "hacked", "email", "paper", "records", "lost", "vehicle", "office"]
+    return pd.DataFrame(
+        {
+            "description": [
+                f"the {words[i % 10]} with {words[(i * 3) % 10]} records was {words[(i * 7) % 10]} from site {i}"
+                for i in range(n)
+            ],
+            "labels": [["a;b", "b", "c;a", "d"][i % 4] for i in range(n)],
+            "json_tags": [['["x", "y"]', '["y"]', "[]"][i % 3] for i in range(n)],
+            "place": [["Paper/Films", "Laptop, Email", "Laptop"][i % 3] for i in range(n)],
+            "name": [f"Clinic Number {i} LLC" for i in range(n)],
+            "colour": ["red", "green", "blue"] * (n // 3),
+            "y": [0, 1] * (n // 2),
+        }
+    )
+
+
+def test_it_infers_free_text_and_tag_lists():
+    specs = {c.name: c for c in infer_schema(_text_and_tags_frame(), "y")}
+    assert specs["description"].kind is ColumnKind.TEXT
+    assert specs["name"].kind is ColumnKind.TEXT
+    assert specs["labels"].kind is ColumnKind.TAGS
+    assert specs["json_tags"].kind is ColumnKind.TAGS
+    assert specs["place"].kind is ColumnKind.TAGS
+    assert specs["colour"].kind is ColumnKind.CATEGORICAL
+    assert specs["labels"].to_dict() == {"name": "labels", "kind": "tags", "excluded": False, "reason": ""}
+
+
+def test_it_keeps_a_delimited_target_a_label():
+    df = _text_and_tags_frame()
+    specs = {c.name: c for c in infer_schema(df, "labels")}
+    assert specs["labels"].kind is ColumnKind.CATEGORICAL
+
+
+def test_it_splits_tags_from_strings_json_and_lists():
+    assert split_tags("a; b;;c", ";") == ["a", "b", "c"]
+    assert split_tags('["x", "y"]', JSON_LIST) == ["x", "y"]
+    assert split_tags(["p", " q "], ",") == ["p", "q"]
+    assert split_tags(None, ",") == []
+    assert split_tags(float("nan"), ",") == []
