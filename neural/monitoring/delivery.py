@@ -1,0 +1,113 @@
+"""Delivering a claimed alert: dashboard, email, webhook; every attempt is a DeliveryAttempt row.
+
+The dashboard and email go first, then one webhook attempt with a short timeout; a failed
+webhook is retried by a Celery task with exponential backoff, so a slow or broken endpoint
+never holds up other deliveries. Webhook bodies are signed: ``X-PhotonDrift-Signature:
+sha256=<hex HMAC-SHA256 of the raw body with the rule's secret>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from neural.monitoring.alerts import alert_claim, alert_payload
+from neural.monitoring.models import Alert, DeliveryAttempt
+from photondrift.realtime import DASHBOARD_GROUP, broadcast
+
+Channel = DeliveryAttempt.Channel
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _record(alert: Alert, channel: str, target: str, started: float, worker: str, **fields) -> DeliveryAttempt:
+    return DeliveryAttempt.objects.create(
+        alert=alert,
+        channel=channel,
+        target=target,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        worker=worker,
+        **fields,
+    )
+
+
+def alert_deliver(*, alert_id: int, worker: str | None = None) -> bool:
+    """Claim the alert and deliver it once; False when another worker claimed it first."""
+    worker = worker or socket.gethostname()
+    if not alert_claim(alert_id=alert_id, worker=worker):
+        return False
+    alert = Alert.objects.select_related("rule", "model").get(pk=alert_id)
+    payload = alert_payload(alert)
+    started = time.perf_counter()
+    broadcast(DASHBOARD_GROUP, "monitoring.alert", payload)
+    _record(alert, Channel.DASHBOARD, DASHBOARD_GROUP, started, worker, ok=True)
+    for address in alert.rule.emails:
+        started = time.perf_counter()
+        try:
+            send_mail(
+                subject=f"[PhotonDrift] {alert.status}: {alert.message[:120]}",
+                message=json.dumps(payload, indent=2),
+                from_email=None,
+                recipient_list=[address],
+            )
+            _record(alert, Channel.EMAIL, address, started, worker, ok=True)
+        except Exception as exc:  # any transport failure is recorded on the attempt, then the next goes
+            _record(alert, Channel.EMAIL, address, started, worker, ok=False, error=f"{type(exc).__name__}: {exc}")
+    if alert.rule.webhook_url:
+        delay = webhook_attempt(alert_id=alert.pk, attempt=1, worker=worker)
+        if delay is not None:
+            from neural.monitoring.tasks import alert_webhook_task
+
+            alert_webhook_task.apply_async((alert.pk, 2), countdown=delay)
+    return True
+
+
+def webhook_attempt(*, alert_id: int, attempt: int, worker: str | None = None) -> float | None:
+    """POST the signed alert once; returns the backoff before the next attempt, or None when it
+    succeeded or this was the last allowed attempt."""
+    worker = worker or socket.gethostname()
+    alert = Alert.objects.select_related("rule", "model").get(pk=alert_id)
+    rule = alert.rule
+    body = json.dumps({"type": "monitoring.alert", "attempt": attempt, **alert_payload(alert)}, sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "PhotonDrift-Neural"}
+    if rule.webhook_secret:
+        headers["X-PhotonDrift-Signature"] = webhook_signature(rule.webhook_secret, body)
+    request = urllib.request.Request(rule.webhook_url, data=body, headers=headers, method="POST")
+    started = time.perf_counter()
+    status, error = None, ""
+    try:
+        with urllib.request.urlopen(request, timeout=_setting("MONITORING_WEBHOOK_TIMEOUT_S", 5)) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status, error = exc.code, f"HTTP {exc.code}: {exc.reason}"
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    ok = status is not None and 200 <= status < 300
+    _record(
+        alert,
+        Channel.WEBHOOK,
+        rule.webhook_url,
+        started,
+        worker,
+        attempt=attempt,
+        ok=ok,
+        status_code=status,
+        error=error,
+    )
+    if ok or attempt >= _setting("MONITORING_WEBHOOK_ATTEMPTS", 4):
+        return None
+    return _setting("MONITORING_WEBHOOK_BACKOFF_S", 2.0) * 2 ** (attempt - 1)

@@ -1,0 +1,124 @@
+"""Scheduled and triggered retraining, with a stated promotion rule, every run recorded.
+
+The rule: retrain with the active version's own config on the newest version of its data set;
+then score the candidate and the active version on the SAME hold-out rows (the test split of
+the new data set, chosen by the deterministic split the training used; the validation split
+when there is no test split). Classifiers compare accuracy, regressions mean absolute error.
+The candidate is promoted when it is not worse: accuracy >= active - tolerance (MAE <= active +
+tolerance). With ``rollout_weight`` > 0 a passing candidate starts an A/B rollout at that
+percent instead of taking all traffic at once. A failing candidate stays registered, inactive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from django.utils import timezone
+
+from neural.datasets.models import Dataset
+from neural.datasets.services import dataset_load_frame
+from neural.engine.config import TrainConfig
+from neural.engine.pipeline import split_rows
+from neural.engine.schema import TaskKind
+from neural.errors import Conflict, DataError
+from neural.monitoring.models import RetrainPolicy, RetrainRun
+from neural.monitoring.schedules import retrain_schedule_set
+from neural.registry.services import model_version_activate
+from neural.registry.serving import predictor_for
+from neural.training.services import training_session_create, training_session_run
+
+Decision = RetrainRun.Decision
+
+
+def retrain_policy_set(
+    *, model, schedule: str = "", on_drift: bool = False, tolerance: float = 0.0, rollout_weight: int = 0
+) -> RetrainPolicy:
+    if schedule not in RetrainPolicy.Schedule.values:
+        raise DataError(f"{schedule!r} is not one of daily, weekly (or empty for none)", field="schedule")
+    if not 0 <= tolerance <= 1:
+        raise DataError("must be between 0 and 1", field="tolerance")
+    if not 0 <= rollout_weight <= 99:
+        raise DataError("must be a percentage between 0 and 99", field="rollout_weight")
+    policy, _ = RetrainPolicy.objects.update_or_create(
+        model=model,
+        defaults={"schedule": schedule, "on_drift": on_drift, "tolerance": tolerance, "rollout_weight": rollout_weight},
+    )
+    retrain_schedule_set(model=model, schedule=schedule)
+    return policy
+
+
+def rule_text(task: str, tolerance: float, rollout_weight: int) -> str:
+    metric = "MAE <= active MAE" if task == "regression" else "accuracy >= active accuracy"
+    sign = "+" if task == "regression" else "-"
+    action = f"start an A/B rollout at {rollout_weight}%" if rollout_weight else "promote"
+    return f"{action} when candidate {metric} {sign} {tolerance:g} on the same hold-out rows"
+
+
+def holdout_score(version, frame, target: str, task: str) -> float:
+    results = predictor_for(version).predict_frame(frame)
+    predicted = np.array([r["prediction"] for r in results], dtype=object)
+    truth = frame[target].to_numpy(dtype=object)
+    if task == "regression":
+        return float(np.mean(np.abs(predicted.astype(float) - truth.astype(float))))
+    return float(np.mean(predicted.astype(str) == truth.astype(str)))
+
+
+def retrain_run(*, model, reason: str, user=None) -> RetrainRun:
+    """Retrain ``model`` in this process (a Celery worker, or the CLI) and apply the rule."""
+    baseline = model.versions.filter(is_active=True).select_related("dataset").first()
+    if baseline is None:
+        raise Conflict(f"model {model.name!r} has no active version to retrain", field="model")
+    if baseline.dataset is None:
+        raise Conflict(f"{baseline} has no data set on this install to retrain on", field="model")
+    dataset = Dataset.objects.filter(name=baseline.dataset.name).order_by("-version").first()
+    policy = RetrainPolicy.objects.filter(model=model).first() or RetrainPolicy(model=model)
+    run = RetrainRun.objects.create(
+        model=model,
+        reason=reason[:40],
+        dataset=dataset,
+        baseline=baseline,
+        metric="mae" if baseline.task == "regression" else "accuracy",
+        rule=rule_text(baseline.task, policy.tolerance, policy.rollout_weight),
+    )
+    config = TrainConfig.from_dict(baseline.config)
+    session = training_session_create(
+        user=user, dataset=dataset, pattern=model.pattern, config=config, model_name=model.name, enqueue=False
+    )
+    RetrainRun.objects.filter(pk=run.pk).update(session=session)
+    session = training_session_run(session_id=session.pk)
+    if session.model_version_id is None:
+        return _finish(run, Decision.FAILED, error=session.error or f"training ended {session.status}")
+    candidate = session.model_version
+    frame = dataset_load_frame(dataset)
+    frame = frame[frame[dataset.target].notna()].reset_index(drop=True)
+    split = split_rows(frame[dataset.target], TaskKind(dataset.task), config)
+    holdout = frame.iloc[split.test if len(split.test) else split.val]
+    base_value = holdout_score(baseline, holdout, dataset.target, baseline.task)
+    cand_value = holdout_score(candidate, holdout, dataset.target, baseline.task)
+    if baseline.task == "regression":
+        passes = cand_value <= base_value + policy.tolerance
+    else:
+        passes = cand_value >= base_value - policy.tolerance
+    decision = Decision.KEPT
+    if passes and policy.rollout_weight:
+        from neural.registry.services import model_rollout_start
+
+        model_rollout_start(model=model, version=candidate, weight=policy.rollout_weight, user=user)
+        decision = Decision.ROLLOUT
+    elif passes:
+        model_version_activate(version=candidate, user=user)
+        decision = Decision.PROMOTED
+    return _finish(
+        run,
+        decision,
+        candidate=candidate,
+        baseline_value=base_value,
+        candidate_value=cand_value,
+        holdout_rows=len(holdout),
+    )
+
+
+def _finish(run: RetrainRun, decision: str, **fields) -> RetrainRun:
+    for name, value in {**fields, "decision": decision, "finished_at": timezone.now()}.items():
+        setattr(run, name, value)
+    run.save()
+    return run

@@ -1,0 +1,110 @@
+"""Reads for monitoring: accuracy per time bucket and version, drift history, alerts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from django.utils import timezone
+
+from neural.engine.calibration import calibrated_accuracy
+from neural.monitoring.models import Alert, DriftReport, PredictionLog, ReferenceProfile
+
+
+def prediction_confidence(output: dict) -> float:
+    """Top-class probability of a logged classifier answer (NaN for regression)."""
+    probabilities = output.get("probabilities")
+    return max(probabilities.values()) if probabilities else float("nan")
+
+
+def prediction_frame(*, versions, start, end) -> pd.DataFrame:
+    """One row per logged prediction of ``versions`` in [start, end): time, version, confidence,
+    and the label's verdict when feedback arrived."""
+    rows = PredictionLog.objects.filter(model_version__in=versions, created_at__gte=start, created_at__lt=end)
+    values = list(
+        rows.values_list(
+            "created_at", "model_version_id", "output", "feedback__id", "feedback__correct", "feedback__abs_error"
+        )
+    )
+    frame = pd.DataFrame(values, columns=["created_at", "version_id", "output", "feedback", "correct", "abs_error"])
+    frame["labelled"] = frame["feedback"].notna()
+    frame["confidence"] = [prediction_confidence(o) for o in frame["output"]]
+    return frame.drop(columns=["output", "feedback"])
+
+
+def _calibrations(version_ids) -> dict[int, dict]:
+    return dict(
+        ReferenceProfile.objects.filter(model_version_id__in=version_ids).values_list("model_version_id", "calibration")
+    )
+
+
+def with_estimates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds ``p_correct``: each classifier prediction's calibrated chance of being right."""
+    frame = frame.copy()
+    frame["p_correct"] = np.nan
+    for version_id, calibration in _calibrations(frame["version_id"].unique().tolist()).items():
+        mask = (frame["version_id"] == version_id).to_numpy() & np.isfinite(frame["confidence"].to_numpy(float))
+        if mask.any():
+            frame.loc[mask, "p_correct"] = calibrated_accuracy(
+                calibration, frame.loc[mask, "confidence"].to_numpy(float)
+            )
+    return frame
+
+
+def accuracy_buckets(*, model, timeframe: timedelta, bucket: timedelta, now=None) -> dict:
+    """Realised accuracy (MAE for regression) and estimated accuracy per bucket and version.
+
+    Buckets are counted back from ``now``; a prediction belongs to the bucket of the time it was
+    made, so a label that arrives late still lands where the prediction did. ``count`` is the
+    number of labels behind ``accuracy``; ``predictions`` the number behind the estimate.
+    """
+    end = now or timezone.now()
+    start = end - timeframe
+    versions = {v.pk: v for v in model.versions.all()}
+    frame = with_estimates(prediction_frame(versions=list(versions), start=start, end=end))
+    if frame.empty:
+        return {"model": model.name, "buckets": []}
+    seconds = (frame["created_at"] - start).dt.total_seconds().to_numpy()
+    frame["bucket"] = (seconds // bucket.total_seconds()).astype(int)
+    frame["correct_f"] = frame["correct"].astype(float)
+    frame["abs_error_f"] = frame["abs_error"].astype(float)
+    grouped = frame.groupby(["bucket", "version_id"], sort=True).agg(
+        count=("labelled", "sum"),
+        predictions=("labelled", "size"),
+        accuracy=("correct_f", "mean"),
+        mae=("abs_error_f", "mean"),
+        estimated=("p_correct", "mean"),
+    )
+    buckets = []
+    for (index, version_id), row in grouped.iterrows():  # one row per (bucket, version), not per prediction
+        version = versions[version_id]
+        entry = {
+            "start": (start + bucket * index).isoformat(),
+            "end": min(start + bucket * (index + 1), end).isoformat(),
+            "version": version.label,
+            "count": int(row["count"]),
+            "accuracy": _num(row["accuracy"]),
+            "estimated_accuracy": _num(row["estimated"]),
+        }
+        if version.task == "regression":
+            entry["mae"] = _num(row["mae"])
+        buckets.append(entry)
+    return {"model": model.name, "buckets": buckets}
+
+
+def _num(value) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 6)
+
+
+def drift_history(*, version, limit: int = 30) -> list[DriftReport]:
+    return list(DriftReport.objects.filter(model_version=version).order_by("-window_end")[:limit])[::-1]
+
+
+def alert_list(*, status: str | None = None, model=None):
+    alerts = Alert.objects.select_related("model", "rule").order_by("-fired_at")
+    if status:
+        alerts = alerts.filter(status=status)
+    if model is not None:
+        alerts = alerts.filter(model=model)
+    return alerts

@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from neural.errors import DataError, NotFound
+from neural.monitoring import alerts as alert_services
+from neural.monitoring.models import Alert, AlertRule, RetrainRun
+from neural.monitoring.selectors import accuracy_buckets, alert_list, drift_history
+from neural.monitoring.serializers import (
+    AlertRuleCreateSerializer,
+    AlertRuleSerializer,
+    AlertSerializer,
+    FeedbackBulkSerializer,
+    FeedbackSerializer,
+    RetrainRunSerializer,
+)
+from neural.monitoring.services import (
+    drift_check,
+    drift_report_document,
+    feedback_record,
+    feedback_record_bulk,
+    parse_duration,
+    validate_fraction,
+)
+from neural.registry.selectors import model_get, model_version_resolve
+
+
+def _feedback_document(fb) -> dict:
+    return {
+        "prediction_id": str(fb.prediction_id),
+        "actual": fb.actual,
+        "correct": fb.correct,
+        "abs_error": fb.abs_error,
+    }
+
+
+class FeedbackView(APIView):
+    @extend_schema(request=FeedbackSerializer)
+    def post(self, request):
+        body = FeedbackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fb = feedback_record(user=request.user, **body.validated_data)
+        return Response(_feedback_document(fb), status=status.HTTP_201_CREATED)
+
+
+class FeedbackBulkView(APIView):
+    @extend_schema(request=FeedbackBulkSerializer)
+    def post(self, request):
+        body = FeedbackBulkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rows = feedback_record_bulk(items=body.validated_data["items"], user=request.user)
+        return Response({"count": len(rows)}, status=status.HTTP_201_CREATED)
+
+
+def _required(request, name: str) -> str:
+    value = request.query_params.get(name)
+    if not value:
+        raise DataError(f"query parameter {name!r} is required", field=name)
+    return value
+
+
+class AccuracyView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("model", str), OpenApiParameter("timeframe", str), OpenApiParameter("bucket", str)]
+    )
+    def get(self, request):
+        model = model_get(name=_required(request, "model"))
+        timeframe = parse_duration(request.query_params.get("timeframe", "30d"), field="timeframe")
+        bucket = parse_duration(request.query_params.get("bucket", "1d"), field="bucket")
+        return Response(accuracy_buckets(model=model, timeframe=timeframe, bucket=bucket))
+
+
+class DriftView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("model", str),
+            OpenApiParameter("window", str),
+            OpenApiParameter("threshold", float),
+        ]
+    )
+    def get(self, request):
+        version = model_version_resolve(ref=_required(request, "model"))
+        window_text = request.query_params.get("window", "1d")
+        window = parse_duration(window_text, field="window")
+        alpha = validate_fraction(request.query_params.get("threshold", 0.05), field="threshold")
+        report = drift_check(version=version, window=window, alpha=alpha)
+        return Response(drift_report_document(report, window=window_text))
+
+
+class DriftHistoryView(APIView):
+    def get(self, request):
+        version = model_version_resolve(ref=_required(request, "model"))
+        reports = drift_history(version=version, limit=int(request.query_params.get("limit", 30)))
+        return Response(
+            {
+                "model": version.model.name,
+                "version": version.label,
+                "windows": [
+                    {
+                        "window_end": r.window_end,
+                        "rows": r.rows,
+                        "drift_score": r.drift_score,
+                        "features": {e["name"]: e["value"] for e in r.features if e["method"] == "psi"},
+                    }
+                    for r in reports
+                ],
+            }
+        )
+
+
+class IsOperator(permissions.BasePermission):
+    message = "viewers may read alerts; changing them needs an operator account"
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_authenticated)
+
+
+class AlertRuleListView(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsOperator]
+
+    @extend_schema(responses={200: AlertRuleSerializer(many=True)})
+    def get(self, request):
+        rules = AlertRule.objects.select_related("model")
+        if request.query_params.get("model"):
+            rules = rules.filter(model__name=request.query_params["model"])
+        return Response(AlertRuleSerializer(rules, many=True).data)
+
+    @extend_schema(request=AlertRuleCreateSerializer, responses={201: AlertRuleSerializer})
+    def post(self, request):
+        body = AlertRuleCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        model = model_get(name=data.pop("model"))
+        rule = alert_services.alert_rule_create(model=model, **data)
+        return Response(AlertRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class AlertListView(generics.ListAPIView):
+    serializer_class = AlertSerializer
+
+    def get_queryset(self):
+        model = self.request.query_params.get("model")
+        return alert_list(
+            status=self.request.query_params.get("status"), model=model_get(name=model) if model else None
+        ).prefetch_related("deliveries")
+
+
+def _alert(alert_id: int) -> Alert:
+    alert = Alert.objects.select_related("model", "rule").filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound(f"alert {alert_id} does not exist", field="alert")
+    return alert
+
+
+class AlertAcknowledgeView(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsOperator]
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    def post(self, request, alert_id: int):
+        alert = alert_services.alert_acknowledge(alert=_alert(alert_id), user=request.user)
+        return Response(AlertSerializer(alert).data)
+
+
+class AlertResolveView(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsOperator]
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    def post(self, request, alert_id: int):
+        alert = alert_services.alert_resolve(alert=_alert(alert_id))
+        return Response(AlertSerializer(alert).data)
+
+
+class RetrainRunListView(generics.ListAPIView):
+    serializer_class = RetrainRunSerializer
+
+    def get_queryset(self):
+        runs = RetrainRun.objects.select_related("model", "baseline", "candidate", "dataset")
+        if self.request.query_params.get("model"):
+            runs = runs.filter(model__name=self.request.query_params["model"])
+        return runs
