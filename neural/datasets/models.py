@@ -41,6 +41,16 @@ class Dataset(models.Model):
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField()
     source_format = models.CharField(max_length=40, default="csv")
+    quality = models.JSONField(null=True, blank=True, help_text="the quality report of this version")
+    # Per-column overrides ({name: {kind?, excluded?}}) applied on top of inference; kept so a
+    # re-inference (prepare, augment) keeps what the user said.
+    column_overrides = models.JSONField(default=dict, blank=True)
+    operation = models.JSONField(
+        default=dict, blank=True, help_text="how this version was made from its parent: {op, params, summary}"
+    )
+    split = models.JSONField(
+        null=True, blank=True, help_text="a stored split: {column, validation_ratio, stratify, time_column, rows}"
+    )
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -49,6 +59,10 @@ class Dataset(models.Model):
         constraints = [models.UniqueConstraint(fields=["name", "version"], name="dataset_name_version_unique")]
 
     def __str__(self) -> str:
+        return f"{self.name}:v{self.version}"
+
+    @property
+    def label(self) -> str:
         return f"{self.name}:v{self.version}"
 
     @property

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from neural.datasets import storage
 from neural.datasets.models import Dataset
 from neural.errors import NotFound
 
@@ -18,5 +21,33 @@ def dataset_get(*, ref: str) -> Dataset:
     return dataset
 
 
+def dataset_by_id(*, pk: int) -> Dataset:
+    dataset = Dataset.objects.select_related("parent").filter(pk=pk).first()
+    if dataset is None:
+        raise NotFound(f"data set {pk} does not exist", field="dataset")
+    return dataset
+
+
 def dataset_list():
     return Dataset.objects.all().order_by("name", "-version")
+
+
+def dataset_family(*, dataset: Dataset) -> list[Dataset]:
+    """Every version of the data set's name, oldest first, for the versions tree."""
+    return list(Dataset.objects.filter(name=dataset.name).select_related("parent").order_by("version"))
+
+
+def dataset_lineage(*, dataset: Dataset) -> list[Dataset]:
+    """The chain of parents back to the original import, newest first."""
+    chain, seen, node = [], set(), dataset
+    while node is not None and node.pk not in seen:
+        chain.append(node)
+        seen.add(node.pk)
+        node = node.parent
+    return chain
+
+
+def dataset_sample(*, dataset: Dataset, limit: int = 20) -> list[dict]:
+    """The first ``limit`` rows as JSON-ready records, reading only the first row group."""
+    frame = storage.read_parquet_head(dataset.file, limit)
+    return json.loads(frame.to_json(orient="records", date_format="iso", default_handler=str))
