@@ -46,7 +46,9 @@ def test_it_stays_quiet_on_same_distribution_windows_of_any_size():
     rng = np.random.default_rng(0)
     sizes = rng.choice([30, 100, 300, 1000, 3000], size=200)
     starts = rng.integers(0, len(stream) - 3000, size=200)
-    alarms = [any(r.drifted for r in compare(profile, stream.iloc[s : s + n])) for s, n in zip(starts, sizes)]
+    alarms = [
+        any(r.drifted for r in compare(profile, stream.iloc[s : s + n])) for s, n in zip(starts, sizes, strict=True)
+    ]
     assert np.mean(alarms) <= 0.05, f"false-alarm rate {np.mean(alarms):.3f} over {len(alarms)} windows"
 
 

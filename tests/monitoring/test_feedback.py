@@ -15,7 +15,9 @@ from tests.monitoring.conftest import serve
 def test_it_records_a_label_and_judges_the_prediction(api, version, fresh_rows):
     result = serve(version, fresh_rows.head(1))[0]
     truth = bool(fresh_rows["success"].iloc[0])
-    res = api.post("/api/v1/neural/feedback", {"prediction_id": result["prediction_id"], "actual": truth}, format="json")
+    res = api.post(
+        "/api/v1/neural/feedback", {"prediction_id": result["prediction_id"], "actual": truth}, format="json"
+    )
     assert res.status_code == 201, res.json()
     assert res.json()["correct"] == (result["prediction"] == truth)
     assert Feedback.objects.get(prediction_id=result["prediction_id"]).actual == truth
@@ -33,7 +35,10 @@ def test_it_replaces_an_earlier_label_when_a_late_correction_arrives(api, versio
 
 def test_it_accepts_bulk_labels_all_or_nothing(api, version, fresh_rows):
     results = serve(version, fresh_rows.head(5))
-    items = [{"prediction_id": r["prediction_id"], "actual": bool(a)} for r, a in zip(results, fresh_rows["success"])]
+    items = [
+        {"prediction_id": r["prediction_id"], "actual": bool(a)}
+        for r, a in zip(results, fresh_rows["success"], strict=False)
+    ]
     bad = [*items, {"prediction_id": results[0]["prediction_id"], "actual": "maybe"}]
     res = api.post("/api/v1/neural/feedback/bulk", {"items": bad}, format="json")
     assert res.status_code == 400
@@ -66,7 +71,8 @@ def test_the_cli_reads_labels_from_a_csv_file(version, fresh_rows, tmp_path):
     results = serve(version, fresh_rows.head(4))
     path = tmp_path / "labels.csv"
     path.write_text(
-        "prediction_id,actual\n" + "".join(f"{r['prediction_id']},{a}\n" for r, a in zip(results, fresh_rows["success"]))
+        "prediction_id,actual\n"
+        + "".join(f"{r['prediction_id']},{a}\n" for r, a in zip(results, fresh_rows["success"], strict=False))
     )
     out = io.StringIO()
     call_command("neural", "feedback", "--file", str(path), "--json", stdout=out)
