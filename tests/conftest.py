@@ -56,3 +56,10 @@ def trained(dataset, user):
     session = training_session_run(session_id=session.pk, ran_in="test")
     assert session.status == "succeeded", session.error
     return session
+
+
+@pytest.fixture(autouse=True)
+def prediction_logs_inline(settings):
+    """Prediction logs are written inline in the caller's transaction here, so tests inside a
+    rolled-back transaction see them; tests/registry/test_logwriter.py covers the writer thread."""
+    settings.PREDICTION_LOG_ASYNC = False

@@ -1,31 +1,45 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
 from neural.errors import Conflict
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
 from neural.registry.services import model_version_activate
 
 
+def can_activate(user) -> bool:
+    """Activation is for admins: superusers, or staff allowed to change versions."""
+    return bool(
+        user.is_active and user.is_staff and (user.is_superuser or user.has_perm("registry.change_modelversion"))
+    )
+
+
 @admin.register(RegisteredModel)
 class RegisteredModelAdmin(admin.ModelAdmin):
-    list_display = ["name", "pattern", "created_at"]
+    list_display = ["name", "pattern", "candidate", "candidate_weight", "created_at"]
+    readonly_fields = ["candidate", "candidate_weight", "rollout_started_at"]
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["model", "version", "is_active", "task", "dataset", "created_at"]
+    list_display = ["model", "version", "is_active", "task", "dataset", "compression", "created_at"]
     list_filter = ["model", "is_active"]
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     actions = ["activate"]
 
     @admin.action(description="Activate the selected version")
     def activate(self, request, queryset):
-        if not request.user.is_superuser and not request.user.is_staff:
+        if not can_activate(request.user):
             self.message_user(request, "only admins may activate versions", messages.ERROR)
             return
         if queryset.count() != 1:
             self.message_user(request, "select exactly one version to activate", messages.ERROR)
             return
-        version = queryset.get()
+        self._activate(request, queryset.get())
+
+    def _activate(self, request, version: ModelVersion) -> None:
         try:
             model_version_activate(version=version, user=request.user)
         except Conflict as exc:
@@ -33,8 +47,30 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return
         self.message_user(request, f"{version} is now active", messages.SUCCESS)
 
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:pk>/activate/",
+                self.admin_site.admin_view(require_POST(self.activate_view)),
+                name="registry_modelversion_activate",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def activate_view(self, request, pk: int):
+        """The "Activate" button on a version's page."""
+        if not can_activate(request.user):
+            raise PermissionDenied("only admins may activate versions")
+        self._activate(request, get_object_or_404(ModelVersion, pk=pk))
+        return redirect(reverse("admin:registry_modelversion_change", args=[pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {**(extra_context or {}), "can_activate": can_activate(request.user)}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
 
 @admin.register(ActivationEvent)
 class ActivationEventAdmin(admin.ModelAdmin):
-    list_display = ["model_name", "action", "from_version", "to_version", "user", "created_at"]
+    list_display = ["model_name", "action", "from_version", "to_version", "detail", "user", "created_at"]
+    list_filter = ["action"]
     readonly_fields = [f.name for f in ActivationEvent._meta.fields]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -14,6 +15,13 @@ class RegisteredModel(models.Model):
     pattern = models.CharField(max_length=20, choices=Pattern.choices)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Gradual rollout: ``candidate`` answers ``candidate_weight`` percent of predictions, the
+    # active version the rest (sticky per caller key when one is given).
+    candidate = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    candidate_weight = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)], help_text="percent of traffic"
+    )
+    rollout_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -28,7 +36,11 @@ class ModelVersion(models.Model):
     session = models.ForeignKey(
         "training.TrainingSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="model_versions")
+    # Null only for a version imported with `neural load` whose data set is not on this install;
+    # model.json still names the data set and its checksum.
+    dataset = models.ForeignKey(
+        "datasets.Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="model_versions"
+    )
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     task = models.CharField(max_length=20)
     metrics = models.JSONField(default=dict)
@@ -42,6 +54,7 @@ class ModelVersion(models.Model):
     size_bytes = models.PositiveBigIntegerField(default=0)
     n_parameters = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=False)
+    compression = models.CharField(max_length=10, blank=True, help_text="'zstd' when the files are compressed")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,12 +78,17 @@ class ActivationEvent(models.Model):
         ACTIVATE = "activate"
         ROLLBACK = "rollback"
         DELETE = "delete"
+        ROLLOUT = "rollout", "rollout started"
+        PROMOTE = "promote", "candidate promoted"
+        ABORT = "abort", "rollout rolled back"
+        IMPORT = "import", "imported"
 
     model = models.ForeignKey(RegisteredModel, null=True, on_delete=models.SET_NULL, related_name="activation_events")
     model_name = models.CharField(max_length=100)
     action = models.CharField(max_length=10, choices=Action.choices)
     from_version = models.PositiveIntegerField(null=True, blank=True)
     to_version = models.PositiveIntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

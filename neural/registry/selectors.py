@@ -32,3 +32,31 @@ def model_version_resolve(*, ref: str, field: str = "model") -> ModelVersion:
 
 def model_list():
     return RegisteredModel.objects.prefetch_related("versions").order_by("name")
+
+
+def model_detail(*, name: str) -> RegisteredModel:
+    """A model with its versions (and their parents) and its history, for pages and the API."""
+    model = (
+        RegisteredModel.objects.filter(name=name)
+        .prefetch_related("versions__parent", "versions__dataset", "activation_events__user")
+        .first()
+    )
+    if model is None:
+        raise NotFound(f"model {name!r} does not exist", field="model")
+    return model
+
+
+def activation_history(*, model: RegisteredModel, limit: int = 50):
+    return model.activation_events.select_related("user")[:limit]
+
+
+def version_prediction_counts(*, versions: list[ModelVersion], since=None) -> dict[int, int]:
+    """Predictions answered per version (from the prediction log), optionally since a time."""
+    from django.db.models import Count
+
+    from neural.monitoring.models import PredictionLog
+
+    rows = PredictionLog.objects.filter(model_version__in=versions)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    return dict(rows.values_list("model_version").annotate(n=Count("id")).values_list("model_version", "n"))

@@ -24,9 +24,16 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "n_parameters",
             "size_bytes",
             "sha256",
+            "compression",
+            "parent_version",
             "session",
             "created_at",
         ]
+
+    parent_version = serializers.SerializerMethodField()
+
+    def get_parent_version(self, obj: ModelVersion) -> str | None:
+        return f"v{obj.parent.version}" if obj.parent_id else None
 
 
 class ActivationEventSerializer(serializers.ModelSerializer):
@@ -34,31 +41,63 @@ class ActivationEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ActivationEvent
-        fields = ["action", "from_version", "to_version", "user", "created_at"]
+        fields = ["action", "from_version", "to_version", "detail", "user", "created_at"]
 
 
 class RegisteredModelSerializer(serializers.ModelSerializer):
     active_version = serializers.SerializerMethodField()
     versions = ModelVersionSerializer(many=True, read_only=True)
+    rollout = serializers.SerializerMethodField()
 
     class Meta:
         model = RegisteredModel
-        fields = ["name", "pattern", "description", "active_version", "versions", "created_at"]
+        fields = ["name", "pattern", "description", "active_version", "rollout", "versions", "created_at"]
 
     def get_active_version(self, obj: RegisteredModel) -> str | None:
         active = next((v for v in obj.versions.all() if v.is_active), None)
         return active.label if active else None
 
+    def get_rollout(self, obj: RegisteredModel) -> dict | None:
+        if not obj.candidate_id:
+            return None
+        candidate = next((v for v in obj.versions.all() if v.pk == obj.candidate_id), None)
+        return {
+            "candidate": candidate.label if candidate else None,
+            "weight": obj.candidate_weight,
+            "started_at": obj.rollout_started_at,
+        }
+
 
 class ActivateSerializer(serializers.Serializer):
-    version = serializers.RegexField(r"^v?\d+$", help_text="v3 or 3")
+    version = serializers.RegexField(
+        r"^([A-Za-z0-9_.-]+:)?v?\d+$",
+        help_text="v3, 3 or name:v3",
+        error_messages={"invalid": "expected v3, 3 or name:v3"},
+    )
+
+
+class RolloutSerializer(ActivateSerializer):
+    weight = serializers.IntegerField(min_value=1, max_value=99, help_text="percent of traffic for the candidate")
+
+
+class RecommendSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=120, default="coordination", help_text="a coordination model")
+    task = serializers.DictField(help_text="the task's feature values")
+    candidates = serializers.ListField(child=serializers.DictField(), allow_empty=False, help_text="one per agent")
+    caller = serializers.CharField(max_length=200, required=False)
 
 
 class PredictSerializer(serializers.Serializer):
     model = serializers.CharField(max_length=120, help_text="name (active version) or name:vN")
     input = serializers.DictField()
+    caller = serializers.CharField(
+        max_length=200, required=False, help_text="sticky A/B key (or the X-Caller-Key header)"
+    )
 
 
 class PredictBatchSerializer(serializers.Serializer):
+    """Documents the body; the view checks it by hand (10,000 rows through DRF fields is slow)."""
+
     model = serializers.CharField(max_length=120)
-    inputs = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+    inputs = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+    caller = serializers.CharField(max_length=200, required=False)

@@ -1,31 +1,52 @@
-"""Writes for the registry: register a trained model as a new version, activate a version."""
+"""Writes for the registry: register a version, activate, delete, and the A/B rollout.
+
+Every change of which version answers takes the model row's lock (``select_for_update``) first,
+so concurrent activations of one model run one after the other; the partial unique index
+``one_active_version_per_model`` is the last line of defence, and a violation is reported as a
+409, never as a second active version. Each change writes an ActivationEvent (who, when, from,
+to) in the same transaction.
+"""
 
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
-from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from neural.engine import artifacts
 from neural.engine.pipeline import TrainedModel
-from neural.errors import Conflict
+from neural.errors import Conflict, DataError
+from neural.registry import storage
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
 from neural.registry.signals import model_version_registered
 
 
-def _artifact_dir(relative: str) -> Path:
-    return Path(settings.MODEL_STORAGE_PATH) / relative
+def _who(user):
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def _record(model: RegisteredModel, action: str, *, user=None, from_version=None, to_version=None, detail=""):
+    return ActivationEvent.objects.create(
+        model=model,
+        model_name=model.name,
+        action=action,
+        from_version=from_version,
+        to_version=to_version,
+        detail=detail,
+        user=_who(user),
+    )
 
 
 def model_version_register(*, session, trained: TrainedModel, parent: ModelVersion | None = None) -> ModelVersion:
     """Write the artifact and the version row; the first version of a model becomes active.
 
     The model row is locked while the version number is chosen, so concurrent trainings of one
-    model get distinct numbers. If the row cannot be written the artifact folder is removed.
+    model get distinct numbers. ``session.config["model_storage"]`` may ask for zstd compression
+    and a backup copy. If the row cannot be written, the artifact folder and its backup are removed.
     """
     dataset = session.dataset
+    options = storage.storage_options(session.config)
     with transaction.atomic():
         model, _ = RegisteredModel.objects.get_or_create(name=session.model_name, defaults={"pattern": session.pattern})
         model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
@@ -41,12 +62,16 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
             "session_id": session.pk,
             "parent_version": parent.version if parent else None,
         }
-        directory = _artifact_dir(relative)
+        directory = storage.version_dir(relative)
         if directory.exists():
             # Left by a crash between writing and committing: never part of a committed version.
             shutil.rmtree(directory)
-        sha = artifacts.save_model(directory, trained.network, meta)
+        backup = None
         try:
+            sha = artifacts.save_model(directory, trained.network, meta)
+            if options.compression == "zstd":
+                sha = storage.compress(directory)
+            backup = storage.backup_copy(directory, relative, options.backup)
             version = ModelVersion.objects.create(
                 model=model,
                 version=number,
@@ -62,46 +87,156 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
                 split=trained.split,
                 artifact_path=relative,
                 sha256=sha,
-                size_bytes=sum(p.stat().st_size for p in directory.iterdir()),
+                size_bytes=storage.folder_size(directory),
                 n_parameters=trained.architecture()["parameters"],
+                compression="zstd" if options.compression == "zstd" else "",
                 is_active=not model.versions.filter(is_active=True).exists(),
             )
             model_version_registered.send(sender=ModelVersion, version=version, trained=trained)
             if version.is_active:
-                ActivationEvent.objects.create(
-                    model=model,
-                    model_name=model.name,
-                    action=ActivationEvent.Action.ACTIVATE,
-                    to_version=number,
-                    user=session.owner,
-                )
+                _record(model, ActivationEvent.Action.ACTIVATE, user=session.owner, to_version=number)
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
+            if backup is not None:
+                shutil.rmtree(backup, ignore_errors=True)
             raise
     return version
 
 
-@transaction.atomic
-def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
-    """Make ``version`` the one active version of its model and record who did it."""
-    model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
+def _switch_active(model: RegisteredModel, version: ModelVersion) -> ModelVersion | None:
+    """With the model row locked: make ``version`` the active one. Returns the previous one."""
+    if version.model_id != model.pk:
+        raise DataError(f"{version} is not a version of model {model.name!r}", field="version")
     current = model.versions.filter(is_active=True).first()
     if current and current.pk == version.pk:
-        raise Conflict(f"{version} is already active", field="version")
+        raise Conflict(f"{model.name}:v{version.version} is already active", field="version")
     model.versions.filter(is_active=True).update(is_active=False)
-    ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
-    action = (
-        ActivationEvent.Action.ROLLBACK
-        if current and version.version < current.version
-        else ActivationEvent.Action.ACTIVATE
-    )
-    ActivationEvent.objects.create(
-        model=model,
-        model_name=model.name,
-        action=action,
-        from_version=current.version if current else None,
-        to_version=version.version,
-        user=user if getattr(user, "is_authenticated", False) else None,
-    )
+    ModelVersion.objects.filter(pk=version.pk, model=model).update(is_active=True)
+    if model.candidate_id == version.pk:
+        model.candidate, model.candidate_weight, model.rollout_started_at = None, 0, None
+        model.save(update_fields=["candidate", "candidate_weight", "rollout_started_at"])
+    return current
+
+
+def _locked(model_id: int) -> RegisteredModel:
+    return RegisteredModel.objects.select_for_update().get(pk=model_id)
+
+
+def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
+    """Make ``version`` the one active version of its model and record who did it.
+
+    Activating an older version than the current one is recorded as a rollback.
+
+    Raises:
+        Conflict: the version is already active, or a concurrent change won the race.
+    """
+    try:
+        with transaction.atomic():
+            model = _locked(version.model_id)
+            current = _switch_active(model, version)
+            action = (
+                ActivationEvent.Action.ROLLBACK
+                if current and version.version < current.version
+                else ActivationEvent.Action.ACTIVATE
+            )
+            _record(
+                model,
+                action,
+                user=user,
+                from_version=current.version if current else None,
+                to_version=version.version,
+            )
+    except IntegrityError as exc:
+        raise Conflict("another activation of this model happened at the same time; retry", field="version") from exc
     version.refresh_from_db()
     return version
+
+
+def model_delete(*, model: RegisteredModel, user=None, force: bool = False) -> None:
+    """Delete a model, its versions and their artifacts; refused while a version is active
+    unless ``force``. The deletion stays in the activation history (by model name)."""
+    with transaction.atomic():
+        model = _locked(model.pk)
+        active = model.versions.filter(is_active=True).first()
+        if active and not force:
+            raise Conflict(
+                f"model {model.name!r} has an active version v{active.version}; pass force=true to delete it",
+                field="model",
+            )
+        relatives = list(model.versions.values_list("artifact_path", flat=True))
+        _record(
+            model,
+            ActivationEvent.Action.DELETE,
+            user=user,
+            from_version=active.version if active else None,
+            detail=f"{len(relatives)} version(s) deleted" + (" (forced)" if force and active else ""),
+        )
+        model.delete()  # the event's model link becomes NULL; model_name keeps the history
+        transaction.on_commit(lambda: storage.remove_versions(relatives))
+
+
+def model_rollout_start(*, model: RegisteredModel, version: ModelVersion, weight: int, user=None) -> RegisteredModel:
+    """Send ``weight`` percent of predictions (1-99) to ``version``; the active version keeps the rest."""
+    if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 99:
+        raise DataError("weight must be a whole percentage between 1 and 99", field="weight")
+    with transaction.atomic():
+        model = _locked(model.pk)
+        if version.model_id != model.pk:
+            raise DataError(f"{version} is not a version of model {model.name!r}", field="version")
+        active = model.versions.filter(is_active=True).first()
+        if active is None:
+            raise Conflict(f"model {model.name!r} has no active version to split traffic with", field="version")
+        if active.pk == version.pk:
+            raise Conflict(f"v{version.version} is the active version; pick another as the candidate", field="version")
+        if model.candidate_id != version.pk:
+            model.rollout_started_at = timezone.now()
+        model.candidate, model.candidate_weight = version, weight
+        model.save(update_fields=["candidate", "candidate_weight", "rollout_started_at"])
+        _record(
+            model,
+            ActivationEvent.Action.ROLLOUT,
+            user=user,
+            from_version=active.version,
+            to_version=version.version,
+            detail=f"{weight}% of traffic to v{version.version}",
+        )
+    return model
+
+
+def model_rollout_promote(*, model: RegisteredModel, user=None) -> RegisteredModel:
+    """Make the rollout's candidate the active version and end the split, in one transaction."""
+    with transaction.atomic():
+        model = _locked(model.pk)
+        candidate = model.candidate
+        if candidate is None:
+            raise Conflict(f"model {model.name!r} has no rollout in progress", field="model")
+        current = _switch_active(model, candidate)
+        _record(
+            model,
+            ActivationEvent.Action.PROMOTE,
+            user=user,
+            from_version=current.version if current else None,
+            to_version=candidate.version,
+        )
+    model.refresh_from_db()
+    return model
+
+
+def model_rollout_abort(*, model: RegisteredModel, user=None) -> RegisteredModel:
+    """End the split: all traffic goes back to the active version."""
+    with transaction.atomic():
+        model = _locked(model.pk)
+        candidate = model.candidate
+        if candidate is None:
+            raise Conflict(f"model {model.name!r} has no rollout in progress", field="model")
+        active = model.versions.filter(is_active=True).first()
+        model.candidate, model.candidate_weight, model.rollout_started_at = None, 0, None
+        model.save(update_fields=["candidate", "candidate_weight", "rollout_started_at"])
+        _record(
+            model,
+            ActivationEvent.Action.ABORT,
+            user=user,
+            from_version=candidate.version,
+            to_version=active.version if active else None,
+        )
+    return model

@@ -1,22 +1,59 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, permissions
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from neural.errors import NotFound
-from neural.registry.selectors import model_get, model_list
+from neural.errors import DataError, NotFound
+from neural.registry.models import ModelVersion, RegisteredModel
+from neural.registry.selectors import model_detail, model_get, model_list
 from neural.registry.serializers import (
     ActivateSerializer,
     ActivationEventSerializer,
     ModelVersionSerializer,
     PredictBatchSerializer,
     PredictSerializer,
+    RecommendSerializer,
     RegisteredModelSerializer,
+    RolloutSerializer,
 )
-from neural.registry.services import model_version_activate
-from neural.registry.serving import predict
+from neural.registry.services import (
+    model_delete,
+    model_rollout_abort,
+    model_rollout_promote,
+    model_rollout_start,
+    model_version_activate,
+)
+from neural.registry.serving import predict, recommend
+
+
+class IsAdmin(permissions.BasePermission):
+    message = "only admins may change which model version answers"
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_staff)
+
+
+def version_of(model: RegisteredModel, ref: str, field: str = "version") -> ModelVersion:
+    """``v3``, ``3`` or ``name:v3`` (which must name ``model``)."""
+    name, sep, number = ref.rpartition(":")
+    if sep and name != model.name:
+        raise DataError(f"{ref} is a version of model {name!r}, not of {model.name!r}", field=field)
+    number = number.lstrip("v")
+    version = model.versions.filter(version=int(number)).first() if number.isdigit() else None
+    if version is None:
+        raise NotFound(f"model {model.name!r} has no version v{number}", field=field)
+    return version
+
+
+def _detail(name: str) -> dict:
+    model = model_detail(name=name)
+    data = RegisteredModelSerializer(model).data
+    data["activations"] = ActivationEventSerializer(model.activation_events.all()[:50], many=True).data
+    return data
 
 
 class ModelListView(generics.ListAPIView):
@@ -27,12 +64,22 @@ class ModelListView(generics.ListAPIView):
 
 
 class ModelDetailView(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsAdmin]
+
     @extend_schema(responses={200: RegisteredModelSerializer})
     def get(self, request, model_id: str):
-        model = model_get(name=model_id)
-        data = RegisteredModelSerializer(model).data
-        data["activations"] = ActivationEventSerializer(model.activation_events.all()[:50], many=True).data
-        return Response(data)
+        return Response(_detail(model_id))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("force", bool, description="delete even with an active version")],
+        responses={204: None},
+    )
+    def delete(self, request, model_id: str):
+        force = request.query_params.get("force", "").lower()
+        if force not in ("", "true", "false", "1", "0"):
+            raise DataError("force must be true or false", field="force")
+        model_delete(model=model_get(name=model_id), user=request.user, force=force in ("true", "1"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ModelMetricsView(APIView):
@@ -50,13 +97,6 @@ class ModelMetricsView(APIView):
         )
 
 
-class IsAdmin(permissions.BasePermission):
-    message = "only admins may activate model versions"
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_staff)
-
-
 class ModelActivateView(APIView):
     permission_classes = [permissions.IsAuthenticated, IsAdmin]
 
@@ -65,12 +105,45 @@ class ModelActivateView(APIView):
         body = ActivateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         model = model_get(name=model_id)
-        number = int(body.validated_data["version"].lstrip("v"))
-        version = model.versions.filter(version=number).first()
-        if version is None:
-            raise NotFound(f"model {model.name!r} has no version v{number}", field="version")
-        model_version_activate(version=version, user=request.user)
-        return Response(RegisteredModelSerializer(model_get(name=model_id)).data)
+        model_version_activate(version=version_of(model, body.validated_data["version"]), user=request.user)
+        return Response(_detail(model_id))
+
+
+class ModelRolloutView(APIView):
+    """POST {version, weight}: start (or re-weight) a split; DELETE: roll it back."""
+
+    permission_classes = [permissions.IsAuthenticated, IsAdmin]
+
+    @extend_schema(request=RolloutSerializer, responses={200: RegisteredModelSerializer})
+    def post(self, request, model_id: str):
+        body = RolloutSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        model = model_get(name=model_id)
+        version = version_of(model, body.validated_data["version"])
+        model_rollout_start(model=model, version=version, weight=body.validated_data["weight"], user=request.user)
+        return Response(_detail(model_id))
+
+    @extend_schema(request=None, responses={200: RegisteredModelSerializer})
+    def delete(self, request, model_id: str):
+        model_rollout_abort(model=model_get(name=model_id), user=request.user)
+        return Response(_detail(model_id))
+
+
+class ModelPromoteView(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsAdmin]
+
+    @extend_schema(request=None, responses={200: RegisteredModelSerializer})
+    def post(self, request, model_id: str):
+        model_rollout_promote(model=model_get(name=model_id), user=request.user)
+        return Response(_detail(model_id))
+
+
+def _caller(request, body: dict) -> str | None:
+    caller = body.get("caller") if isinstance(body, dict) else None
+    caller = caller or request.headers.get("X-Caller-Key")
+    if caller is not None and (not isinstance(caller, str) or len(caller) > 200):
+        raise DataError("caller must be a string of at most 200 characters", field="caller")
+    return caller or None
 
 
 class PredictView(APIView):
@@ -78,14 +151,39 @@ class PredictView(APIView):
     def post(self, request):
         body = PredictSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        version, results = predict(model_ref=body.validated_data["model"], records=[body.validated_data["input"]])
+        data = body.validated_data
+        version, results = predict(
+            model_ref=data["model"], records=[data["input"]], caller=_caller(request, request.data)
+        )
         return Response({"model": version.model.name, "version": version.label, **results[0]})
 
 
 class PredictBatchView(APIView):
     @extend_schema(request=PredictBatchSerializer)
     def post(self, request):
-        body = PredictBatchSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        version, results = predict(model_ref=body.validated_data["model"], records=body.validated_data["inputs"])
+        body = request.data
+        if not isinstance(body, dict):
+            raise DataError("the body must be a JSON object with model and inputs", field="body")
+        model, inputs = body.get("model"), body.get("inputs")
+        if not isinstance(model, str) or not model:
+            raise DataError("model is required: a name or name:vN", field="model")
+        if not isinstance(inputs, list):
+            raise DataError("inputs must be a list of objects", field="inputs")
+        version, results = predict(model_ref=model, records=inputs, caller=_caller(request, body))
         return Response({"model": version.model.name, "version": version.label, "predictions": results})
+
+
+class RecommendView(APIView):
+    @extend_schema(request=RecommendSerializer)
+    def post(self, request):
+        body = RecommendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        return Response(
+            recommend(
+                model_ref=data["model"],
+                task=data["task"],
+                candidates=data["candidates"],
+                caller=data.get("caller") or request.headers.get("X-Caller-Key"),
+            )
+        )

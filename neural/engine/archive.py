@@ -1,0 +1,223 @@
+"""Model versions on disk beyond the plain bundle: zstd compression and portable archives.
+
+A version folder holds ``model.json``, ``weights.safetensors`` (or ``weights.safetensors.zst``
+when compressed) and ``SHA256SUMS`` over them; every read verifies every checksum first.
+
+A portable archive (``neural save``) is one uncompressed tar::
+
+    manifest.json        {"format": "photondrift-model-archive", "format_version": 1, ...}
+    files/<name>         the version folder's files, SHA256SUMS included
+    SHA256SUMS           over manifest.json and every files/<name>
+
+Reading an archive never extracts blindly: only regular files with the expected names are read,
+into memory, with a size cap; every listed checksum must match and every member must be listed.
+Nothing is ever unpickled (tensors are safetensors, metadata is JSON).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from hashlib import sha256
+from pathlib import Path
+
+import torch
+import zstandard
+from safetensors.torch import load as load_safetensors_bytes
+
+from neural.engine.artifacts import (
+    FORMAT_VERSION,
+    MODEL_JSON,
+    SUMS,
+    WEIGHTS,
+    read_document,
+    read_tensors,
+    sha256_file,
+    verify_bundle,
+)
+from neural.engine.errors import ArtifactIntegrityError
+
+ARCHIVE_FORMAT = "photondrift-model-archive"
+ARCHIVE_FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+WEIGHTS_ZST = WEIGHTS + ".zst"
+MAX_MEMBER_BYTES = 2 << 30  # 2 GiB: a generous cap against decompression / archive bombs
+COMPRESSIONS = ("none", "zstd")
+
+
+def compression_from_config(value: object) -> str:
+    """``model_storage.compression`` as written in .neural-training.yml -> "none" | "zstd".
+
+    Accepts true/false, "zstd", "none"/"off"/"" (case-insensitive); anything else is an error.
+    """
+    if value in (None, False, "", "none", "off", "false"):
+        return "none"
+    if value is True or (isinstance(value, str) and value.lower() in ("zstd", "true", "on")):
+        return "zstd"
+    raise ArtifactIntegrityError(f"model_storage.compression: {value!r} is not one of true, false, zstd, none")
+
+
+def _write_sums(directory: Path, names: list[str]) -> str:
+    (directory / SUMS).write_text("".join(f"{sha256_file(directory / n)}  {n}\n" for n in sorted(names)))
+    return sha256_file(directory / SUMS)
+
+
+def compress_bundle(directory: Path, level: int = 10) -> str:
+    """Replace ``weights.safetensors`` by ``weights.safetensors.zst`` in a verified bundle.
+
+    Works in a temporary sibling and renames into place, like ``write_bundle``.
+
+    Returns:
+        The SHA-256 of the new SHA256SUMS.
+    """
+    listed = verify_bundle(directory)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.z.", dir=directory.parent))
+    try:
+        names = []
+        for name in listed:
+            if name == WEIGHTS:
+                raw = (directory / name).read_bytes()
+                (tmp / WEIGHTS_ZST).write_bytes(zstandard.ZstdCompressor(level=level).compress(raw))
+                names.append(WEIGHTS_ZST)
+            else:
+                shutil.copy2(directory / name, tmp / name)
+                names.append(name)
+        digest = _write_sums(tmp, names)
+        old = directory.with_name(f".{directory.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(directory, old)
+        os.replace(tmp, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return digest
+
+
+def read_version(directory: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Verify and read a version folder, compressed or not. Returns (state_dict, meta)."""
+    listed = verify_bundle(directory)
+    if MODEL_JSON not in listed:
+        raise ArtifactIntegrityError(f"{directory}: {MODEL_JSON} is not listed in {SUMS}")
+    meta = read_document(directory, MODEL_JSON)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ArtifactIntegrityError(
+            f"{directory}: format version {meta.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
+        )
+    if WEIGHTS_ZST in listed:
+        with (directory / WEIGHTS_ZST).open("rb") as fh:
+            reader = zstandard.ZstdDecompressor().stream_reader(fh)
+            raw = reader.read(MAX_MEMBER_BYTES + 1)
+        if len(raw) > MAX_MEMBER_BYTES:
+            raise ArtifactIntegrityError(f"{directory}: {WEIGHTS_ZST} decompresses beyond the size limit")
+        return load_safetensors_bytes(raw), meta
+    if WEIGHTS not in listed:
+        raise ArtifactIntegrityError(f"{directory}: no weights file is listed in {SUMS}")
+    return read_tensors(directory, WEIGHTS), meta
+
+
+def write_archive(version_dir: Path, manifest: dict, dest: Path) -> str:
+    """Write one portable archive of a verified version folder to ``dest`` (atomically).
+
+    Returns:
+        The SHA-256 of the archive file.
+    """
+    listed = verify_bundle(version_dir)
+    document = {**manifest, "format": ARCHIVE_FORMAT, "format_version": ARCHIVE_FORMAT_VERSION}
+    members: dict[str, bytes] = {MANIFEST: json.dumps(document, indent=2, sort_keys=True, default=str).encode()}
+    for name in [*listed, SUMS]:
+        members[f"files/{name}"] = (version_dir / name).read_bytes()
+    sums = "".join(f"{sha256(data).hexdigest()}  {name}\n" for name, data in sorted(members.items()))
+    members[SUMS] = sums.encode()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name in [MANIFEST, *sorted(n for n in members if n.startswith("files/")), SUMS]:
+                info = tarfile.TarInfo(name)
+                info.size = len(members[name])
+                info.mode = 0o644
+                tar.addfile(info, io.BytesIO(members[name]))
+        os.replace(tmp_name, dest)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return sha256_file(dest)
+
+
+def _read_members(path: Path) -> dict[str, bytes]:
+    members: dict[str, bytes] = {}
+    try:
+        with tarfile.open(path, mode="r:") as tar:
+            for info in tar:
+                name = info.name
+                if not info.isreg():
+                    raise ArtifactIntegrityError(f"archive member {name!r} is not a regular file; refused")
+                parts = name.split("/")
+                allowed = name in (MANIFEST, SUMS) or (
+                    len(parts) == 2 and parts[0] == "files" and parts[1] and not parts[1].startswith(".")
+                )
+                if not allowed or name in members:
+                    raise ArtifactIntegrityError(f"archive member {name!r} is unexpected; refused")
+                if info.size > MAX_MEMBER_BYTES:
+                    raise ArtifactIntegrityError(f"archive member {name!r} is larger than the limit; refused")
+                fh = tar.extractfile(info)
+                data = fh.read() if fh else b""
+                if len(data) != info.size:
+                    raise ArtifactIntegrityError(f"archive member {name!r} is truncated")
+                members[name] = data
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ArtifactIntegrityError(f"{path}: not a readable model archive, or truncated ({exc})") from exc
+    return members
+
+
+def read_archive(path: Path, workdir: Path) -> tuple[dict, Path]:
+    """Verify an archive completely and write its version folder under ``workdir``.
+
+    Returns:
+        (manifest, folder) where folder holds the verified version files.
+
+    Raises:
+        ArtifactIntegrityError: truncated, tampered, unlisted member, wrong format or version.
+    """
+    if not path.is_file():
+        raise ArtifactIntegrityError(f"{path}: no such file")
+    members = _read_members(path)
+    if SUMS not in members or MANIFEST not in members:
+        raise ArtifactIntegrityError(f"{path}: {SUMS} or {MANIFEST} is missing; not a complete model archive")
+    expected: dict[str, str] = {}
+    for line in members[SUMS].decode("utf-8", "replace").splitlines():
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or not name:
+            raise ArtifactIntegrityError(f"{path}: malformed {SUMS} line {line!r}")
+        expected[name] = digest
+    unlisted = sorted(set(members) - set(expected) - {SUMS})
+    if unlisted:
+        raise ArtifactIntegrityError(f"{path}: members not covered by {SUMS}: {', '.join(unlisted)}")
+    for name, digest in expected.items():
+        if name not in members:
+            raise ArtifactIntegrityError(f"{path}: {name} is missing (truncated archive?)")
+        if sha256(members[name]).hexdigest() != digest:
+            raise ArtifactIntegrityError(f"{path}: checksum mismatch for {name}; the archive was altered or damaged")
+    try:
+        manifest = json.loads(members[MANIFEST])
+    except ValueError as exc:
+        raise ArtifactIntegrityError(f"{path}: {MANIFEST} is not valid JSON") from exc
+    if manifest.get("format") != ARCHIVE_FORMAT:
+        raise ArtifactIntegrityError(f"{path}: not a PhotonDrift model archive (format {manifest.get('format')!r})")
+    if manifest.get("format_version") != ARCHIVE_FORMAT_VERSION:
+        raise ArtifactIntegrityError(
+            f"{path}: archive format version {manifest.get('format_version')!r} is not supported "
+            f"(expected {ARCHIVE_FORMAT_VERSION})"
+        )
+    folder = workdir / "version"
+    folder.mkdir(parents=True)
+    for name, data in members.items():
+        if name.startswith("files/"):
+            (folder / name.removeprefix("files/")).write_bytes(data)
+    read_version(folder)  # the version's own SHA256SUMS, format version and tensors
+    return manifest, folder

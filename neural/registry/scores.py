@@ -1,0 +1,43 @@
+"""The score a pattern defines on top of the class probabilities.
+
+- security: a risk from 0 to 100, the probability of the positive (risky) class times 100; for a
+  severity scale (low < medium < high < critical) the expected severity on a 0-100 scale.
+- coordination: the probability of success, from 0 to 1.
+Other patterns, and regressions, have no score.
+"""
+
+from __future__ import annotations
+
+POSITIVE = {"true", "1", "yes", "y", "success", "succeeded", "malicious", "high_risk", "risky", "positive"}
+SEVERITY = ["info", "low", "medium", "high", "critical"]
+
+
+def positive_class(keys: list[str]) -> str | None:
+    """The positive label of a binary problem: a known positive name, else the last sorted one."""
+    if len(keys) != 2:
+        return None
+    named = [k for k in keys if k.strip().lower() in POSITIVE]
+    return named[0] if len(named) == 1 else keys[-1]
+
+
+def _severity_risk(probabilities: dict[str, float]) -> float | None:
+    ranks = {k: SEVERITY.index(k.lower()) for k in probabilities if k.lower() in SEVERITY}
+    if len(ranks) != len(probabilities) or len(ranks) < 2:
+        return None
+    low, high = min(ranks.values()), max(ranks.values())
+    expected = sum(p * (ranks[k] - low) / (high - low) for k, p in probabilities.items())
+    return round(100 * expected, 2)
+
+
+def score_for(pattern: str, probabilities: dict[str, float] | None) -> float | None:
+    if not probabilities:
+        return None
+    keys = list(probabilities)
+    positive = positive_class(keys)
+    if pattern == "security":
+        if positive is not None:
+            return round(100 * probabilities[positive], 2)
+        return _severity_risk(probabilities)
+    if pattern == "coordination" and positive is not None:
+        return round(probabilities[positive], 6)
+    return None

@@ -1,0 +1,184 @@
+"""Artifact files of model versions: where they live, compression, backup copies, and the
+portable archive that `neural save` writes and `neural load` imports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from neural.datasets.models import Dataset, Pattern
+from neural.engine import archive
+from neural.engine.artifacts import MODEL_JSON, SUMS, read_document, sha256_file, verify_bundle
+from neural.engine.errors import ArtifactIntegrityError
+from neural.errors import DataError
+from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
+
+
+@dataclass(frozen=True)
+class StorageOptions:
+    compression: str = "none"
+    backup: Path | None = None
+
+
+def storage_options(config: dict | None) -> StorageOptions:
+    """``model_storage`` from a session's config (filled from .neural-training.yml), with defaults.
+
+    Unknown keys are ignored here (the config parser owns that check); bad values are errors.
+    """
+    raw = (config or {}).get("model_storage") or {}
+    if not isinstance(raw, dict):
+        raise DataError("model_storage must be a mapping", field="model_storage")
+    try:
+        compression = archive.compression_from_config(raw.get("compression"))
+    except ArtifactIntegrityError as exc:
+        raise DataError(exc.message, field="model_storage.compression") from exc
+    backup = raw.get("backup")
+    if backup in (None, False, ""):
+        return StorageOptions(compression, None)
+    if not isinstance(backup, str):
+        raise DataError("model_storage.backup must be a folder path", field="model_storage.backup")
+    return StorageOptions(compression, Path(backup).expanduser())
+
+
+def version_dir(relative: str) -> Path:
+    return Path(settings.MODEL_STORAGE_PATH) / relative
+
+
+def folder_size(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+
+
+def compress(directory: Path) -> str:
+    return archive.compress_bundle(directory)
+
+
+def backup_copy(directory: Path, relative: str, backup_root: Path | None) -> Path | None:
+    """Copy a written version folder to ``backup_root/relative`` and verify the copy."""
+    if backup_root is None:
+        return None
+    target = backup_root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for item in directory.iterdir():
+            shutil.copy2(item, tmp / item.name)
+        verify_bundle(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def remove_versions(relatives: list[str]) -> None:
+    for relative in relatives:
+        shutil.rmtree(version_dir(relative), ignore_errors=True)
+
+
+def version_archive_write(*, version: ModelVersion, path: Path) -> dict:
+    """Write one portable archive of ``version`` (files verified against the registry first)."""
+    directory = version_dir(version.artifact_path)
+    verify_bundle(directory)
+    if sha256_file(directory / SUMS) != version.sha256:
+        raise ArtifactIntegrityError(f"{directory}: {SUMS} differs from the one registered for {version}")
+    manifest = {
+        "model": {
+            "name": version.model.name,
+            "pattern": version.model.pattern,
+            "description": version.model.description,
+        },
+        "version": {
+            "version": version.version,
+            "task": version.task,
+            "metrics": version.metrics,
+            "test_metrics": version.test_metrics,
+            "classes": version.classes,
+            "confusion_matrix": version.confusion_matrix,
+            "config": version.config,
+            "split": version.split,
+            "n_parameters": version.n_parameters,
+            "created_at": version.created_at.isoformat(),
+            "sha256": version.sha256,
+        },
+    }
+    digest = archive.write_archive(directory, manifest, path)
+    return {"model": version.model.name, "version": version.label, "path": str(path), "sha256": digest}
+
+
+def version_archive_import(*, path: Path, name: str | None = None, user=None) -> ModelVersion:
+    """Verify an archive completely, then add it as the next version of model ``name`` (default:
+    the name in the archive). It becomes active only if the model has no active version."""
+    root = Path(settings.MODEL_STORAGE_PATH)
+    root.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
+    try:
+        manifest, folder = archive.read_archive(path, workdir)
+        return _import_folder(manifest, folder, name, user, path)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _import_folder(manifest: dict, folder: Path, name: str | None, user, source: Path) -> ModelVersion:
+    info, model_info = manifest.get("version") or {}, manifest.get("model") or {}
+    meta = read_document(folder, MODEL_JSON)
+    name = name or model_info.get("name")
+    pattern = model_info.get("pattern")
+    if not name or pattern not in Pattern.values:
+        raise ArtifactIntegrityError(f"{source}: the manifest names no model or an unknown pattern {pattern!r}")
+    dataset_sha = (meta.get("dataset") or {}).get("sha256")
+    dataset = Dataset.objects.filter(sha256=dataset_sha).order_by("-pk").first() if dataset_sha else None
+    with transaction.atomic():
+        model, _ = RegisteredModel.objects.get_or_create(
+            name=name, defaults={"pattern": pattern, "description": model_info.get("description", "")}
+        )
+        model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        if model.pattern != pattern:
+            raise DataError(
+                f"model {name!r} is a {model.pattern} model; the archive holds a {pattern} one", field="name"
+            )
+        number = (model.versions.order_by("-version").values_list("version", flat=True).first() or 0) + 1
+        relative = f"{model.name}/v{number}"
+        target = version_dir(relative)
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(folder, target)
+        try:
+            version = ModelVersion.objects.create(
+                model=model,
+                version=number,
+                dataset=dataset,
+                task=meta["target"]["task"],
+                metrics=info.get("metrics") or meta.get("metrics") or {},
+                test_metrics=info.get("test_metrics") or meta.get("test_metrics") or {},
+                classes=meta["target"].get("classes") or [],
+                confusion_matrix=meta.get("confusion_matrix"),
+                config=meta.get("config") or {},
+                split=meta.get("split") or {},
+                artifact_path=relative,
+                sha256=sha256_file(target / SUMS),
+                size_bytes=folder_size(target),
+                n_parameters=int(meta.get("architecture", {}).get("parameters", 0)),
+                compression="zstd" if (target / archive.WEIGHTS_ZST).exists() else "",
+                is_active=not model.versions.filter(is_active=True).exists(),
+            )
+            ActivationEvent.objects.create(
+                model=model,
+                model_name=model.name,
+                action=ActivationEvent.Action.IMPORT,
+                to_version=number,
+                detail=f"from {source.name} ({model_info.get('name')}:v{info.get('version')})"[:200],
+                user=user if getattr(user, "is_authenticated", False) else None,
+            )
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+    return version
