@@ -19,11 +19,14 @@ HISTOGRAM_BINS = 20
 ROBUST_Z = 3.5  # Iglewicz & Hoaglin: |modified z| > 3.5 is an outlier
 LEAKAGE_SCORE = 0.98
 MIN_ENTROPY_BITS = 3.5
+REDACTED = "[redacted]"
 
 PII_PATTERNS = {
     "email": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
     "ip_address": re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"),
-    "phone": re.compile(r"(?<![\w.])\+?\d{1,3}[ .-]?\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?![\w.])"),
+    "phone": re.compile(
+        r"(?<![\w.])(?<!\d[ -])\+?\d{1,3}[ .-]?\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?![\w.])(?![ -]\d)"
+    ),
     "private_key": re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"),
     "api_key": re.compile(
         r"\b(?:AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,}"
@@ -70,7 +73,11 @@ def quality_report(df: pd.DataFrame, *, target: str | None, schema: list[dict] |
                 report["outliers"][name] = outliers
         report["distributions"][name] = _distribution(series)
         if not _is_numeric(series):
-            report["pii"].extend(_pii(sample[col], name))
+            found = _pii(sample[col], name)
+            report["pii"].extend(found)
+            if found:  # the top values must not echo what was found
+                top = report["distributions"][name]
+                top["values"] = [REDACTED if _pii(pd.Series([v]), name) else v for v in top.get("values", [])]
     for spec in schema or []:
         if spec.get("excluded") and spec.get("reason", "").startswith("identifier"):
             warnings.append({"column": spec["name"], "kind": "identifier", "message": spec["reason"]})
@@ -147,15 +154,19 @@ def _pii(series: pd.Series, name: str) -> list[dict]:
     if text.empty:
         return []
     found = []
+    keyed = pd.Series(False, index=text.index)
     for kind, pattern in PII_PATTERNS.items():
-        count = int(text.str.contains(pattern).sum())
-        if count:
-            found.append({"column": name, "kind": kind, "count": count})
-    cards = int(text.map(_has_card_number).sum())
+        hits = text.str.contains(pattern)
+        if kind in ("api_key", "private_key"):
+            keyed |= hits
+        if hits.any():
+            found.append({"column": name, "kind": kind, "count": int(hits.sum())})
+    cards = sum(_has_card_number(v) for v in text)
     if cards:
         found.append({"column": name, "kind": "credit_card", "count": cards})
-    tokens = int(text.map(_has_secret_token).sum())
-    if tokens and not any(f["kind"] == "api_key" for f in found):
+    # Tokens by entropy, on values no known key pattern has already claimed.
+    tokens = sum(_has_secret_token(v) for v in text[~keyed])
+    if tokens:
         found.append({"column": name, "kind": "secret_token", "count": tokens})
     return found
 

@@ -1,0 +1,93 @@
+"""The quality report finds what was planted: duplicates, PII and secrets, leakage, outliers, constants."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.management import call_command
+
+from neural.datasets.quality import quality_report
+from neural.datasets.services import dataset_store_frame
+
+SECRET_VALUES = ["alice@example.com", "10.20.30.40", "4111 1111 1111 1111", "AKIAIOSFODNN7EXAMPLE"]
+
+
+def planted(n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(
+        {
+            "load": rng.normal(50, 5, n).round(4),
+            "queue": rng.choice(["a", "b", "c"], n),
+            "region": "eu",  # constant
+            "ok": rng.random(n) < 0.3,
+        }
+    )
+    df["status_text"] = np.where(df["ok"], "passed", "failed")  # leaks the target
+    df.loc[:4, "load"] = [900.0, 950.0, -700.0, 1000.0, 880.0]  # five outliers
+    notes = pd.Series(["routine run"] * n)
+    notes[10:17] = ["mail alice@example.com for access"] * 7
+    notes[20:23] = ["host 10.20.30.40 was slow"] * 3
+    notes[30:32] = ["paid with 4111 1111 1111 1111"] * 2
+    notes[40] = "key AKIAIOSFODNN7EXAMPLE leaked"
+    notes[41] = "token 9fQ2xL7pR4mZ8vK1sT6wY3bN5cH0jD2e in log"
+    notes[50:53] = ["call +1 415-555-0132 tomorrow"] * 3
+    df["notes"] = notes
+    dupes = df.iloc[100:112].copy()
+    return pd.concat([df, dupes], ignore_index=True)  # twelve duplicate rows
+
+
+def test_it_finds_every_planted_problem():
+    report = quality_report(planted(), target="ok")
+    assert report["rows"] == 312 and report["columns"] == 6
+    assert report["duplicates"]["count"] == 12
+    assert report["outliers"]["load"]["count"] == 5
+    pii = {(p["column"], p["kind"]): p["count"] for p in report["pii"]}
+    assert pii[("notes", "email")] == 7
+    assert pii[("notes", "ip_address")] == 3
+    assert pii[("notes", "credit_card")] == 2
+    assert pii[("notes", "api_key")] == 1
+    assert pii[("notes", "secret_token")] == 1
+    assert pii[("notes", "phone")] == 3
+    warnings = {(w["column"], w["kind"]) for w in report["warnings"]}
+    assert ("status_text", "leakage") in warnings and ("region", "constant") in warnings
+    assert not any(w["column"] in ("load", "queue") and w["kind"] == "leakage" for w in report["warnings"])
+    shares = {k: v["share"] for k, v in report["class_balance"].items()}
+    assert set(shares) == {"True", "False"} and shares["False"] > shares["True"]
+    assert report["missing"]["load"] == 0.0
+    text = json.dumps(report)
+    assert not any(secret in text for secret in SECRET_VALUES)
+
+
+def test_it_reports_nothing_on_clean_data():
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"x": rng.normal(size=200), "c": rng.choice(["a", "b"], 200), "y": rng.random(200) < 0.5})
+    report = quality_report(df, target="y")
+    assert report["pii"] == [] and report["duplicates"]["count"] == 0
+    assert [w for w in report["warnings"] if w["kind"] == "leakage"] == []
+
+
+@pytest.fixture
+def stored(db):
+    return dataset_store_frame(df=planted(), name="planted", target="ok", pattern="security", source_format="csv")
+
+
+def test_the_cli_and_api_show_the_stored_report(stored, api):
+    out = StringIO()
+    call_command("data", "quality-check", "--dataset", "planted", "--json", stdout=out)
+    body = json.loads(out.getvalue())
+    assert body["duplicates"]["count"] == 12 and {"column": "notes", "kind": "email", "count": 7} in body["pii"]
+    for key in ("rows", "columns", "missing", "duplicates", "class_balance", "outliers", "pii", "warnings"):
+        assert key in body
+    out = StringIO()
+    call_command("data", "analyze", "--dataset", str(stored.pk), "--quality-report", "--json", stdout=out)
+    assert json.loads(out.getvalue())["quality"]["outliers"]["load"]["count"] == 5
+    res = api.get(f"/api/v1/neural/datasets/{stored.pk}/quality")
+    assert res.status_code == 200 and res.json()["duplicates"]["count"] == 12
+    assert api.get("/api/v1/neural/datasets/99999/quality").status_code == 404
+    out = StringIO()
+    call_command("data", "quality-check", "--dataset", "planted", stdout=out)
+    assert "email x7" in out.getvalue() and "alice@" not in out.getvalue()
