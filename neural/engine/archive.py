@@ -54,9 +54,10 @@ def compression_from_config(value: object) -> str:
 
     Accepts true/false, "zstd", "none"/"off"/"" (case-insensitive); anything else is an error.
     """
-    if value in (None, False, "", "none", "off", "false"):
+    word = value.strip().lower() if isinstance(value, str) else value
+    if word is None or word is False or word in ("", "none", "off", "false"):
         return "none"
-    if value is True or (isinstance(value, str) and value.lower() in ("zstd", "true", "on")):
+    if word is True or word in ("zstd", "true", "on"):
         return "zstd"
     raise ArtifactIntegrityError(f"model_storage.compression: {value!r} is not one of true, false, zstd, none")
 
