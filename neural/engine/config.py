@@ -9,6 +9,9 @@ import torch
 from neural.engine.errors import DataError
 
 LR_SCHEDULES = ("plateau", "onecycle", "cosine")
+NORMS = ("batch", "layer", "none")
+REGRESSION_LOSSES = ("huber", "mse")
+NUMERIC_SCALINGS = ("robust", "quantile")
 
 
 @dataclass
@@ -29,6 +32,12 @@ class TrainConfig:
     seed: int = 42
     gpu: bool = False
     mixed_precision: bool = False
+    residual: bool = False
+    norm: str = "batch"
+    regression_loss: str = "huber"
+    numeric_scaling: str = "robust"
+    # Passed through for the registry (compression, backup); .neural-training.yml validates it.
+    model_storage: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -61,9 +70,22 @@ class TrainConfig:
                 "must be in (0, 0.9)",
             ),
             ("test_split", _is_num(self.test_split) and 0 <= self.test_split < 0.5, "must be in [0, 0.5)"),
+            *[(flag, isinstance(getattr(self, flag), bool), "must be true or false") for flag in _FLAGS],
             ("lr_schedule", self.lr_schedule in LR_SCHEDULES, f"must be one of {', '.join(LR_SCHEDULES)}"),
             ("grad_clip", _is_num(self.grad_clip) and self.grad_clip >= 0, "must be >= 0"),
             ("seed", _is_int(self.seed), "must be a whole number"),
+            ("norm", self.norm in NORMS, f"must be one of {', '.join(NORMS)}"),
+            (
+                "regression_loss",
+                self.regression_loss in REGRESSION_LOSSES,
+                f"must be one of {', '.join(REGRESSION_LOSSES)}",
+            ),
+            (
+                "numeric_scaling",
+                self.numeric_scaling in NUMERIC_SCALINGS,
+                f"must be one of {', '.join(NUMERIC_SCALINGS)}",
+            ),
+            ("model_storage", isinstance(self.model_storage, dict), "must be a mapping"),
             (
                 "hidden_sizes",
                 isinstance(self.hidden_sizes, list)
@@ -81,6 +103,9 @@ class TrainConfig:
             )
         if self.gpu and not torch.cuda.is_available():
             raise DataError("gpu was requested but no CUDA GPU is available on this machine", field="gpu")
+
+
+_FLAGS = ("early_stopping", "class_weights", "gpu", "mixed_precision", "residual")
 
 
 def _is_int(value: object) -> bool:

@@ -16,7 +16,7 @@ from neural.engine.callbacks import Callback
 from neural.engine.config import TrainConfig
 from neural.engine.errors import DataError
 from neural.engine.metrics import classification_metrics, confusion, regression_metrics
-from neural.engine.networks import TabularMLP, count_parameters
+from neural.engine.networks import TabularMLP, build_network, count_parameters
 from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 from neural.engine.schema import ColumnSpec, TaskKind, infer_schema, infer_task
 from neural.engine.trainer import FitResult, TensorData, Trainer
@@ -88,6 +88,8 @@ class TrainedModel:
             "hidden_sizes": list(self.config.hidden_sizes),
             "n_outputs": self.encoder.n_outputs,
             "dropout": self.config.dropout,
+            "residual": self.config.residual,
+            "norm": self.config.norm,
             "parameters": count_parameters(self.network),
         }
 
@@ -143,7 +145,7 @@ def train_tabular(
     if not any(not c.excluded for c in specs):
         raise DataError("no usable feature columns besides the target", field="target")
     split = split_rows(df[target], task, config)
-    pre = TabularPreprocessor(columns=specs).fit(df.iloc[split.train])
+    pre = TabularPreprocessor(columns=specs, scaling=config.numeric_scaling).fit(df.iloc[split.train])
     # The label set is the whole column's (no feature information); a regression target's
     # scale is the training split's.
     encoder = TargetEncoder(task).fit(df[target] if task.is_classification else df[target].iloc[split.train])
@@ -163,7 +165,17 @@ def train_tabular(
                 "config": config.to_dict(),
             }
         )
-    network = TabularMLP(pre.n_numeric, pre.cardinalities, config.hidden_sizes, encoder.n_outputs, config.dropout)
+    network = build_network(
+        {
+            "n_numeric": pre.n_numeric,
+            "cardinalities": pre.cardinalities,
+            "hidden_sizes": config.hidden_sizes,
+            "n_outputs": encoder.n_outputs,
+            "dropout": config.dropout,
+            "residual": config.residual,
+            "norm": config.norm,
+        }
+    )
     trainer = Trainer(config, task, callbacks, checkpoint_dir, (encoder.mean_, encoder.std_))
     fit = trainer.fit(network, data["train"], data["val"])
     network.to("cpu")

@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from neural.engine.artifacts import load_model_files
-from neural.engine.networks import TabularMLP
+from neural.engine.networks import TabularMLP, build_network
 from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 
 
@@ -28,10 +28,7 @@ class TabularPredictor:
     def from_artifact(cls, directory: Path) -> TabularPredictor:
         """Verify every checksum, then build the network. Never unpickles anything."""
         state, meta = load_model_files(directory)
-        arch = meta["architecture"]
-        network = TabularMLP(
-            arch["n_numeric"], arch["cardinalities"], arch["hidden_sizes"], arch["n_outputs"], arch["dropout"]
-        )
+        network = build_network(meta["architecture"])
         network.load_state_dict(state)
         return cls(
             network,

@@ -1,6 +1,7 @@
 """Feature preprocessing fitted on the training split only and saved as JSON in ``model.json``.
 
-Numerics: median imputation, robust scaling ((x - median) / IQR) clipped to a sane range, plus a
+Numerics: median imputation, then robust scaling ((x - median) / IQR) clipped to a sane range or
+a quantile transform (through the training split's quantiles to a normal score), plus a
 missing-value indicator for every column that had gaps in training. Booleans become 0/1.
 Datetimes: hour, day of week, day of month and month, each scaled like a numeric.
 Categoricals: an index per seen value for an embedding; index 0 is the "unknown" slot used for
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from neural.engine.errors import DataError, InputValidationError
 from neural.engine.schema import (
@@ -37,6 +39,8 @@ MAX_CATEGORIES = 1000
 TEXT_BUCKETS = 256
 MAX_TAGS = 100
 _TOKEN = re.compile(r"[a-z0-9]{2,}")
+QUANTILES = 101
+SCALINGS = ("robust", "quantile")
 _TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
 
 
@@ -72,6 +76,7 @@ class TabularPreprocessor:
     """Turns a DataFrame into (numeric float32 matrix, categorical int64 matrix)."""
 
     columns: list[ColumnSpec] = field(default_factory=list)
+    scaling: str = "robust"
     numeric_: list[dict] = field(default_factory=list)
     categorical_: list[dict] = field(default_factory=list)
     text_: list[dict] = field(default_factory=list)
@@ -102,6 +107,7 @@ class TabularPreprocessor:
                         "median": median,
                         "scale": scale if scale and math.isfinite(scale) else 1.0,
                         "indicator": bool(np.isnan(values).any()),
+                        **({"quantiles": _quantiles(finite, median)} if self.scaling == "quantile" else {}),
                     }
                 )
         return self
@@ -128,8 +134,11 @@ class TabularPreprocessor:
         for num in self.numeric_:
             raw = sources[num["name"]]
             missing = ~np.isfinite(raw)
-            scaled = (np.where(missing, num["median"], raw) - num["median"]) / num["scale"]
-            parts.append(np.clip(scaled, -CLIP, CLIP))
+            filled = np.where(missing, num["median"], raw)
+            if "quantiles" in num:
+                parts.append(_quantile_score(filled, np.asarray(num["quantiles"])))
+            else:
+                parts.append(np.clip((filled - num["median"]) / num["scale"], -CLIP, CLIP))
             if num["indicator"]:
                 parts.append(missing.astype("float64"))
         blocks = [np.column_stack(parts)] if parts else []
@@ -174,6 +183,7 @@ class TabularPreprocessor:
     def to_dict(self) -> dict:
         return {
             "columns": [c.to_dict() for c in self.columns],
+            "scaling": self.scaling,
             "numeric": self.numeric_,
             "categorical": self.categorical_,
             "text": self.text_,
@@ -182,12 +192,27 @@ class TabularPreprocessor:
 
     @classmethod
     def from_dict(cls, data: dict) -> TabularPreprocessor:
-        pre = cls(columns=[ColumnSpec.from_dict(c) for c in data["columns"]])
+        pre = cls(columns=[ColumnSpec.from_dict(c) for c in data["columns"]], scaling=data.get("scaling", "robust"))
         pre.numeric_ = data["numeric"]
         pre.categorical_ = data["categorical"]
         pre.text_ = data.get("text", [])
         pre.tags_ = data.get("tags", [])
         return pre
+
+
+def _quantiles(finite: np.ndarray, median: float) -> list[float]:
+    if not finite.size:
+        return [median, median]
+    return [float(q) for q in np.quantile(finite, np.linspace(0, 1, QUANTILES))]
+
+
+def _quantile_score(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Empirical CDF by interpolation through the quantiles (ties averaged), then a normal score."""
+    ranks = np.linspace(0, 1, len(quantiles))
+    up = np.interp(values, quantiles, ranks)
+    down = np.interp(-values, -quantiles[::-1], ranks[::-1])
+    cdf = np.clip((up + down) / 2.0, 1e-3, 1 - 1e-3)
+    return ndtri(cdf)
 
 
 def _bucket_counts(series: pd.Series, buckets: int) -> np.ndarray:

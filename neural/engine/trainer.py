@@ -50,10 +50,11 @@ class FitResult:
     resumed_from: int = 0
 
 
-def loss_function(task: TaskKind, class_weights: torch.Tensor | None = None) -> nn.Module:
+def loss_function(task: TaskKind, class_weights: torch.Tensor | None = None, regression: str = "huber") -> nn.Module:
+    """Cross-entropy (optionally class-weighted); Huber or MSE on the standardised target."""
     if task.is_classification:
         return nn.CrossEntropyLoss(weight=class_weights)
-    return nn.HuberLoss(delta=1.0)
+    return nn.MSELoss() if regression == "mse" else nn.HuberLoss(delta=1.0)
 
 
 class Trainer:
@@ -90,7 +91,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         steps = _steps_per_epoch(len(train), cfg.batch_size)
         scheduler = _scheduler(cfg, optimizer, steps)
-        loss_fn = loss_function(self.task, self._class_weights(train)).to(device)
+        loss_fn = loss_function(self.task, self._class_weights(train), cfg.regression_loss).to(device)
         result = FitResult()
         best = {"val_loss": math.inf, "state": copy.deepcopy(model.state_dict()), "wait": 0}
         generator = torch.Generator().manual_seed(cfg.seed)

@@ -36,6 +36,13 @@ class TrainingSession(models.Model):
     ran_in = models.CharField(
         max_length=200, blank=True, help_text="worker hostname, or 'cli' for --wait without a worker"
     )
+    claimed_by = models.CharField(
+        max_length=200, blank=True, help_text="token of the process running it; only that process writes it"
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="last sign of life of the running process; stale means it died"
+    )
+    resumed_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

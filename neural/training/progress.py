@@ -10,16 +10,28 @@ from neural.engine.callbacks import Callback, EpochState
 from neural.training.models import EpochMetric, SessionLog, TrainingSession
 from photondrift.realtime import DASHBOARD_GROUP, broadcast, session_group
 
-STOP_POLL_S = 0.2
+STOP_POLL_S = 0.5
+HEARTBEAT_S = 5.0
+
+
+class ClaimLost(Exception):
+    """Another process took the session over (this one was thought dead): stop writing to it."""
 
 
 class SessionProgress(Callback):
-    """Persists each epoch and log line of one session and checks its stop flag."""
+    """Persists each epoch and log line of one session, checks its stop flag and, when it holds
+    the session's claim ``token``, keeps the claim's heartbeat fresh.
 
-    def __init__(self, session: TrainingSession) -> None:
+    The database is asked at most every STOP_POLL_S (stop flag) and HEARTBEAT_S (heartbeat),
+    never once per batch.
+    """
+
+    def __init__(self, session: TrainingSession, token: str | None = None) -> None:
         self.session = session
+        self.token = token
         self.group = session_group(session.pk)
         self._last_poll = 0.0
+        self._last_beat = time.monotonic()
         self._stop = False
 
     def on_train_start(self, info: dict) -> None:
@@ -46,7 +58,7 @@ class SessionProgress(Callback):
                 "metrics": metrics,
             },
         )
-        TrainingSession.objects.filter(pk=self.session.pk).update(epoch=state.epoch)
+        TrainingSession.objects.filter(pk=self.session.pk).update(epoch=state.epoch, heartbeat_at=timezone.now())
         self.on_log(
             "info",
             "epoch {}/{}: {}".format(state.epoch, state.epochs, " ".join(f"{k}={v:.4g}" for k, v in metrics.items())),
@@ -65,12 +77,22 @@ class SessionProgress(Callback):
         broadcast(self.group, "training.epoch", payload)
 
     def should_stop(self) -> bool:
-        # Called before every batch; the database is asked at most every STOP_POLL_S.
+        # Called before every batch: two clock reads unless a poll is due.
         now = time.monotonic()
+        if self.token is not None and now - self._last_beat >= HEARTBEAT_S:
+            self._last_beat = now
+            self.beat()
         if not self._stop and now - self._last_poll >= STOP_POLL_S:
             self._last_poll = now
             self._stop = TrainingSession.objects.filter(pk=self.session.pk, stop_requested=True).exists()
         return self._stop
+
+    def beat(self) -> None:
+        """Refresh the heartbeat; raise ClaimLost when another process holds the session now."""
+        if not TrainingSession.objects.filter(pk=self.session.pk, claimed_by=self.token).update(
+            heartbeat_at=timezone.now()
+        ):
+            raise ClaimLost(f"session {self.session.pk} is no longer claimed by {self.token}")
 
     def on_log(self, level: str, message: str) -> None:
         line = SessionLog.objects.create(session_id=self.session.pk, level=level, message=message)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from neural.datasets.models import Dataset
@@ -21,7 +24,7 @@ from neural.engine.schema import ColumnSpec, TaskKind
 from neural.errors import Conflict
 from neural.registry.services import model_version_register
 from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
-from neural.training.progress import SessionProgress, broadcast_status
+from neural.training.progress import ClaimLost, SessionProgress, broadcast_status
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +67,66 @@ def training_session_create(
     return session
 
 
-def training_session_run(*, session_id: int, ran_in: str | None = None) -> TrainingSession:
-    """Claim a queued session, train it, register the model version. Idempotent: a session that
-    is not queued (already claimed, or stopped before it started) is left as it is."""
-    ran_in = ran_in or socket.gethostname()
-    claimed = TrainingSession.objects.filter(pk=session_id, status=TrainingSession.Status.QUEUED).update(
-        status=TrainingSession.Status.RUNNING, started_at=timezone.now(), ran_in=ran_in
-    )
+class SessionBusy(Exception):
+    """Another live process holds the session; the caller retries after ``retry_in_s``."""
+
+    def __init__(self, session_id: int, retry_in_s: float) -> None:
+        super().__init__(f"session {session_id} is running elsewhere; retry in {retry_in_s:.0f}s")
+        self.retry_in_s = retry_in_s
+
+
+def stale_after_s() -> float:
+    """A running session whose heartbeat is older than this lost its process."""
+    return float(getattr(settings, "TRAINING_STALE_S", 30))
+
+
+def training_session_claim(*, session_id: int, token: str) -> tuple[TrainingSession, bool]:
+    """Take a queued session, or take over a running one whose process stopped beating.
+
+    Each claim is one conditional UPDATE, so of two workers racing for a session exactly one
+    wins. Returns (session, resumed); raises SessionBusy while a live process holds it.
+    """
+    now = timezone.now()
+    Status = TrainingSession.Status
+    fresh = {"status": Status.RUNNING, "claimed_by": token, "heartbeat_at": now}
+    if TrainingSession.objects.filter(pk=session_id, status=Status.QUEUED).update(started_at=now, **fresh):
+        return TrainingSession.objects.select_related("dataset").get(pk=session_id), False
     session = TrainingSession.objects.select_related("dataset").get(pk=session_id)
-    if not claimed:
-        logger.info("session %s is %s, not queued; nothing to do", session_id, session.status)
+    if session.status != Status.RUNNING:
+        return session, False
+    beat = session.heartbeat_at
+    if beat is not None and (now - beat).total_seconds() < stale_after_s():
+        raise SessionBusy(session_id, stale_after_s() - (now - beat).total_seconds() + 1)
+    taken = TrainingSession.objects.filter(
+        pk=session_id, status=Status.RUNNING, claimed_by=session.claimed_by, heartbeat_at=beat
+    ).update(resumed_count=F("resumed_count") + 1, **fresh)
+    if not taken:
+        raise SessionBusy(session_id, 1)
+    session.refresh_from_db()
+    return session, True
+
+
+def training_session_run(*, session_id: int, ran_in: str | None = None) -> TrainingSession:
+    """Claim a session, train it (resuming from its checkpoint when its last process died),
+    register the model version. A session that is finished, or queued for nobody, is left as it
+    is; one held by a live process raises SessionBusy."""
+    ran_in = ran_in or socket.gethostname()
+    token = f"{ran_in}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    session, resumed = training_session_claim(session_id=session_id, token=token)
+    if session.claimed_by != token:
+        logger.info("session %s is %s; nothing to do", session_id, session.status)
         return session
+    TrainingSession.objects.filter(pk=session_id).update(ran_in=ran_in)
     broadcast_status(session)
-    progress = SessionProgress(session)
+    progress = SessionProgress(session, token=token)
     checkpoint_dir = Path(settings.PHOTONDRIFT_HOME) / "checkpoints" / str(session.pk)
+    if resumed:
+        found = (checkpoint_dir / "checkpoint.json").exists()
+        progress.on_log(
+            "warning",
+            f"the previous worker stopped answering; resuming in {ran_in}"
+            + (" from its last checkpoint" if found else " from the start (no checkpoint was written)"),
+        )
     status, error, version = TrainingSession.Status.FAILED, "", None
     try:
         df = dataset_load_frame(session.dataset)
@@ -93,6 +142,9 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
         )
         version = model_version_register(session=session, trained=trained)
         status = TrainingSession.Status.SUCCEEDED
+    except ClaimLost:
+        logger.warning("session %s was taken over by another process; this one stops", session_id)
+        return TrainingSession.objects.get(pk=session_id)
     except StopTraining:
         status = TrainingSession.Status.STOPPED
         progress.on_log("info", "stopped on request")
@@ -106,9 +158,8 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
         logger.exception("training session %s failed", session_id)
         error = f"{type(exc).__name__}: {exc}"
         progress.on_log("error", error)
-    finally:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    TrainingSession.objects.filter(pk=session_id).update(
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    TrainingSession.objects.filter(pk=session_id, claimed_by=token).update(
         status=status,
         error=error,
         finished_at=timezone.now(),

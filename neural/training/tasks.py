@@ -1,12 +1,20 @@
-"""Celery tasks: take an id, call one service."""
+"""Celery tasks: take an id, call one service.
+
+The task is acks_late + reject_on_worker_lost (settings): when a worker dies mid-training its
+message is delivered again, and the service resumes the session from its last checkpoint once
+the dead worker's heartbeat is stale. Until then the session is busy and the task retries.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from neural.training.services import training_session_run
+from neural.training.services import SessionBusy, training_session_run
 
 
-@shared_task(bind=True, name="neural.training.tasks.training_session_run_task")
+@shared_task(bind=True, name="neural.training.tasks.training_session_run_task", max_retries=None)
 def training_session_run_task(self, session_id: int) -> str:
-    return training_session_run(session_id=session_id, ran_in=self.request.hostname).status
+    try:
+        return training_session_run(session_id=session_id, ran_in=self.request.hostname).status
+    except SessionBusy as exc:
+        raise self.retry(countdown=max(1.0, exc.retry_in_s)) from exc

@@ -1,0 +1,181 @@
+"""Model quality of the product's default network against scikit-learn's HistGradientBoosting.
+
+For each real data set in ../shared/data (or /work/shared/data) and each generator pattern, both
+models see the same rows: the product's own deterministic split (``split_rows``, default
+validation/test fractions). The product trains with ``TrainConfig()`` defaults (it uses the
+validation rows for early stopping); the GBDT, with its defaults, is fitted on train + validation
+rows (its own early stopping holds out part of them) on the same features: numerics as they are,
+datetime parts, the product's hashed bag of words for text and multi-hot for tags, categoricals
+as integer codes marked categorical. Both are scored on the same held-out test rows. Each case runs
+for several seeds (split and initialisation) and the means are printed.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/model_quality.py [--seeds 3] [--only cran_class,email] [--rows 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from neural.datasets.generator import generate
+from neural.engine.config import TrainConfig
+from neural.engine.pipeline import split_rows, train_tabular
+from neural.engine.preprocessing import TabularPreprocessor
+from neural.engine.schema import infer_schema, infer_task
+
+DATA_DIRS = [Path(__file__).resolve().parent.parent.parent / "shared" / "data", Path("/work/shared/data")]
+PATTERNS = ("coordination", "optimization", "prediction", "security")
+TARGET_RATIO = 0.99
+
+
+@dataclass
+class Case:
+    name: str
+    df: pd.DataFrame
+    target: str
+    real: bool
+
+
+def _data_dir() -> Path:
+    for d in DATA_DIRS:
+        if (d / "cran_check_times.csv").is_file():
+            return d
+    raise SystemExit(f"no real data found in {', '.join(map(str, DATA_DIRS))}")
+
+
+def load_cases(generator_rows: int) -> list[Case]:
+    data = _data_dir()
+    cran = pd.read_csv(data / "cran_check_times.csv")
+    cran_class = cran.assign(slow=(cran["check_time"] > cran["check_time"].median()).astype(int)).drop(
+        columns="check_time"
+    )
+    email = pd.read_csv(data / "openintro_email.csv")
+    hhs = pd.read_csv(data / "hhs_breaches.csv")
+    cases = [
+        Case("cran_regression", cran, "check_time", True),
+        Case("cran_class", cran_class, "slow", True),
+        Case("email_spam", email, "spam", True),
+        Case("hhs_breach_type", hhs, "Type.of.Breach", True),
+    ]
+    for pattern in PATTERNS:
+        df, target = generate(pattern=pattern, rows=generator_rows, seed=7)
+        cases.append(Case(f"gen_{pattern}", df, target, False))
+    return cases
+
+
+def gbdt_features(df: pd.DataFrame, specs, fit_rows: np.ndarray):
+    """The GBDT's matrix: the product's preprocessing for numerics, text and tags; categoricals
+    as integer codes (unknown = 0) flagged as categorical when they fit the GBDT's 255 bins."""
+    pre = TabularPreprocessor(columns=specs).fit(df.iloc[fit_rows])
+    x_num, x_cat = pre.transform(df)
+    cat_mask = [False] * x_num.shape[1] + [c <= 255 for c in pre.cardinalities]
+    return np.hstack([x_num, x_cat.astype(np.float32)]), cat_mask
+
+
+def run_case(case: Case, seed: int) -> dict:
+    df = case.df[case.df[case.target].notna()].reset_index(drop=True)
+    task = infer_task(df[case.target])
+    specs = [c for c in infer_schema(df, case.target) if c.name != case.target]
+    config = TrainConfig(seed=seed)
+    split = split_rows(df[case.target], task, config)
+    fit_rows = np.concatenate([split.train, split.val])
+
+    started = time.perf_counter()
+    trained = train_tabular(df, case.target, config=config, columns=specs, task=task)
+    nn_time = time.perf_counter() - started
+
+    started = time.perf_counter()
+    x, cat_mask = gbdt_features(df, specs, split.train)
+    y = df[case.target]
+    if task.is_classification:
+        labels = {v: i for i, v in enumerate(trained.encoder.classes_)}
+        y = y.map(labels).to_numpy()
+        gbdt = HistGradientBoostingClassifier(categorical_features=cat_mask, random_state=seed)
+    else:
+        y = y.to_numpy(dtype=float)
+        gbdt = HistGradientBoostingRegressor(categorical_features=cat_mask, random_state=seed)
+    gbdt.fit(x[fit_rows], y[fit_rows])
+    pred = gbdt.predict(x[split.test])
+    gb_time = time.perf_counter() - started
+
+    truth = y[split.test]
+    if task.is_classification:
+        gb = {
+            "score": float(skm.accuracy_score(truth, pred)),
+            "macro_f1": float(skm.f1_score(truth, pred, average="macro", zero_division=0)),
+        }
+        nn = {"score": trained.test_metrics["accuracy"], "macro_f1": trained.test_metrics["macro_f1"]}
+    else:
+        gb = {"score": float(skm.r2_score(truth, pred)), "macro_f1": float("nan")}
+        nn = {"score": trained.test_metrics["r2"], "macro_f1": float("nan")}
+    return {
+        "metric": "accuracy" if task.is_classification else "r2",
+        "nn": nn,
+        "gb": gb,
+        "nn_time": nn_time,
+        "gb_time": gb_time,
+        "epochs": len(trained.fit.history),
+        "test_rows": len(split.test),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated case names")
+    parser.add_argument("--rows", type=int, default=3000, help="rows per generator pattern")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    only = {n for n in args.only.split(",") if n}
+    header = (
+        f"{'case':<18} {'metric':<8} {'nn':>7} {'gbdt':>7} {'ratio':>6} {'nn_F1':>6} {'gb_F1':>6} "
+        f"{'nn_s':>6} {'gb_s':>6} {'epochs':>6} {'test':>5}"
+    )
+    print(header)
+    rows = []
+    for case in load_cases(args.rows):
+        if only and case.name not in only:
+            continue
+        results = [run_case(case, seed) for seed in range(args.seeds)]
+
+        def mean(key, sub=None, results=results):
+            return statistics.fmean(r[key][sub] if sub else r[key] for r in results)
+
+        nn, gb = mean("nn", "score"), mean("gb", "score")
+        ratio = nn / gb if gb > 0 else float("nan")
+        rows.append((case, ratio))
+        print(
+            f"{case.name:<18} {results[0]['metric']:<8} {nn:7.4f} {gb:7.4f} {ratio:6.3f} "
+            f"{mean('nn', 'macro_f1'):6.3f} {mean('gb', 'macro_f1'):6.3f} {mean('nn_time'):6.1f} "
+            f"{mean('gb_time'):6.1f} {mean('epochs'):6.1f} {results[0]['test_rows']:5d}",
+            flush=True,
+        )
+    real = [r for c, r in rows if c.real]
+    if real:
+        worst = min(real)
+        print(
+            f"worst ratio on real data: {worst:.3f} (target >= {TARGET_RATIO}): "
+            f"{'MET' if worst >= TARGET_RATIO else 'NOT MET'}"
+        )
+    print("command: " + shlex.join([".venv/bin/python", *sys.argv]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from neural.datasets.services import dataset_load_frame
+from neural.engine.callbacks import Callback
+from neural.engine.config import TrainConfig
+from neural.engine.errors import StopTraining
+from neural.engine.pipeline import train_tabular
+from neural.engine.schema import ColumnSpec, TaskKind
+from neural.training.models import EpochMetric, TrainingSession
+from neural.training.progress import SessionProgress
+from neural.training.services import (
+    SessionBusy,
+    training_session_claim,
+    training_session_create,
+    training_session_run,
+)
+
+
+class StopAfter(Callback):
+    def __init__(self, epochs: int) -> None:
+        self.seen, self.epochs = 0, epochs
+
+    def on_epoch_end(self, state) -> None:
+        self.seen += 1
+
+    def should_stop(self) -> bool:
+        return self.seen >= self.epochs
+
+
+@pytest.fixture
+def session(dataset, user):
+    return training_session_create(
+        user=user,
+        dataset=dataset,
+        pattern="coordination",
+        config=TrainConfig(epochs=5, early_stopping=False),
+        enqueue=False,
+    )
+
+
+def _die_after(session: TrainingSession, epochs: int) -> None:
+    """A worker that claimed the session, trained ``epochs`` epochs with checkpoints, then died."""
+    TrainingSession.objects.filter(pk=session.pk).update(
+        status="running", claimed_by="dead-worker", heartbeat_at=timezone.now(), started_at=timezone.now()
+    )
+    session.refresh_from_db()
+    with pytest.raises(StopTraining):
+        train_tabular(
+            dataset_load_frame(session.dataset),
+            session.dataset.target,
+            config=TrainConfig.from_dict(session.config),
+            columns=[ColumnSpec.from_dict(c) for c in session.dataset.schema],
+            task=TaskKind(session.dataset.task),
+            callbacks=[SessionProgress(session), StopAfter(epochs)],
+            checkpoint_dir=Path(settings.PHOTONDRIFT_HOME) / "checkpoints" / str(session.pk),
+        )
+    TrainingSession.objects.filter(pk=session.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+
+
+def test_it_resumes_a_session_whose_worker_died_from_its_last_epoch(session):
+    _die_after(session, 2)
+    done = training_session_run(session_id=session.pk, ran_in="worker-2")
+    assert done.status == "succeeded", done.error
+    assert done.resumed_count == 1 and done.ran_in == "worker-2"
+    assert list(EpochMetric.objects.filter(session=done).values_list("epoch", flat=True)) == [1, 2, 3, 4, 5]
+    messages = list(done.log_lines.values_list("message", flat=True))
+    assert any("resuming in worker-2 from its last checkpoint" in m for m in messages)
+    assert not (Path(settings.PHOTONDRIFT_HOME) / "checkpoints" / str(session.pk)).exists()
+
+
+def test_it_leaves_a_session_held_by_a_live_worker_alone(session):
+    TrainingSession.objects.filter(pk=session.pk).update(
+        status="running", claimed_by="live-worker", heartbeat_at=timezone.now()
+    )
+    with pytest.raises(SessionBusy):
+        training_session_run(session_id=session.pk, ran_in="worker-2")
+    session.refresh_from_db()
+    assert session.claimed_by == "live-worker" and session.resumed_count == 0
+
+
+def test_only_one_of_two_claims_takes_over_a_stale_session(session):
+    TrainingSession.objects.filter(pk=session.pk).update(
+        status="running", claimed_by="dead", heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
+    first, resumed = training_session_claim(session_id=session.pk, token="a")
+    assert resumed and first.claimed_by == "a"
+    with pytest.raises(SessionBusy):
+        training_session_claim(session_id=session.pk, token="b")
+
+
+def test_a_redelivered_message_for_a_finished_session_is_a_no_op(session):
+    done = training_session_run(session_id=session.pk, ran_in="w1")
+    again = training_session_run(session_id=session.pk, ran_in="w2")
+    assert again.status == "succeeded" and again.ran_in == "w1"
+    assert again.model_version_id == done.model_version_id
