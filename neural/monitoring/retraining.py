@@ -54,7 +54,11 @@ def rule_text(task: str, tolerance: float, rollout_weight: int) -> str:
 
 
 def holdout_score(version, frame, target: str, task: str) -> float:
-    results = predictor_for(version).predict_frame(frame)
+    schema = version.dataset.schema if version.dataset else []
+    features = [c["name"] for c in schema if not c.get("excluded") and c["name"] != target]
+    inputs = frame[features].astype(object)
+    records = inputs.where(inputs.notna(), None).to_dict("records")  # NaN is a missing value, as in JSON
+    results = predictor_for(version).predict_records(records)
     predicted = np.array([r["prediction"] for r in results], dtype=object)
     truth = frame[target].to_numpy(dtype=object)
     if task == "regression":
@@ -84,6 +88,14 @@ def retrain_run(*, model, reason: str, user=None) -> RetrainRun:
         user=user, dataset=dataset, pattern=model.pattern, config=config, model_name=model.name, enqueue=False
     )
     RetrainRun.objects.filter(pk=run.pk).update(session=session)
+    try:
+        return _train_and_judge(run, session, dataset, baseline, policy, config, model, user)
+    except Exception as exc:
+        _finish(run, Decision.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _train_and_judge(run, session, dataset, baseline, policy, config, model, user) -> RetrainRun:
     session = training_session_run(session_id=session.pk)
     if session.model_version_id is None:
         return _finish(run, Decision.FAILED, error=session.error or f"training ended {session.status}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -55,12 +55,15 @@ def with_estimates(frame: pd.DataFrame) -> pd.DataFrame:
 def accuracy_buckets(*, model, timeframe: timedelta, bucket: timedelta, now=None) -> dict:
     """Realised accuracy (MAE for regression) and estimated accuracy per bucket and version.
 
-    Buckets are counted back from ``now``; a prediction belongs to the bucket of the time it was
+    Buckets are aligned to multiples of their width and cover ``timeframe`` up to ``now``; a
+    prediction belongs to the bucket of the time it was
     made, so a label that arrives late still lands where the prediction did. ``count`` is the
     number of labels behind ``accuracy``; ``predictions`` the number behind the estimate.
     """
     end = now or timezone.now()
-    start = end - timeframe
+    width = bucket.total_seconds()
+    # Buckets sit on whole multiples of their width (midnight UTC for 1d), so two reads agree.
+    start = datetime.fromtimestamp((end - timeframe).timestamp() // width * width, tz=UTC)
     versions = {v.pk: v for v in model.versions.all()}
     frame = with_estimates(prediction_frame(versions=list(versions), start=start, end=end))
     if frame.empty:
@@ -81,7 +84,7 @@ def accuracy_buckets(*, model, timeframe: timedelta, bucket: timedelta, now=None
         version = versions[version_id]
         entry = {
             "start": (start + bucket * index).isoformat(),
-            "end": min(start + bucket * (index + 1), end).isoformat(),
+            "end": (start + bucket * (index + 1)).isoformat(),
             "version": version.label,
             "count": int(row["count"]),
             "accuracy": _num(row["accuracy"]),

@@ -172,8 +172,12 @@ def test_alerts_setup_creates_defaults_for_every_active_model(version):
     assert PeriodicTask.objects.filter(task="neural.monitoring.tasks.monitoring_evaluate_task").exists()
 
 
-def test_a_failed_training_fires_a_training_alert(version, dataset, user):
+def test_failed_and_non_finite_trainings_fire_training_alerts(version, dataset, user):
+    from django.utils import timezone
+
     from neural.engine.config import TrainConfig
+    from neural.engine.errors import NonFiniteLoss
+    from neural.training.models import TrainingSession
     from neural.training.services import training_session_create, training_session_run
 
     AlertRule.objects.create(model=version.model, kind="training_failed")
@@ -182,14 +186,28 @@ def test_a_failed_training_fires_a_training_alert(version, dataset, user):
         user=user,
         dataset=dataset,
         pattern="coordination",
-        config=TrainConfig(epochs=2, learning_rate=1e9),
+        config=TrainConfig(epochs=2),
         model_name="coord-model",
         enqueue=False,
     )
-    session = training_session_run(session_id=session.pk, ran_in="test")
-    assert session.status == "failed", "a learning rate of 1e9 should make the loss non-finite"
-    fired = alerts_evaluate()
-    assert {(a.rule.kind, a.dedup_key) for a in fired} == {
-        ("training_failed", f"session:{session.pk}"),
-        ("nan_loss", f"session:{session.pk}"),
+    # An out-of-range learning rate: the run fails for real in the service.
+    TrainingSession.objects.filter(pk=session.pk).update(config={**session.config, "learning_rate": 1e9})
+    failed = training_session_run(session_id=session.pk, ran_in="test")
+    assert failed.status == "failed"
+    # The trainer's own message for a NaN loss, on a session row as training_session_run writes it.
+    nan = TrainingSession.objects.create(
+        dataset=dataset,
+        pattern="coordination",
+        model_name="coord-model",
+        config=session.config,
+        epochs=2,
+        status="failed",
+        finished_at=timezone.now(),
+        error=NonFiniteLoss("loss became non-finite at epoch 2 (train nan, val nan)").message,
+    )
+    fired = {(a.rule.kind, a.dedup_key) for a in alerts_evaluate()}
+    assert fired == {
+        ("training_failed", f"session:{failed.pk}"),
+        ("training_failed", f"session:{nan.pk}"),
+        ("nan_loss", f"session:{nan.pk}"),
     }
