@@ -92,16 +92,23 @@ def _looks_like_identifier(series: pd.Series, kind: str) -> bool:
 
 
 def _is_integer_identifier(series: pd.Series) -> bool:
-    if not pd.api.types.is_integer_dtype(series) or len(series) < 20 or series.nunique() != len(series):
+    """Whole numbers, (nearly) one per row, either named like an id or consecutive.
+
+    Nearly: duplicated rows repeat their id, which must not hide it."""
+    if not pd.api.types.is_integer_dtype(series) or len(series) < 20:
         return False
-    values = np.sort(series.to_numpy())
-    consecutive = bool(np.all(np.diff(values) == 1))
-    return consecutive or bool(ID_NAME.search(str(series.name)))
+    distinct = series.nunique()
+    if distinct < 0.95 * len(series):
+        return False
+    if ID_NAME.search(str(series.name)):
+        return True
+    values = np.sort(series.unique())
+    return distinct == len(series) and bool(np.all(np.diff(values) == 1))
 
 
 def _unique_text(series: pd.Series) -> bool:
     """Short frames (under the engine's 20-row rule) still have identifiers when they are named so."""
-    return bool(ID_NAME.search(str(series.name))) and series.nunique() == len(series) and len(series) >= 5
+    return bool(ID_NAME.search(str(series.name))) and series.nunique() >= 0.95 * len(series) and len(series) >= 5
 
 
 def apply_overrides(schema: list[dict], overrides: dict, *, target: str) -> list[dict]:

@@ -39,7 +39,8 @@ def dataset_prepare(
     df = dataset_load_frame(source)
     counts = {"rows_in": len(df)}
     if clean:
-        df, counts = _clean(df, source.target, impute, counts)
+        features = [c["name"] for c in source.schema if not c["excluded"] and c["name"] != source.target]
+        df, counts = _clean(df, source.target, features, impute, counts)
     if redact_pii:
         df, counts["redacted_cells"] = _redact(df, source)
     if validate:
@@ -49,8 +50,8 @@ def dataset_prepare(
     return _store(source, df, op="prepare", params=params, summary=counts, name=name)
 
 
-def _clean(df: pd.DataFrame, target: str, impute: str, counts: dict) -> tuple[pd.DataFrame, dict]:
-    features = [c for c in df.columns if c not in (target, SPLIT_COLUMN)]
+def _clean(df: pd.DataFrame, target: str, features: list[str], impute: str, counts: dict) -> tuple[pd.DataFrame, dict]:
+    """``features``: the included columns; a row empty in all of them is empty (ids do not count)."""
     empty = df[features].isna().all(axis=1)
     df = df[~empty]
     counts["empty_rows_dropped"] = int(empty.sum())
@@ -60,7 +61,7 @@ def _clean(df: pd.DataFrame, target: str, impute: str, counts: dict) -> tuple[pd
     no_target = df[target].isna()
     df = df[~no_target]
     counts["rows_without_target_dropped"] = int(no_target.sum())
-    all_missing = [c for c in features if df[c].isna().all()]
+    all_missing = [c for c in df.columns if c not in (target, SPLIT_COLUMN) and df[c].isna().all()]
     df = df.drop(columns=all_missing)
     counts["all_missing_columns_dropped"] = all_missing
     if impute == "drop":
