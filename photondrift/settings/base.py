@@ -90,7 +90,13 @@ DATABASES = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": PHOTONDRIFT_HOME / "db.sqlite3",
         # The worker thread and the web server write at once; WAL lets readers carry on.
-        "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"},
+        "OPTIONS": {
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL;",
+            # Take the write lock at BEGIN: a read-then-write (update_or_create) in one thread
+            # cannot then be refused mid-transaction because another thread wrote meanwhile.
+            "transaction_mode": "IMMEDIATE",
+        },
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -71,13 +71,8 @@ def server_env(*, home: Path, port: int, password: str = ADMIN_PASSWORD) -> dict
         # pytest runs with photondrift.settings.test; the server must run the real settings.
         DJANGO_SETTINGS_MODULE="photondrift.settings",
         PYTHONUNBUFFERED="1",
-        # Workaround, remove once the app is fixed: in SQLite mode the heartbeat thread's
-        # update_or_create commits between the SELECT and the INSERT of the training's
-        # EpochMetric.update_or_create (neural/training/progress.py), and SQLite then answers
-        # "database is locked" at once (a deferred transaction cannot upgrade a stale read
-        # snapshot; busy_timeout does not apply), failing the session. One beat at worker start
-        # is enough here: nothing in these flows asks whether the worker is alive.
-        WORKER_HEARTBEAT_S=os.environ.get("PHOTONDRIFT_TEST_HEARTBEAT_S", "3600"),
+        # A beat every second: the SQLite writers (heartbeat thread, training thread) race often.
+        WORKER_HEARTBEAT_S="1",
     )
     return env
 
