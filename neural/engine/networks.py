@@ -102,5 +102,27 @@ def build_network(arch: dict) -> TabularMLP:
     )
 
 
+def hidden_sizes_for_budget(arch: dict, budget: int) -> list[int] | None:
+    """The widest two-layer (then one-layer) ``hidden_sizes`` whose network has at most
+    ``budget`` parameters, for the inputs and outputs of ``arch``; None when none fits."""
+
+    def size(width: int, depth: int) -> list[int]:
+        return [width, max(2, width // 2)][:depth]
+
+    def fits(width: int, depth: int) -> bool:
+        net = build_network({**arch, "hidden_sizes": size(width, depth), "residual": False})
+        return count_parameters(net) <= budget
+
+    for depth in (2, 1):
+        if not fits(2, depth):
+            continue
+        low, high = 2, 1024  # parameters grow with width: bisect for the widest that fits
+        while low < high:
+            mid = (low + high + 1) // 2
+            low, high = (mid, high) if fits(mid, depth) else (low, mid - 1)
+        return size(low, depth)
+    return None
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

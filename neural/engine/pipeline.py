@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ from neural.engine.callbacks import Callback
 from neural.engine.config import TrainConfig
 from neural.engine.errors import DataError
 from neural.engine.metrics import classification_metrics, confusion, regression_metrics
-from neural.engine.networks import TabularMLP, build_network, count_parameters
+from neural.engine.networks import TabularMLP, build_network, count_parameters, hidden_sizes_for_budget
 from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 from neural.engine.schema import ColumnSpec, TaskKind, infer_schema, infer_task
 from neural.engine.trainer import FitResult, TensorData, Trainer
@@ -120,6 +120,8 @@ def train_tabular(
     task: TaskKind | None = None,
     callbacks: Sequence[Callback] = (),
     checkpoint_dir: Path | None = None,
+    teacher: Callable[[pd.DataFrame], np.ndarray] | None = None,
+    param_budget: int | None = None,
 ) -> TrainedModel:
     """Train the default tabular network on ``df`` to predict ``target``.
 
@@ -131,6 +133,11 @@ def train_tabular(
         task: inferred from the target when None.
         callbacks: epoch events and stop requests.
         checkpoint_dir: per-epoch checkpoints, and resume when one exists.
+        teacher: for distillation, the teacher's predictions for rows of ``df``: class
+            probabilities (columns in the sorted label order) or regression values in the
+            target's units. The training targets become the mean of the truth and the teacher.
+        param_budget: when given, ``config.hidden_sizes`` is replaced by the widest network
+            with at most this many parameters.
 
     Returns:
         The trained model with validation metrics at the best epoch and held-out test metrics.
@@ -155,6 +162,8 @@ def train_tabular(
         name: TensorData.from_numpy(x_num[rows], x_cat[rows], y[rows])
         for name, rows in (("train", split.train), ("val", split.val), ("test", split.test))
     }
+    if teacher is not None:
+        data["train"].y = torch.from_numpy(_soft_targets(teacher(df.iloc[split.train]), y[split.train], encoder))
     for cb in callbacks:
         cb.on_train_start(
             {
@@ -165,17 +174,24 @@ def train_tabular(
                 "config": config.to_dict(),
             }
         )
-    network = build_network(
-        {
-            "n_numeric": pre.n_numeric,
-            "cardinalities": pre.cardinalities,
-            "hidden_sizes": config.hidden_sizes,
-            "n_outputs": encoder.n_outputs,
-            "dropout": config.dropout,
-            "residual": config.residual,
-            "norm": config.norm,
-        }
-    )
+    arch = {
+        "n_numeric": pre.n_numeric,
+        "cardinalities": pre.cardinalities,
+        "hidden_sizes": config.hidden_sizes,
+        "n_outputs": encoder.n_outputs,
+        "dropout": config.dropout,
+        "residual": config.residual,
+        "norm": config.norm,
+    }
+    if param_budget is not None:
+        sizes = hidden_sizes_for_budget(arch, param_budget)
+        if sizes is None:
+            raise DataError(
+                f"no network for these {pre.n_numeric} inputs fits in {param_budget} parameters", field="target_params"
+            )
+        config = replace(config, hidden_sizes=sizes, residual=False)
+        arch.update(hidden_sizes=sizes, residual=False)
+    network = build_network(arch)
     trainer = Trainer(config, task, callbacks, checkpoint_dir, (encoder.mean_, encoder.std_))
     fit = trainer.fit(network, data["train"], data["val"])
     network.to("cpu")
@@ -189,6 +205,15 @@ def train_tabular(
         trained.test_metrics, trained.confusion_matrix = _test_metrics(trainer, network, data["test"], task, encoder)
     trained.training_time_s = time.perf_counter() - started
     return trained
+
+
+def _soft_targets(taught: np.ndarray, y: np.ndarray, encoder: TargetEncoder) -> np.ndarray:
+    """Half truth, half teacher: probabilities for classification, standardised values otherwise."""
+    if encoder.task.is_classification:
+        onehot = np.eye(encoder.n_outputs, dtype=np.float32)[y]
+        return (0.5 * onehot + 0.5 * taught.astype(np.float32)).astype(np.float32)
+    taught_z = (np.asarray(taught, dtype=np.float64) - encoder.mean_) / encoder.std_
+    return (0.5 * y + 0.5 * taught_z).astype(np.float32)
 
 
 def _test_metrics(trainer: Trainer, network, test: TensorData, task: TaskKind, encoder: TargetEncoder):

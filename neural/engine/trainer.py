@@ -218,7 +218,8 @@ class Trainer:
     def _class_weights(self, train: TensorData) -> torch.Tensor | None:
         if not (self.config.class_weights and self.task.is_classification):
             return None
-        counts = torch.bincount(train.y.cpu()).float().clamp(min=1)
+        labels = train.y.argmax(dim=1) if train.y.dim() == 2 else train.y  # soft targets when distilling
+        counts = torch.bincount(labels.cpu()).float().clamp(min=1)
         return (counts.sum() / (len(counts) * counts)).to(train.y.device)
 
 

@@ -43,6 +43,17 @@ class TrainingSession(models.Model):
         null=True, blank=True, help_text="last sign of life of the running process; stale means it died"
     )
     resumed_count = models.PositiveIntegerField(default=0)
+    parent_version = models.ForeignKey(
+        "registry.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="retrain / simplify: the version this one derives from",
+    )
+    distil_params = models.PositiveIntegerField(
+        null=True, blank=True, help_text="simplify: distil parent_version into at most this many parameters"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

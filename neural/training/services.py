@@ -19,9 +19,9 @@ from neural.datasets.models import Dataset
 from neural.datasets.services import dataset_load_frame, validate_name, validate_pattern
 from neural.engine.config import TrainConfig
 from neural.engine.errors import EngineError, NonFiniteLoss, StopTraining
-from neural.engine.pipeline import train_tabular
+from neural.engine.pipeline import MIN_ROWS, train_tabular
 from neural.engine.schema import ColumnSpec, TaskKind
-from neural.errors import Conflict
+from neural.errors import Conflict, DataError
 from neural.registry.services import model_version_register
 from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
 from neural.training.progress import ClaimLost, SessionProgress, broadcast_status
@@ -47,10 +47,21 @@ def training_session_create(
     model_name: str | None = None,
     session_name: str = "",
     enqueue: bool = True,
+    parent_version=None,
+    distil_params: int | None = None,
 ) -> TrainingSession:
-    """Create a queued session and, once committed, hand it to a Celery worker."""
+    """Create a queued session and, once committed, hand it to a Celery worker.
+
+    ``parent_version`` links a retrain (or, with ``distil_params``, a distillation into a
+    smaller network) to the version it derives from."""
     validate_pattern(pattern)
     model_name = validate_name(model_name or pattern)
+    if dataset.rows < MIN_ROWS:
+        raise DataError(
+            f"data set {dataset} has {dataset.rows} rows; at least {MIN_ROWS} are needed to split it "
+            "into training, validation and test rows",
+            field="training_data",
+        )
     session = TrainingSession.objects.create(
         name=session_name or "",
         owner=user if getattr(user, "is_authenticated", False) else None,
@@ -59,6 +70,8 @@ def training_session_create(
         model_name=model_name,
         config=config.to_dict(),
         epochs=config.epochs,
+        parent_version=parent_version,
+        distil_params=distil_params,
     )
     if enqueue:
         from neural.training.tasks import training_session_run_task
@@ -90,8 +103,8 @@ def training_session_claim(*, session_id: int, token: str) -> tuple[TrainingSess
     Status = TrainingSession.Status
     fresh = {"status": Status.RUNNING, "claimed_by": token, "heartbeat_at": now}
     if TrainingSession.objects.filter(pk=session_id, status=Status.QUEUED).update(started_at=now, **fresh):
-        return TrainingSession.objects.select_related("dataset").get(pk=session_id), False
-    session = TrainingSession.objects.select_related("dataset").get(pk=session_id)
+        return TrainingSession.objects.select_related("dataset", "parent_version").get(pk=session_id), False
+    session = TrainingSession.objects.select_related("dataset", "parent_version").get(pk=session_id)
     if session.status != Status.RUNNING:
         return session, False
     beat = session.heartbeat_at
@@ -139,8 +152,10 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
             task=TaskKind(session.dataset.task),
             callbacks=[progress],
             checkpoint_dir=checkpoint_dir,
+            teacher=_teacher(session.parent_version) if session.distil_params else None,
+            param_budget=session.distil_params,
         )
-        version = model_version_register(session=session, trained=trained)
+        version = model_version_register(session=session, trained=trained, parent=session.parent_version)
         status = TrainingSession.Status.SUCCEEDED
     except ClaimLost:
         logger.warning("session %s was taken over by another process; this one stops", session_id)
@@ -169,6 +184,27 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
     session.refresh_from_db()
     broadcast_status(session)
     return session
+
+
+def _teacher(version):
+    """The parent version's predictions, in the form ``train_tabular(teacher=...)`` expects."""
+    import numpy as np
+    import torch
+
+    from neural.registry.serving import load_predictor
+    from neural.registry.storage import version_dir
+
+    predictor = load_predictor(version_dir(version.artifact_path))
+
+    def predict(df):
+        x_num, x_cat = predictor.preprocessor.transform(df)
+        with torch.inference_mode():
+            out = predictor.network(torch.from_numpy(x_num), torch.from_numpy(x_cat)).float()
+        if predictor.encoder.task.is_classification:
+            return torch.softmax(out, dim=1).numpy()
+        return predictor.encoder.inverse_regression(out.squeeze(-1).numpy().astype(np.float64))
+
+    return predict
 
 
 def _final_metrics(version) -> dict:

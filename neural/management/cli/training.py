@@ -1,14 +1,22 @@
-"""`training neural-train` and its alias `neural train`: one implementation for both."""
+"""Training commands: `training neural-train|status|logs` and the `neural` sub-commands
+train (alias), validate, metrics, compare, retrain, simplify and optimize-batch-size.
+
+Each parses, calls services/selectors, and prints: one JSON document with --json, lines for
+people otherwise, progress on stderr. Bad input is one line and exit 2; a run-time failure
+(training failed, a model below --threshold) exits 1.
+"""
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
 from tqdm import tqdm
 
 from neural.datasets.models import Pattern
 from neural.datasets.selectors import dataset_get
+from neural.engine.training_file import TrainingFile, load_training_file
 from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
+from neural.training import reports
 from neural.training.models import TrainingSession
 from neural.training.services import (
     training_config_build,
@@ -26,13 +34,24 @@ OPTION_FLAGS = {
     "patience": ("--patience", int),
     "validation_split": ("--validation-split", float),
     "seed": ("--seed", int),
+    "lr_schedule": ("--lr-schedule", str),
+    "grad_clip": ("--grad-clip", float),
 }
+SWITCHES = ("gpu", "mixed_precision", "class_weights", "residual")
 
 
 class TrainingCommands:
-    """`neural train`, the alias of `training neural-train`; mixed into the `neural` command."""
+    """The `neural` sub-commands of the training area; mixed into the `neural` command."""
 
-    training_subcommands = {"train": "Alias of `training neural-train`."}
+    training_subcommands = {
+        "train": "Alias of `training neural-train`.",
+        "validate": "Score a model on its held-out split or another data set; exit 1 below --threshold.",
+        "metrics": "A model version's metrics (--detailed: confusion matrix and per-epoch history).",
+        "compare": "Compare model versions side by side.",
+        "retrain": "Train a new version on the same data set and config.",
+        "simplify": "Distil a model into a smaller network under a parameter budget (a new version).",
+        "optimize-batch-size": "Try batch sizes for a model's data set and config; recommend one.",
+    }
 
     def add_train_arguments(self, p) -> None:
         add_train_arguments(p)
@@ -40,18 +59,129 @@ class TrainingCommands:
     def do_train(self, **options) -> None:
         run_train(self, options)
 
+    def add_validate_arguments(self, p) -> None:
+        p.add_argument("--model", required=True, help="name or name:vN")
+        p.add_argument("--test-data", help="a data set with the model's target and features (default: its test split)")
+        p.add_argument("--threshold", type=float, help="accuracy (or R²) below which the command exits 1")
+
+    def do_validate(self, *, model: str, test_data: str | None, threshold: float | None, **_) -> None:
+        if threshold is not None and not 0 <= threshold <= 1:
+            raise fail(f"--threshold must be between 0 and 1, got {threshold}")
+        report = reports.validate(model_ref=model, dataset_ref=test_data)
+        report["threshold"] = threshold
+        report["passed"] = None if threshold is None else report["score"] >= threshold
+        self.emit(report, reports.validate_text(report))
+        if report["passed"] is False:
+            raise fail(f"{report['model']}: {report['metric']} {report['score']:.4f} is below {threshold}", EXIT_FAILED)
+
+    def add_metrics_arguments(self, p) -> None:
+        p.add_argument("--model", required=True, help="name or name:vN")
+        p.add_argument("--detailed", action="store_true", help="confusion matrix and per-epoch history")
+
+    def do_metrics(self, *, model: str, detailed: bool, **_) -> None:
+        report = reports.metrics(model_ref=model, detailed=detailed)
+        self.emit(report, reports.metrics_text(report))
+
+    def add_compare_arguments(self, p) -> None:
+        p.add_argument("--models", required=True, help="comma-separated: A,B:v2,C")
+
+    def do_compare(self, *, models: str, **_) -> None:
+        refs = [r.strip() for r in models.split(",") if r.strip()]
+        if len(refs) < 2:
+            raise fail("--models: give at least two models, comma-separated")
+        rows = reports.compare(model_refs=refs)
+        self.emit(rows, reports.compare_text(rows))
+
+    def add_retrain_arguments(self, p) -> None:
+        p.add_argument("--model", required=True, help="name or name:vN")
+        p.add_argument("--learning-rate", type=float)
+        p.add_argument("--epochs", type=int)
+        p.add_argument("--wait", action="store_true")
+
+    def do_retrain(self, *, model: str, learning_rate: float | None, epochs: int | None, wait: bool, **_) -> None:
+        version = reports.resolve(model)
+        overrides = {"learning_rate": learning_rate} if learning_rate is not None else {}
+        config = training_config_build(epochs=epochs, options={**version.config, **overrides})
+        start_session(
+            self,
+            dataset=version.dataset,
+            pattern=version.model.pattern,
+            config=config,
+            model_name=version.model.name,
+            session_name=f"retrain of {version}",
+            wait=wait,
+            parent_version=version,
+        )
+
+    def add_simplify_arguments(self, p) -> None:
+        p.add_argument("--model", required=True, help="name or name:vN")
+        p.add_argument("--target-params", type=int, required=True, help="parameter budget of the new network")
+
+    def do_simplify(self, *, model: str, target_params: int, **_) -> None:
+        if target_params <= 0:
+            raise fail("--target-params must be a whole number > 0")
+        version = reports.resolve(model)
+        reports.check_budget(version, target_params)
+        session = start_session(
+            self,
+            dataset=version.dataset,
+            pattern=version.model.pattern,
+            config=training_config_build(options=version.config),
+            model_name=version.model.name,
+            session_name=f"simplify {version} to {target_params} parameters",
+            wait=True,
+            parent_version=version,
+            distil_params=target_params,
+            quiet=True,
+        )
+        report = reports.simplify_report(parent=version, session=session)
+        self.emit(report, reports.simplify_text(report))
+
+    def add_optimize_batch_size_arguments(self, p) -> None:
+        p.add_argument("--model", required=True, help="name or name:vN")
+        p.add_argument("--epochs", type=int, default=5, help="epochs per candidate (default 5)")
+        p.add_argument("--candidates", default="32,64,128,256,512,1024")
+
+    def do_optimize_batch_size(self, *, model: str, epochs: int, candidates: str, **_) -> None:
+        if epochs <= 0:
+            raise fail("--epochs must be a whole number > 0")
+        try:
+            sizes = sorted({int(c) for c in candidates.split(",") if c.strip()})
+        except ValueError as exc:
+            raise fail(f"--candidates: {candidates!r} is not a comma-separated list of whole numbers") from exc
+        if not sizes or min(sizes) < 2:
+            raise fail("--candidates: give batch sizes >= 2")
+        report = reports.optimize_batch_size(
+            model_ref=model, sizes=sizes, epochs=epochs, progress=None if self.as_json else tqdm
+        )
+        self.emit(report, reports.batch_size_text(report))
+
 
 def add_train_arguments(p) -> None:
     p.add_argument("--pattern", required=True, help=", ".join(Pattern.values))
-    p.add_argument("--data", required=True, help="data set name, or name:vN")
+    p.add_argument("--data", help="data set name, or name:vN (default: the config file's first data_sources entry)")
     p.add_argument("--epochs", type=int)
+    p.add_argument("--config", type=Path, help=".neural-training.yml; flags given here override it")
     p.add_argument("--model-name")
     p.add_argument("--session-name", default="")
     p.add_argument("--wait", action="store_true", help="wait for the result (trains here when no worker is alive)")
     for dest, (flag, kind) in OPTION_FLAGS.items():
         p.add_argument(flag, dest=dest, type=kind)
-    p.add_argument("--gpu", action="store_true", default=None)
-    p.add_argument("--mixed-precision", action="store_true", default=None)
+    p.add_argument("--hidden-sizes", help="width of each hidden layer, e.g. 256,128")
+    for switch in SWITCHES:
+        p.add_argument(f"--{switch.replace('_', '-')}", dest=switch, action="store_true", default=None)
+
+
+def train_options(options: dict, file: TrainingFile | None) -> dict:
+    """The file's options for the pattern, then every flag given on the command line."""
+    merged = file.train_options(options["pattern"]) if file else {}
+    merged.update({k: options[k] for k in [*OPTION_FLAGS, *SWITCHES] if options.get(k) is not None})
+    if options.get("hidden_sizes"):
+        try:
+            merged["hidden_sizes"] = [int(h) for h in options["hidden_sizes"].split(",")]
+        except ValueError as exc:
+            raise fail(f"--hidden-sizes: {options['hidden_sizes']!r} is not like 256,128") from exc
+    return merged
 
 
 def run_train(cmd: SubcommandCommand, options: dict) -> None:
@@ -59,57 +189,74 @@ def run_train(cmd: SubcommandCommand, options: dict) -> None:
         raise fail(f"--pattern: unknown pattern {options['pattern']!r}; expected one of {', '.join(Pattern.values)}")
     if options["epochs"] is not None and options["epochs"] <= 0:
         raise fail("--epochs must be a whole number > 0")
-    dataset = dataset_get(ref=options["data"])
-    overrides = {k: options[k] for k in [*OPTION_FLAGS, "gpu", "mixed_precision"] if options.get(k) is not None}
-    config = training_config_build(epochs=options["epochs"], options=overrides)
-    in_process = options["wait"] and not worker_alive()
-    session = training_session_create(
-        user=None,
+    file = load_training_file(options["config"]) if options.get("config") else None
+    data_ref = options["data"] or (file.data_sources[0] if file and file.data_sources else None)
+    if data_ref is None:
+        raise fail("--data: name a data set (or list one under data_sources in --config)")
+    dataset = dataset_get(ref=data_ref)
+    config = training_config_build(epochs=options["epochs"], options=train_options(options, file))
+    for key, on in (file.advanced if file else {}).items():
+        if on:
+            cmd.progress(f"note: advanced.{key} is not applied by training; see `neural --help` for its command")
+    start_session(
+        cmd,
         dataset=dataset,
         pattern=options["pattern"],
         config=config,
         model_name=options["model_name"],
         session_name=options["session_name"],
-        enqueue=not in_process,
+        wait=options["wait"],
     )
-    if not options["wait"]:
+
+
+def start_session(cmd: SubcommandCommand, *, wait: bool, quiet: bool = False, **create) -> TrainingSession:
+    """Create the session; without ``wait`` print its id, with it train here (no worker alive)
+    or follow the worker, print the outcome and exit 1 when it did not succeed."""
+    in_process = wait and not worker_alive()
+    session = training_session_create(user=None, enqueue=not in_process, **create)
+    if not wait:
         cmd.emit(
             {"session_id": session.pk, "status": session.status, "model": session.model_name},
             f"session {session.pk} queued for model {session.model_name}",
         )
-        return
+        return session
     if in_process:
         cmd.progress(f"no Celery worker is alive: training session {session.pk} in this process")
         session = training_session_run(session_id=session.pk, ran_in="cli")
     else:
         cmd.progress(f"session {session.pk} queued; a worker is training it")
-        session = _follow(session)
-    version = session.model_version
-    cmd.emit(
-        {
-            "session_id": session.pk,
-            "status": session.status,
-            "model": session.model_name,
-            "version": version.label if version else None,
-            "metrics": session.metrics,
-            "error": session.error or None,
-        },
-        f"session {session.pk} {session.status}"
-        + (
-            f": {session.model_name}:{version.label} " + " ".join(f"{k}={v:.4f}" for k, v in session.metrics.items())
-            if version
-            else f" {session.error}"
-        ),
-    )
+        session = reports.follow(session, show=not cmd.as_json)
     if session.status != TrainingSession.Status.SUCCEEDED:
         raise fail(f"training {session.status}: {session.error or 'no model was registered'}", EXIT_FAILED)
+    if not quiet:
+        cmd.emit(reports.session_outcome(session), reports.session_outcome_text(session))
+    return session
 
 
-def _follow(session: TrainingSession) -> TrainingSession:
-    with tqdm(total=session.epochs, unit="epoch", desc=f"session {session.pk}", leave=False) as bar:
-        while True:
-            session.refresh_from_db()
-            bar.update(session.epoch - bar.n)
-            if session.is_finished:
-                return session
-            time.sleep(0.5)
+class SessionCommands:
+    """`training status` and `training logs`."""
+
+    session_subcommands = {
+        "status": "Status, progress and latest metrics of a training session.",
+        "logs": "Log lines of a training session (--follow streams them until it ends).",
+    }
+
+    def add_status_arguments(self, p) -> None:
+        p.add_argument("--session", type=int, required=True)
+
+    def do_status(self, *, session: int, **_) -> None:
+        report = reports.session_status(session_id=session)
+        self.emit(report, reports.session_status_text(report))
+
+    def add_logs_arguments(self, p) -> None:
+        p.add_argument("--session", type=int, required=True)
+        p.add_argument("--follow", action="store_true", help="keep printing new lines until the session ends")
+
+    def do_logs(self, *, session: int, follow: bool, **_) -> None:
+        if not follow:
+            lines = reports.session_logs(session_id=session)
+            self.emit({"session_id": session, "lines": lines}, "\n".join(reports.log_text(x) for x in lines))
+            return
+        for line in reports.follow_logs(session_id=session):
+            self.emit(line, reports.log_text(line))
+            self.stdout.flush()

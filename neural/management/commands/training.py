@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from neural.management.base import SubcommandCommand
-from neural.management.cli.training import add_train_arguments, run_train
+from neural.management.cli.training import SessionCommands, add_train_arguments, run_train
 
 
-class Command(SubcommandCommand):
-    help = "Training sessions."
-    subcommands = {"neural-train": "Train a model on a stored data set."}
+class Command(SessionCommands, SubcommandCommand):
+    help = "Training sessions: neural-train, status, logs."
+    subcommands = {"neural-train": "Train a model on a stored data set.", **SessionCommands.session_subcommands}
 
     def add_neural_train_arguments(self, p) -> None:
         add_train_arguments(p)

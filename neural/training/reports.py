@@ -1,0 +1,323 @@
+"""Reads and measurements behind the training commands: session status and logs, validation of
+a model version, its metrics, comparisons, the outcome of a distillation, and batch-size trials.
+
+Each function returns plain JSON-ready data; the ``*_text`` helpers render it for people.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from neural.datasets.selectors import dataset_get
+from neural.datasets.services import dataset_load_frame
+from neural.engine.config import TrainConfig
+from neural.engine.metrics import classification_metrics, regression_metrics
+from neural.engine.networks import build_network, count_parameters, hidden_sizes_for_budget
+from neural.engine.pipeline import train_tabular
+from neural.engine.schema import ColumnSpec, TaskKind
+from neural.errors import DataError
+from neural.registry.models import ModelVersion
+from neural.registry.selectors import model_version_resolve
+from neural.registry.serving import load_predictor
+from neural.registry.storage import version_dir
+from neural.training.models import TrainingSession
+from neural.training.selectors import session_get
+from neural.training.serializers import SessionLogSerializer, SessionStatusSerializer
+
+FOLLOW_POLL_S = 0.5
+
+
+def resolve(ref: str) -> ModelVersion:
+    version = model_version_resolve(ref=ref)
+    return ModelVersion.objects.select_related("model", "dataset", "session").get(pk=version.pk)
+
+
+def _predictor(version: ModelVersion):
+    return load_predictor(version_dir(version.artifact_path))
+
+
+def score_key(task: str) -> str:
+    return "accuracy" if TaskKind(task).is_classification else "r2"
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+def session_status(*, session_id: int) -> dict:
+    return dict(SessionStatusSerializer(session_get(session_id=session_id)).data)
+
+
+def session_status_text(s: dict) -> str:
+    metrics = " ".join(f"{k}={v:.4g}" for k, v in (s["metrics"] or {}).items() if isinstance(v, (int, float)))
+    eta = f", eta {s['eta_s']}s" if s.get("eta_s") is not None else ""
+    error = f" error: {s['error']}" if s.get("error") else ""
+    return f"session {s['session_id']} {s['status']}: epoch {s['epoch']}/{s['epochs']}{eta} {metrics}{error}".strip()
+
+
+def session_logs(*, session_id: int, after: int = 0) -> list[dict]:
+    session = session_get(session_id=session_id)
+    return [dict(row) for row in SessionLogSerializer(session.log_lines.filter(id__gt=after), many=True).data]
+
+
+def log_text(line: dict) -> str:
+    return f"{line['created_at']} {line['level']:<7} {line['message']}"
+
+
+def follow_logs(*, session_id: int, poll_s: float = FOLLOW_POLL_S) -> Iterator[dict]:
+    """Every stored line, then each new one as it is written, until the session has ended."""
+    last = 0
+    while True:
+        finished = session_get(session_id=session_id).is_finished
+        for line in session_logs(session_id=session_id, after=last):
+            last = line["id"]
+            yield line
+        if finished:
+            return
+        time.sleep(poll_s)
+
+
+def follow(session: TrainingSession, *, show: bool = True) -> TrainingSession:
+    """Wait for a worker to finish ``session``, with a progress bar on stderr."""
+    with tqdm(total=session.epochs, unit="epoch", desc=f"session {session.pk}", leave=False, disable=not show) as bar:
+        while True:
+            session.refresh_from_db()
+            bar.update(session.epoch - bar.n)
+            if session.is_finished:
+                return session
+            time.sleep(FOLLOW_POLL_S)
+
+
+def session_outcome(session: TrainingSession) -> dict:
+    version = session.model_version
+    return {
+        "session_id": session.pk,
+        "status": session.status,
+        "model": session.model_name,
+        "version": version.label if version else None,
+        "metrics": session.metrics,
+        "error": session.error or None,
+    }
+
+
+def session_outcome_text(session: TrainingSession) -> str:
+    version = session.model_version
+    figures = " ".join(f"{k}={v:.4f}" for k, v in session.metrics.items() if isinstance(v, (int, float)))
+    return f"session {session.pk} {session.status}: {session.model_name}:{version.label} {figures}"
+
+
+# --- model versions -------------------------------------------------------------------------
+
+
+def validate(*, model_ref: str, dataset_ref: str | None) -> dict:
+    """Score a version on its own held-out test split (as measured at training) or on a data set."""
+    version = resolve(model_ref)
+    key = score_key(version.task)
+    base = {"model": version.model.name, "version": version.label, "metric": key}
+    if dataset_ref is None:
+        if key not in version.test_metrics:
+            raise DataError(f"{version} has no held-out test metrics; pass --test-data", field="test_data")
+        return {
+            **base,
+            "data": f"{version.dataset} (held-out test split)",
+            "rows": version.split.get("test_rows"),
+            "score": version.test_metrics[key],
+            "metrics": version.test_metrics,
+        }
+    dataset = dataset_get(ref=dataset_ref)
+    df = dataset_load_frame(dataset)
+    predictor = _predictor(version)
+    target = predictor.meta["target"]["name"]
+    missing = [c for c in [*predictor.feature_names, target] if c not in df.columns]
+    if missing:
+        raise DataError(f"data set {dataset} lacks the model's column(s) {', '.join(missing)}", field="test_data")
+    df = df[df[target].notna()]
+    results = predictor.predict_frame(df[predictor.feature_names])
+    metrics = _score(predictor, df[target], results)
+    return {**base, "data": str(dataset), "rows": len(df), "score": metrics[key], "metrics": metrics}
+
+
+def _score(predictor, truth: pd.Series, results: list[dict]) -> dict:
+    encoder = predictor.encoder
+    if not encoder.task.is_classification:
+        return regression_metrics(truth.to_numpy(dtype=float), np.array([r["prediction"] for r in results]))
+    index = {str(label): i for i, label in enumerate(encoder.classes_)}
+    y = truth.astype(str).map(index)
+    known = y.notna().to_numpy()
+    if not known.any():
+        raise DataError("none of the data set's labels are classes the model knows", field="test_data")
+    proba = np.array([[r["probabilities"][str(c)] for c in encoder.classes_] for r in results])
+    return classification_metrics(y[known].to_numpy(dtype=int), proba[known])
+
+
+def validate_text(r: dict) -> str:
+    verdict = "" if r["threshold"] is None else (" PASS" if r["passed"] else " FAIL") + f" (threshold {r['threshold']})"
+    return f"{r['model']}:{r['version']} on {r['data']}, {r['rows']} rows: {r['metric']}={r['score']:.4f}{verdict}"
+
+
+def metrics(*, model_ref: str, detailed: bool) -> dict:
+    version = resolve(model_ref)
+    out = {
+        "model": version.model.name,
+        "version": version.label,
+        "task": version.task,
+        "validation": version.metrics,
+        "test": version.test_metrics,
+        "parameters": version.n_parameters,
+    }
+    if detailed:
+        out["classes"] = version.classes
+        out["confusion_matrix"] = version.confusion_matrix
+        out["split"] = version.split
+        out["epochs"] = (
+            [{"epoch": e.epoch, **e.metrics} for e in version.session.epoch_metrics.order_by("epoch")]
+            if version.session_id
+            else []
+        )
+    return out
+
+
+def metrics_text(r: dict) -> str:
+    lines = [f"{r['model']}:{r['version']} ({r['task']}, {r['parameters']} parameters)"]
+    lines += [f"  validation {k}: {v:.4f}" for k, v in r["validation"].items()]
+    lines += [f"  test {k}: {v:.4f}" for k, v in r["test"].items()]
+    if r.get("confusion_matrix"):
+        lines.append("  confusion matrix (rows: truth, columns: predicted) " + " ".join(map(str, r["classes"])))
+        lines += ["    " + " ".join(f"{n:6d}" for n in row) for row in r["confusion_matrix"]]
+    for e in r.get("epochs", []):
+        lines.append("  epoch " + " ".join(f"{k}={v:.4g}" for k, v in e.items()))
+    return "\n".join(lines)
+
+
+def compare(*, model_refs: list[str]) -> list[dict]:
+    rows = []
+    for ref in model_refs:
+        version = resolve(ref)
+        meta = _predictor(version).meta
+        rows.append(
+            {
+                "model": f"{version.model.name}:{version.label}",
+                "dataset": str(version.dataset),
+                "split": version.split,
+                "task": version.task,
+                **{f"val_{k}" if not k.startswith("val_") else k: v for k, v in version.metrics.items()},
+                **{f"test_{k}": v for k, v in version.test_metrics.items()},
+                "parameters": version.n_parameters,
+                "training_time_s": meta.get("training_time_s"),
+            }
+        )
+    return rows
+
+
+def compare_text(rows: list[dict]) -> str:
+    columns = list(dict.fromkeys(k for r in rows for k in r if k not in ("split",)))
+    table = [columns] + [[_cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
+    split = "split: " + "; ".join(
+        f"{r['model']} train/val/test={r['split'].get('train_rows')}/{r['split'].get('val_rows')}/"
+        f"{r['split'].get('test_rows')} seed {r['split'].get('seed')}"
+        for r in rows
+    )
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table) + "\n" + split
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "-" if value is None else str(value)
+
+
+# --- simplify and batch size ----------------------------------------------------------------
+
+
+def check_budget(version: ModelVersion, budget: int) -> None:
+    """Refuse a budget no network for the version's inputs can meet, before anything starts."""
+    arch = _predictor(version).meta["architecture"]
+    if hidden_sizes_for_budget(arch, budget) is None:
+        smallest = count_parameters(build_network({**arch, "hidden_sizes": [2], "residual": False}))
+        raise DataError(
+            f"--target-params {budget} is too small: the smallest network for this model's "
+            f"{arch['n_numeric']} inputs has {smallest} parameters",
+            field="target_params",
+        )
+
+
+def simplify_report(*, parent: ModelVersion, session: TrainingSession) -> dict:
+    child = session.model_version
+    key = score_key(parent.task)
+    before, after = parent.test_metrics.get(key), child.test_metrics.get(key)
+    return {
+        "model": parent.model.name,
+        "parent_version": parent.label,
+        "version": child.label,
+        "metric": key,
+        "parent_parameters": parent.n_parameters,
+        "parameters": child.n_parameters,
+        "parent_score": before,
+        "score": after,
+        "change": None if before is None or after is None else after - before,
+        "session_id": session.pk,
+    }
+
+
+def simplify_text(r: dict) -> str:
+    change = "" if r["change"] is None else f" ({r['change']:+.4f})"
+    return (
+        f"{r['model']}:{r['version']} distilled from {r['parent_version']}: {r['parameters']} parameters "
+        f"(was {r['parent_parameters']}), test {r['metric']} {r['score']:.4f} (was {r['parent_score']:.4f}){change}"
+    )
+
+
+def optimize_batch_size(*, model_ref: str, sizes: list[int], epochs: int, progress=None) -> dict:
+    """Train a few epochs at each batch size on the version's data set and config (the same
+    split and seed); recommend the size with the lowest validation loss, the faster on a tie."""
+    version = resolve(model_ref)
+    df = dataset_load_frame(version.dataset)
+    columns = [ColumnSpec.from_dict(c) for c in version.dataset.schema]
+    base = TrainConfig.from_dict(version.config)
+    train_rows = version.split.get("train_rows") or len(df)
+    usable = [s for s in sizes if s <= max(2, train_rows)]
+    if not usable:
+        raise DataError(f"every candidate exceeds the {train_rows} training rows", field="candidates")
+    trials = []
+    for size in progress(usable, desc="batch sizes", unit="size") if progress else usable:
+        config = replace(base, batch_size=size, epochs=epochs, early_stopping=False)
+        started = time.perf_counter()
+        trained = train_tabular(
+            df, version.dataset.target, config=config, columns=columns, task=TaskKind(version.dataset.task)
+        )
+        seconds = time.perf_counter() - started
+        best = min(h["val_loss"] for h in trained.fit.history)
+        trials.append(
+            {
+                "batch_size": size,
+                "best_val_loss": best,
+                "seconds": round(seconds, 3),
+                "rows_per_s": round(train_rows * epochs / seconds, 1),
+                **{k: v for k, v in trained.metrics.items() if k != "val_loss"},
+            }
+        )
+    best = min(trials, key=lambda t: (round(t["best_val_loss"], 4), t["seconds"]))
+    return {
+        "model": version.model.name,
+        "version": version.label,
+        "epochs": epochs,
+        "current": base.batch_size,
+        "recommended": best["batch_size"],
+        "trials": trials,
+    }
+
+
+def batch_size_text(r: dict) -> str:
+    lines = [f"{r['model']}:{r['version']}, {r['epochs']} epochs per batch size (current {r['current']})"]
+    lines += [
+        f"  {t['batch_size']:>6}  val_loss={t['best_val_loss']:.4f}  {t['seconds']:.1f}s  {t['rows_per_s']:.0f} rows/s"
+        for t in r["trials"]
+    ]
+    lines.append(f"recommended batch size: {r['recommended']}")
+    return "\n".join(lines)

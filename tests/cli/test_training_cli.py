@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pandas as pd
+import pytest
+import torch
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from neural.datasets.services import dataset_store_frame
+from neural.registry.models import ModelVersion
+from neural.training.models import TrainingSession
+
+
+def run(*args) -> dict | list:
+    out = StringIO()
+    call_command(*args, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def failing(*args) -> CommandError:
+    with pytest.raises(CommandError) as err:
+        call_command(*args, stdout=StringIO())
+    return err.value
+
+
+def test_training_status_and_logs_report_a_session(trained):
+    status = run("training", "status", "--session", str(trained.pk))
+    assert status["status"] == "succeeded" and status["epoch"] == status["epochs"] == 4
+    logs = run("training", "logs", "--session", str(trained.pk))
+    messages = [line["message"] for line in logs["lines"]]
+    assert any(m.startswith("data: 400 rows") for m in messages)
+    assert any(m.startswith("epoch 4/4") for m in messages)
+
+
+def test_training_logs_follow_streams_every_line_of_a_finished_session(trained):
+    out = StringIO()
+    call_command("training", "logs", "--session", str(trained.pk), "--follow", stdout=out)
+    lines = out.getvalue().strip().splitlines()
+    assert len(lines) == trained.log_lines.count()
+    assert "epoch 1/4" in out.getvalue()
+
+
+def test_validate_passes_and_fails_against_a_threshold(trained):
+    body = run("neural", "validate", "--model", "coord-model", "--threshold", "0.01")
+    assert body["passed"] is True and body["metric"] == "accuracy"
+    version = ModelVersion.objects.get()
+    assert body["score"] == version.test_metrics["accuracy"]
+    out = StringIO()
+    with pytest.raises(CommandError) as err:
+        call_command("neural", "validate", "--model", "coord-model", "--threshold", "1.0", "--json", stdout=out)
+    assert err.value.returncode == 1 and "below 1.0" in str(err.value)
+    assert json.loads(out.getvalue())["passed"] is False
+
+
+def test_validate_scores_another_data_set(trained):
+    body = run("neural", "validate", "--model", "coord-model:v1", "--test-data", "coord")
+    assert body["rows"] == 400 and 0 <= body["score"] <= 1 and "macro_f1" in body["metrics"]
+
+
+def test_metrics_detailed_has_the_confusion_matrix_and_every_epoch(trained):
+    body = run("neural", "metrics", "--model", "coord-model", "--detailed")
+    assert len(body["confusion_matrix"]) == len(body["classes"]) == 2
+    assert sum(map(sum, body["confusion_matrix"])) == body["split"]["test_rows"]
+    assert [e["epoch"] for e in body["epochs"]] == [1, 2, 3, 4]
+    assert {"train_loss", "val_loss", "val_accuracy", "val_roc_auc", "lr", "epoch_time_s"} <= set(body["epochs"][0])
+
+
+def test_retrain_adds_a_version_and_compare_tables_both(trained):
+    body = run("neural", "retrain", "--model", "coord-model", "--epochs", "2", "--learning-rate", "0.01", "--wait")
+    assert body["status"] == "succeeded" and body["version"] == "v2"
+    v2 = ModelVersion.objects.get(version=2)
+    assert v2.parent.version == 1 and v2.config["learning_rate"] == 0.01 and v2.config["epochs"] == 2
+    rows = run("neural", "compare", "--models", "coord-model:v1,coord-model:v2")
+    assert [r["model"] for r in rows] == ["coord-model:v1", "coord-model:v2"]
+    assert all({"dataset", "split", "test_accuracy", "parameters", "training_time_s"} <= set(r) for r in rows)
+
+
+def test_simplify_distils_under_the_budget_and_reports_the_change(trained):
+    body = run("neural", "simplify", "--model", "coord-model", "--target-params", "800")
+    assert body["version"] == "v2" and body["parameters"] <= 800 < body["parent_parameters"]
+    assert body["change"] == pytest.approx(body["score"] - body["parent_score"])
+    assert ModelVersion.objects.get(version=2).parent.version == 1
+
+
+def test_optimize_batch_size_recommends_a_tried_size(trained):
+    body = run("neural", "optimize-batch-size", "--model", "coord-model", "--epochs", "1", "--candidates", "64,128")
+    assert body["recommended"] in (64, 128) and [t["batch_size"] for t in body["trials"]] == [64, 128]
+
+
+def test_config_file_sets_options_and_flags_override_it(dataset, tmp_path):
+    path = tmp_path / ".neural-training.yml"
+    path.write_text("models:\n  coordination:\n    epochs: 2\n    learning_rate: 0.005\ndata_sources:\n  - coord\n")
+    body = run("training", "neural-train", "--pattern", "coordination", "--config", str(path), "--epochs", "1")
+    session = TrainingSession.objects.get(pk=body["session_id"])
+    assert session.config["epochs"] == 1 and session.config["learning_rate"] == 0.005
+    assert session.dataset == dataset
+
+
+def _tiny_dataset():
+    df = pd.DataFrame({"x": range(10), "y": [0, 1] * 5})
+    return dataset_store_frame(df=df, name="tiny", target="y", pattern="prediction", source_format="csv")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--config", "{config}"], ":3: optimization.patiense: unknown key"),
+        (["--validation-split", "1.5"], "validation_split must be in (0, 0.9)"),
+        pytest.param(
+            ["--gpu"],
+            "no CUDA GPU",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU"),
+        ),
+        (["--data", "tiny"], "at least 20"),
+    ],
+)
+def test_bad_training_input_is_exit_2_and_starts_nothing(dataset, tmp_path, args, message):
+    _tiny_dataset()
+    config = tmp_path / "bad.yml"
+    config.write_text("optimization:\n  patience: 3\n  patiense: 4\n")
+    args = [a.replace("{config}", str(config)) for a in args]
+    base = ["training", "neural-train", "--pattern", "coordination"]
+    error = failing(*base, *(args if "--data" in args else ["--data", "coord", *args]))
+    assert error.returncode == 2 and message in str(error) and "\n" not in str(error)
+    assert TrainingSession.objects.count() == 0
+
+
+def test_a_string_where_a_number_belongs_names_key_and_line(dataset, tmp_path):
+    config = tmp_path / "bad.yml"
+    config.write_text("models:\n  coordination:\n    epochs: many\n")
+    error = failing("training", "neural-train", "--pattern", "coordination", "--data", "coord", "--config", str(config))
+    assert error.returncode == 2 and f"{config}:3: models.coordination.epochs" in str(error)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["neural", "validate", "--model", "ghost"],
+        ["neural", "metrics", "--model", "ghost"],
+        ["neural", "compare", "--models", "ghost,coord-model"],
+        ["neural", "retrain", "--model", "ghost"],
+        ["neural", "simplify", "--model", "ghost", "--target-params", "100"],
+        ["neural", "optimize-batch-size", "--model", "ghost"],
+        ["training", "status", "--session", "999"],
+        ["training", "logs", "--session", "999"],
+    ],
+)
+def test_unknown_models_and_sessions_are_exit_2(db, args):
+    error = failing(*args)
+    assert error.returncode == 2 and ("does not exist" in str(error))
+
+
+def test_bad_model_command_arguments_are_exit_2(trained):
+    assert "--threshold" in str(failing("neural", "validate", "--model", "coord-model", "--threshold", "2"))
+    error = failing("neural", "simplify", "--model", "coord-model", "--target-params", "5")
+    assert error.returncode == 2 and "too small" in str(error)
+    assert ModelVersion.objects.count() == 1 and TrainingSession.objects.count() == 1
