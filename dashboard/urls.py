@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("dashboard.pages.training")),
     path("", include("dashboard.pages.registry")),
+    path("", include("dashboard.pages.datasets")),
 ]
