@@ -8,6 +8,9 @@
   Plotly.newPlot("quality-chart", qualityFig.data, qualityFig.layout, { responsive: true });
   const confusion = document.getElementById("confusion-fig");
   if (confusion) { const f = JSON.parse(confusion.textContent); Plotly.newPlot("confusion-chart", f.data, f.layout); }
+  // Label each confusion-matrix row with its class (the header row holds them in order).
+  const classes = Array.from(document.querySelectorAll("#confusion-table thead th")).slice(1);
+  document.querySelectorAll("#confusion-table tbody th").forEach((th, i) => { if (classes[i]) th.textContent = classes[i].textContent; });
   const qualityKeys = qualityFig.data.map((t) => t.meta);
   let lastEpoch = Math.max(0, ...(lossFig.data[0].x || []));
 
@@ -21,6 +24,7 @@
       y: qualityKeys.map((k) => [m[k] !== undefined ? m[k] : null]),
     }, qualityKeys.map((_, i) => i));
     document.getElementById("epoch").textContent = row.epoch;
+    appendHistory(row.epoch, m);
     const body = document.querySelector("#epoch-metrics tbody");
     body.innerHTML = "";
     for (const [k, v] of Object.entries(m)) {
@@ -30,6 +34,27 @@
       tr.children[1].textContent = typeof v === "number" ? v.toFixed(5) : v;
       body.appendChild(tr);
     }
+  }
+
+  // The "every epoch" table: one row per epoch, one column per metric (new metrics add columns).
+  function appendHistory(epoch, m) {
+    const head = document.querySelector("#epoch-history thead tr");
+    const known = Array.from(head.children).slice(1).map((th) => th.textContent);
+    for (const k of Object.keys(m)) {
+      if (!known.includes(k)) {
+        known.push(k);
+        const th = document.createElement("th");
+        th.textContent = k;
+        head.appendChild(th);
+      }
+    }
+    const tr = document.createElement("tr");
+    for (const v of [epoch, ...known.map((k) => m[k])]) {
+      const td = document.createElement("td");
+      td.textContent = v === undefined || v === null ? "" : (typeof v === "number" && v !== epoch ? v.toFixed(5) : v);
+      tr.appendChild(td);
+    }
+    document.querySelector("#epoch-history tbody").appendChild(tr);
   }
 
   function setStatus(status) {

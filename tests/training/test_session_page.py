@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import re
+
+
+def test_the_session_page_tables_every_epoch_metric_and_the_confusion_matrix(client, user, trained):
+    client.force_login(user)
+    html = client.get(f"/sessions/{trained.pk}/").content.decode()
+    history = re.search(r'<table id="epoch-history">(.*?)</table>', html, re.S).group(1)
+    headers = re.findall(r"<th>([^<]+)</th>", history)
+    last = trained.epoch_metrics.order_by("epoch").last().metrics
+    assert headers == ["epoch", *last]
+    assert {"train_loss", "val_loss", "val_accuracy", "val_macro_f1", "val_roc_auc", "lr", "epoch_time_s"} <= set(headers)
+    rows = re.findall(r"<tr><td>(\d+)</td>", history)
+    assert rows == [str(e) for e in trained.epoch_metrics.values_list("epoch", flat=True)]
+    confusion = re.search(r'<table id="confusion-table">(.*?)</table>', html, re.S).group(1)
+    cells = [int(n) for n in re.findall(r"<td>(\d+)</td>", confusion)]
+    assert sum(cells) == trained.model_version.split["test_rows"]
