@@ -56,11 +56,11 @@ def _numeric_codes(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def _categorical_codes(col: pd.Series, categories: list[str]) -> np.ndarray:
     """Index per value: 0..C-1 for known categories, C for other, C+1 for missing."""
-    missing = col.isna().to_numpy()
-    codes = pd.Categorical(col.astype(str), categories=categories).codes.astype(np.int64)
-    codes[codes < 0] = len(categories)
-    codes[missing] = len(categories) + 1
-    return codes
+    # Factorize once (a hash pass), then map the few distinct values to the profile's indices.
+    raw, uniques = pd.factorize(col, use_na_sentinel=True)
+    index = {value: i for i, value in enumerate(categories)}
+    lookup = np.array([index.get(str(u), len(categories)) for u in uniques] + [len(categories) + 1], dtype=np.int64)
+    return lookup[raw]  # the NA sentinel -1 picks the last entry: missing
 
 
 def _drift_kind(spec: ColumnSpec) -> str | None:
