@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("dashboard.pages.training")),
     path("", include("dashboard.pages.registry")),
     path("", include("dashboard.pages.datasets")),
+    path("", include("dashboard.pages.monitoring")),
 ]

@@ -1,5 +1,5 @@
-"""Training pages: the overview and a session's live curves. Pages render stored rows; live
-updates come over websockets."""
+"""Training pages: a session's live curves (the overview is in pages/monitoring.py). Pages
+render stored rows; live updates come over websockets."""
 
 from __future__ import annotations
 
@@ -10,23 +10,8 @@ from django.shortcuts import render
 from django.urls import path
 
 from dashboard import figures
-from neural.datasets.selectors import dataset_list
 from neural.errors import NotFound
-from neural.registry.selectors import model_list
-from neural.training.selectors import session_get, session_list
-
-
-@login_required
-def overview(request):
-    return render(
-        request,
-        "dashboard/overview.html",
-        {
-            "sessions": session_list()[:25],
-            "models": model_list(),
-            "datasets": dataset_list()[:50],
-        },
-    )
+from neural.training.selectors import session_get
 
 
 @login_required
@@ -53,7 +38,6 @@ def session_detail(request, session_id: int):
 
 
 urlpatterns = [
-    path("", overview, name="overview"),
     path("sessions/<int:session_id>/", session_detail, name="session-detail"),
 ]
 

@@ -1,0 +1,36 @@
+"""The overview page and `neural dashboard`: accuracy trend, drift, open alerts, running trainings."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from django.core.management import call_command
+
+from neural.monitoring.models import Alert, AlertRule
+
+
+def _alert(version) -> Alert:
+    rule = AlertRule.objects.create(model=version.model, kind="accuracy_below", threshold=0.7)
+    return Alert.objects.create(rule=rule, model=version.model, value=0.4, message="coord-model v1: accuracy 0.400")
+
+
+def test_the_overview_lists_open_alerts_with_an_acknowledge_button(client, user, version):
+    alert = _alert(version)
+    client.force_login(user)
+    page = client.get("/").content.decode()
+    assert f'data-alert="{alert.pk}"' in page and "Acknowledge" in page and "coord-model v1: accuracy 0.400" in page
+    summary = client.get("/monitoring/summary.json").json()
+    assert [a["id"] for a in summary["alerts"]] == [alert.pk]
+    assert summary["models"][0]["name"] == "coord-model" and summary["models"][0]["target"] == 0.7
+
+
+def test_neural_dashboard_prints_the_url_and_a_summary(version):
+    _alert(version)
+    out = io.StringIO()
+    call_command("neural", "dashboard", "--json", stdout=out)
+    doc = json.loads(out.getvalue())
+    assert doc["url"].startswith("http://") and len(doc["alerts"]) == 1
+    out = io.StringIO()
+    call_command("neural", "dashboard", stdout=out)
+    assert "firing alerts: 1" in out.getvalue() and "coord-model v1" in out.getvalue()
