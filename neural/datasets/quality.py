@@ -72,7 +72,7 @@ def quality_report(df: pd.DataFrame, *, target: str | None, schema: list[dict] |
             if outliers:
                 report["outliers"][name] = outliers
         report["distributions"][name] = _distribution(series)
-        if not _is_numeric(series):
+        if _is_texty(series):
             found = _pii(sample[col], name)
             report["pii"].extend(found)
             if found:  # the top values must not echo what was found
@@ -84,6 +84,14 @@ def quality_report(df: pd.DataFrame, *, target: str | None, schema: list[dict] |
     if target is not None and target in df.columns:
         warnings.extend(_leakage(sample, target, kinds))
     return report
+
+
+def _is_texty(series: pd.Series) -> bool:
+    return not (
+        pd.api.types.is_numeric_dtype(series)
+        or pd.api.types.is_bool_dtype(series)
+        or pd.api.types.is_datetime64_any_dtype(series)
+    )
 
 
 def _nunique(series: pd.Series) -> int:
@@ -145,7 +153,13 @@ def _distribution(series: pd.Series) -> dict:
             return {"type": "empty"}
         counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
         return {"type": "histogram", "counts": counts.tolist(), "edges": [round(float(e), 6) for e in edges]}
-    top = values.astype(str).value_counts().head(TOP_VALUES)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        seconds = values.astype("datetime64[s, UTC]" if values.dt.tz is not None else "datetime64[s]").astype("int64")
+        counts, edges = np.histogram(seconds.to_numpy(), bins=HISTOGRAM_BINS)
+        stamps = pd.to_datetime(edges, unit="s").strftime("%Y-%m-%dT%H:%M:%S")
+        return {"type": "histogram", "counts": counts.tolist(), "edges": list(stamps)}
+    top = values.value_counts().head(TOP_VALUES)
+    top.index = top.index.astype(str)
     return {"type": "top_values", "values": top.index.tolist(), "counts": [int(c) for c in top.to_numpy()]}
 
 
@@ -161,11 +175,12 @@ def _pii(series: pd.Series, name: str) -> list[dict]:
             keyed |= hits
         if hits.any():
             found.append({"column": name, "kind": kind, "count": int(hits.sum())})
-    cards = sum(_has_card_number(v) for v in text)
+    cards = sum(_has_card_number(v) for v in text[text.str.contains(CARD)])
     if cards:
         found.append({"column": name, "kind": "credit_card", "count": cards})
     # Tokens by entropy, on values no known key pattern has already claimed.
-    tokens = sum(_has_secret_token(v) for v in text[~keyed])
+    candidates = text[~keyed]
+    tokens = sum(_has_secret_token(v) for v in candidates[candidates.str.contains(TOKEN)])
     if tokens:
         found.append({"column": name, "kind": "secret_token", "count": tokens})
     return found
@@ -215,6 +230,8 @@ def _leakage(sample: pd.DataFrame, target: str, kinds: dict) -> list[dict]:
     if y.nunique() < 2:
         return []
     regression = _is_numeric(y) and y.nunique() > 20
+    y_codes, classes = pd.factorize(y)
+    baseline = int(np.bincount(y_codes).max())
     warnings = []
     for col in sample.columns:
         if col == target or kinds.get(col) in ("text",):
@@ -228,7 +245,7 @@ def _leakage(sample: pd.DataFrame, target: str, kinds: dict) -> list[dict]:
             rho = x.corr(y, method="spearman")
             score = abs(rho) if rho is not None and not math.isnan(rho) else 0.0
         else:
-            score = _purity(x, y)
+            score = _purity(x, y_codes, len(classes), baseline)
         if score >= LEAKAGE_SCORE:
             warnings.append(
                 {
@@ -240,14 +257,16 @@ def _leakage(sample: pd.DataFrame, target: str, kinds: dict) -> list[dict]:
     return warnings
 
 
-def _purity(x: pd.Series, y: pd.Series) -> float:
+def _purity(x: pd.Series, y_codes: np.ndarray, n_classes: int, baseline: int) -> float:
+    if pd.api.types.is_datetime64_any_dtype(x):
+        return 0.0
     if _is_numeric(x) and x.nunique() > 20:
         x = pd.qcut(x, 20, labels=False, duplicates="drop")
-    x = x.astype(str)
-    if x.nunique() > len(x) / 2:
+    x_codes, uniques = pd.factorize(x, use_na_sentinel=False)
+    if len(uniques) > len(x) / 2:
         return 0.0
-    majority = pd.crosstab(x, y.astype(str)).max(axis=1).sum()
-    baseline = y.astype(str).value_counts().max()
+    table = np.bincount(x_codes * n_classes + y_codes, minlength=len(uniques) * n_classes)
+    majority = int(table.reshape(len(uniques), n_classes).max(axis=1).sum())
     if majority <= baseline:
         return 0.0  # no better than always guessing the most common label
-    return float(majority / len(y))
+    return majority / len(y_codes)

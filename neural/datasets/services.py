@@ -22,6 +22,7 @@ from neural.errors import Conflict, DataError
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 ID_NAME = re.compile(r"(^|[_.\s-])(id|uuid|guid|key)$|Id$|ID$", re.IGNORECASE)
 SPLIT_COLUMN = "__split__"
+SCHEMA_SAMPLE_ROWS = 20_000
 
 
 def validate_name(name: str) -> str:
@@ -77,14 +78,23 @@ def check_size(size: int) -> None:
 
 def build_schema(df: pd.DataFrame, target: str, overrides: dict | None = None) -> list[dict]:
     """The engine's inferred schema, plus integer identifiers flagged, plus the user's overrides."""
-    schema = [c.to_dict() for c in infer_schema(df, target)]
+    schema = [c.to_dict() for c in infer_schema(_schema_sample(df), target)]
     for spec in schema:
         name = spec["name"]
+        if spec["reason"] == "all values missing" and df[name].notna().any():
+            spec.update(excluded=False, reason="")  # only the sample was empty
         if name == SPLIT_COLUMN:
             spec.update(excluded=True, reason="split assignment (train / validation), not a feature")
         elif name != target and not spec["excluded"] and _looks_like_identifier(df[name], spec["kind"]):
             spec.update(excluded=True, reason="identifier: unique per row")
     return apply_overrides(schema, overrides or {}, target=target)
+
+
+def _schema_sample(df: pd.DataFrame) -> pd.DataFrame:
+    """Kinds are judged on a fixed sample of rows (large files would spend seconds formatting
+    dates as text); a column unique per row stays unique in a sample. The caller re-checks the
+    sample's "all values missing" verdicts on the whole frame."""
+    return df.sample(SCHEMA_SAMPLE_ROWS, random_state=0) if len(df) > SCHEMA_SAMPLE_ROWS else df
 
 
 def _looks_like_identifier(series: pd.Series, kind: str) -> bool:
