@@ -205,10 +205,14 @@ class Trainer:
         y = data.y
         if self.task.is_classification:
             loss = float(loss_fn(out, y).item())
+            if not math.isfinite(loss):
+                return loss, {}  # the caller stops the run; metrics of NaN outputs mean nothing
             proba = torch.softmax(out, dim=1).cpu().numpy()
             metrics = {f"val_{k}": v for k, v in classification_metrics(y.cpu().numpy(), proba).items()}
         else:
             loss = float(loss_fn(out.squeeze(-1), y).item())
+            if not math.isfinite(loss):
+                return loss, {}
             mean, std = self.target_scale
             truth = y.cpu().numpy() * std + mean
             pred = out.squeeze(-1).cpu().numpy() * std + mean
