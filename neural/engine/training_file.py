@@ -157,29 +157,45 @@ def _check_options(result: TrainingFile, pattern: str) -> None:
         raise TrainingFileError(result.source, key, line, problem) from exc
 
 
-def _storage(values: dict, reader: _Reader, base_dir: Path | None) -> dict:
-    for key in ("path",):
-        if key in values and not isinstance(values[key], str):
-            reader.fail(f"model_storage.{key}", "must be a folder path")
+def model_storage_problem(values: dict) -> tuple[str, str] | None:
+    """(key, problem) for the first bad ``model_storage`` entry, or None when all are fine."""
+    unknown = sorted(set(values) - set(STORAGE_KEYS))
+    if unknown:
+        return f"model_storage.{unknown[0]}", f"unknown key; expected one of {', '.join(STORAGE_KEYS)}"
+    if "path" in values and not isinstance(values["path"], str):
+        return "model_storage.path", "must be a folder path"
     if "versioning" in values and not isinstance(values["versioning"], bool):
-        reader.fail("model_storage.versioning", "must be true or false")
+        return "model_storage.versioning", "must be true or false"
     compression = values.get("compression")
     if compression is not None and not (
         isinstance(compression, bool) or (isinstance(compression, str) and compression.lower() in COMPRESSION_WORDS)
     ):
-        reader.fail("model_storage.compression", f"must be true, false, zstd or none, got {compression!r}")
+        return "model_storage.compression", f"must be true, false, zstd or none, got {compression!r}"
     backup = values.get("backup")
-    if backup is True:
+    if backup is not None and not isinstance(backup, (bool, str)):
+        return "model_storage.backup", "must be a folder path, true or false"
+    return None
+
+
+def validate_model_storage(values: object) -> None:
+    """Raises DataError naming the bad ``model_storage`` key (for API and CLI config dicts)."""
+    if not isinstance(values, dict):
+        raise DataError("model_storage must be a mapping", field="model_storage")
+    problem = model_storage_problem(values)
+    if problem:
+        raise DataError(f"{problem[0]} {problem[1]}", field=problem[0])
+
+
+def _storage(values: dict, reader: _Reader, base_dir: Path | None) -> dict:
+    problem = model_storage_problem(values)
+    if problem:
+        reader.fail(*problem)
+    if values.get("backup") is True:
         values["backup"] = str(Path(values.get("path") or "models") / "backups")
-    elif backup is not None and backup is not False and not isinstance(backup, str):
-        reader.fail("model_storage.backup", "must be a folder path, true or false")
     for key in ("path", "backup"):
-        if (
-            isinstance(values.get(key), str)
-            and base_dir is not None
-            and not Path(values[key]).expanduser().is_absolute()
-        ):
-            values[key] = str((base_dir / values[key]).resolve())
+        value = values.get(key)
+        if isinstance(value, str) and base_dir is not None and not Path(value).expanduser().is_absolute():
+            values[key] = str((base_dir / value).resolve())
     if values.get("backup") is False:
         values["backup"] = None
     return values

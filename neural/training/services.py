@@ -21,6 +21,7 @@ from neural.engine.config import TrainConfig
 from neural.engine.errors import EngineError, NonFiniteLoss, StopTraining
 from neural.engine.pipeline import MIN_ROWS, train_tabular
 from neural.engine.schema import ColumnSpec, TaskKind
+from neural.engine.training_file import validate_model_storage
 from neural.errors import Conflict, DataError
 from neural.registry.services import model_version_register
 from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
@@ -34,6 +35,8 @@ def training_config_build(*, epochs: int | None = None, options: dict | None = N
     data = dict(options or {})
     if epochs is not None:
         data["epochs"] = epochs
+    if "model_storage" in data:
+        validate_model_storage(data["model_storage"])
     return TrainConfig.from_dict(data)
 
 

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import pandas as pd
 import pytest
+import torch
 
+from neural.datasets.services import dataset_store_frame
 from neural.training.models import TrainingSession
 from neural.training.services import training_session_run
 
@@ -51,6 +54,14 @@ def test_it_downsamples_metrics_on_request(api, dataset):
         ({"training_data": "nope"}, "training_data"),
         ({"config": {"lerning_rate": 0.1}}, "lerning_rate"),
         ({"config": {"validation_split": 1.5}}, "validation_split"),
+        ({"config": {"dropout": "high"}}, "dropout"),
+        ({"config": {"model_storage": {"compression": "lz4"}}}, "model_storage.compression"),
+        ({"config": {"model_storage": {"compresion": True}}}, "model_storage.compresion"),
+        pytest.param(
+            {"config": {"gpu": True}},
+            "gpu",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU"),
+        ),
     ],
 )
 def test_it_refuses_bad_training_requests(api, dataset, body, field):
@@ -81,3 +92,18 @@ def test_it_stops_a_running_session_at_the_next_batch(api, dataset):
 def test_it_answers_404_for_an_unknown_session(api, db):
     res = api.get("/api/v1/neural/train/999/status")
     assert res.status_code == 404 and "does not exist" in res.json()["error"]
+
+
+def test_it_refuses_a_data_set_too_small_to_split(api, db):
+    df = pd.DataFrame({"x": range(12), "y": [0, 1] * 6})
+    dataset_store_frame(df=df, name="tiny", target="y", pattern="prediction", source_format="csv")
+    res = start(api, training_data="tiny")
+    assert res.status_code == 400 and "at least 20" in res.json()["error"]
+    assert "training_data" in res.json()["fields"]
+    assert TrainingSession.objects.count() == 0
+
+
+def test_it_passes_model_storage_through_to_the_session(api, dataset):
+    res = start(api, config={"model_storage": {"compression": True, "backup": False}})
+    assert res.status_code == 202, res.json()
+    assert TrainingSession.objects.get().config["model_storage"] == {"compression": True, "backup": False}
