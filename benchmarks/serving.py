@@ -54,10 +54,12 @@ def setup(env: dict) -> tuple[str, list[dict]]:
     manage(env, "data", "generate", "--pattern", "coordination", "--rows", "4000", "--name", "bench", "--seed", "7")
     manage(env, "training", "neural-train", "--pattern", "coordination", "--data", "bench", "--epochs", "8",
            "--wait", "--model-name", "bench", "--json")  # fmt: skip
-    manage(env, "shell", "-c", "from django.contrib.auth.models import User; User.objects.create_user('bench', password='x')")
+    user = "from django.contrib.auth.models import User; User.objects.create_user('bench', password='x')"
+    manage(env, "shell", "-c", user)
     token = manage(env, "drf_create_token", "bench").split()[2]
     code = (
-        "import json; from neural.datasets.models import Dataset; from neural.datasets.services import dataset_load_frame;"
+        "import json; from neural.datasets.models import Dataset;"
+        "from neural.datasets.services import dataset_load_frame;"
         "d = Dataset.objects.get(name='bench'); f = dataset_load_frame(d);"
         "cols = [c['name'] for c in d.schema if not c['excluded'] and c['name'] != d.target];"
         "print(f[cols].to_json(orient='records', date_format='iso'))"
@@ -92,7 +94,7 @@ def post(conn: http.client.HTTPConnection, path: str, body: bytes, token: str) -
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def in_process(env: dict, records: list[dict], repeats: int) -> tuple[float, float]:
