@@ -3,8 +3,9 @@
 For each real data set in ../shared/data (or /work/shared/data) and each generator pattern, both
 models see the same rows: the product's own deterministic split (``split_rows``, default
 validation/test fractions). The product trains with ``TrainConfig()`` defaults (it uses the
-validation rows for early stopping); the GBDT, with its defaults, is fitted on train + validation
-rows (its own early stopping holds out part of them) on the same features: numerics as they are,
+validation rows for early stopping); the GBDT, with its defaults, is fitted on the same training
+rows and early-stops on the same validation rows (``fit(X_val=, y_val=)``, early_stopping=True)
+on the same features: numerics as they are,
 datetime parts, the product's hashed bag of words for text and multi-hot for tags, categoricals
 as integer codes marked categorical. Both are scored on the same held-out test rows. Each case runs
 for several seeds (split and initialisation) and the means are printed.
@@ -92,7 +93,6 @@ def run_case(case: Case, seed: int) -> dict:
     specs = [c for c in infer_schema(df, case.target) if c.name != case.target]
     config = TrainConfig(seed=seed)
     split = split_rows(df[case.target], task, config)
-    fit_rows = np.concatenate([split.train, split.val])
 
     started = time.perf_counter()
     trained = train_tabular(df, case.target, config=config, columns=specs, task=task)
@@ -104,11 +104,14 @@ def run_case(case: Case, seed: int) -> dict:
     if task.is_classification:
         labels = {v: i for i, v in enumerate(trained.encoder.classes_)}
         y = y.map(labels).to_numpy()
-        gbdt = HistGradientBoostingClassifier(categorical_features=cat_mask, random_state=seed)
+        gbdt = HistGradientBoostingClassifier(categorical_features=cat_mask, early_stopping=True, random_state=seed)
     else:
         y = y.to_numpy(dtype=float)
-        gbdt = HistGradientBoostingRegressor(categorical_features=cat_mask, random_state=seed)
-    gbdt.fit(x[fit_rows], y[fit_rows])
+        gbdt = HistGradientBoostingRegressor(categorical_features=cat_mask, early_stopping=True, random_state=seed)
+    val = split.val
+    if task.is_classification:  # the GBDT refuses validation labels absent from its training rows
+        val = val[np.isin(y[val], y[split.train])]
+    gbdt.fit(x[split.train], y[split.train], X_val=x[val], y_val=y[val])
     pred = gbdt.predict(x[split.test])
     gb_time = time.perf_counter() - started
 
