@@ -183,18 +183,26 @@ class FastPredictor:
         with torch.inference_mode():
             return self.predictor.network(torch.from_numpy(x_num), torch.from_numpy(x_cat)).float()
 
-    def predict_records(self, records: list[dict]) -> list[dict]:
-        """Validate then predict; the same result dicts as TabularPredictor.predict_records."""
+    def predict_columns(self, records: list[dict]) -> tuple[list, list[list[float]] | None]:
+        """Validate then predict, as columns: each row's label (or regression value) and, for a
+        classifier, its probabilities rounded to 6 decimals in ``self.keys`` order (else None)."""
         self.validate(records)
         out = self.forward(records)
         encoder = self.predictor.encoder
         if not encoder.task.is_classification:
-            return [{"prediction": float(v)} for v in encoder.inverse_regression(out.squeeze(-1).numpy())]
+            return [float(v) for v in encoder.inverse_regression(out.squeeze(-1).numpy())], None
         proba = torch.softmax(out, dim=1).numpy()
         rounded = np.round(proba.astype(np.float64), 6).tolist()
-        best = proba.argmax(axis=1).tolist()
-        labels, keys = self.labels, self.keys
+        labels = self.labels
+        return [labels[b] for b in proba.argmax(axis=1).tolist()], rounded
+
+    def predict_records(self, records: list[dict]) -> list[dict]:
+        """Validate then predict; the same result dicts as TabularPredictor.predict_records."""
+        values, rounded = self.predict_columns(records)
+        if rounded is None:
+            return [{"prediction": v} for v in values]
+        keys = self.keys
         return [
-            {"prediction": labels[b], "probabilities": dict(zip(keys, p, strict=True))}
-            for b, p in zip(best, rounded, strict=True)
+            {"prediction": v, "probabilities": dict(zip(keys, p, strict=True))}
+            for v, p in zip(values, rounded, strict=True)
         ]

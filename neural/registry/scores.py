@@ -41,3 +41,20 @@ def score_for(pattern: str, probabilities: dict[str, float] | None) -> float | N
     if pattern == "coordination" and positive is not None:
         return round(probabilities[positive], 6)
     return None
+
+
+def score_column(pattern: str, keys: list[str], rows: list[list[float]]) -> list[float] | None:
+    """``score_for`` of every row of probabilities (each in ``keys`` order), for a whole batch.
+
+    Whether a pattern gives a score depends on the class names only, so it is decided once;
+    the binary scores then take one column with the same rounding as ``score_for``.
+    """
+    if not rows or score_for(pattern, dict(zip(keys, rows[0], strict=True))) is None:
+        return None
+    positive = positive_class(keys)
+    if positive is None:  # a severity scale: the expected severity, row by row
+        return [score_for(pattern, dict(zip(keys, p, strict=True))) for p in rows]
+    j = keys.index(positive)
+    if pattern == "security":
+        return [round(100 * p[j], 2) for p in rows]
+    return [round(p[j], 6) for p in rows]

@@ -1,10 +1,11 @@
 """Predictions with the active version (or a named one, or a rollout's candidate), from a
 per-process cache of loaded models, logged off the request path.
 
-Each call asks the database once which version answers (the active version and any rollout
-candidate, in one query); the cache is keyed by that version's id and artifact checksum and
-forgets versions of a model that no longer answer, so an activation made by another process
-takes effect on the next request, without a restart.
+Which version answers is read from the database in one query and remembered per process for at
+most ``ROUTE_TTL_S`` (1 s): an activation, rollout or deletion made in this process applies to the
+next request (signals on the registry's rows forget the routes, again when the change commits);
+one made by another process applies within ``ROUTE_TTL_S``. The loaded-model cache is keyed by
+the version's id and artifact checksum and forgets versions of a model that no longer answer.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.signals import post_delete, post_save
 
 from neural.engine.archive import read_version
 from neural.engine.fastpath import FastPredictor
@@ -25,16 +29,16 @@ from neural.engine.networks import build_network
 from neural.engine.predictor import TabularPredictor
 from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 from neural.errors import DataError, NotFound
-from neural.monitoring.models import PredictionLog
-from neural.registry.logwriter import log_writer
-from neural.registry.models import ModelVersion
-from neural.registry.scores import score_for
+from neural.registry.logwriter import LogBatch, log_writer
+from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
+from neural.registry.scores import score_column
 from neural.registry.selectors import model_get, model_version_resolve
 
 _cache: dict[tuple[int, str], FastPredictor] = {}
 _by_model: dict[int, set[tuple[int, str]]] = {}
 _lock = threading.Lock()
 CACHE_SIZE = 32
+ROUTE_TTL_S = 1.0  # how long another process's activation may take to apply here
 
 
 def load_predictor(directory: Path) -> TabularPredictor:
@@ -85,12 +89,46 @@ def bucket(model_name: str, caller: str) -> float:
     return int.from_bytes(digest[:8], "big") % 10_000 / 100
 
 
-def route(*, model_ref: str, caller: str | None = None) -> Route:
-    """Which version answers: ``name:vN`` pins one; otherwise the active version, or the rollout
-    candidate for ``candidate_weight`` percent of calls (sticky per ``caller`` when given)."""
-    name, sep, _number = model_ref.partition(":v")
+@dataclass(frozen=True)
+class _Routes:
+    """What the database said answers ``ref``: read-only, shared by every request thread."""
+
+    expires: float
+    version: ModelVersion  # the active (or pinned) version, its ``model`` loaded
+    candidate: ModelVersion | None = None
+
+
+_routes: dict[str, _Routes] = {}
+_generation = 0
+
+
+def forget_routes(**_signal_kwargs) -> None:
+    """Make the next request ask the database which version answers (registry rows changed)."""
+    global _generation
+    _generation += 1
+    _routes.clear()
+
+
+def _registry_changed(**kwargs) -> None:
+    forget_routes()
+    # Again once the change commits: a request that read the old rows meanwhile cached them.
+    transaction.on_commit(forget_routes, using=kwargs.get("using"))
+
+
+for _sender in (ModelVersion, RegisteredModel, ActivationEvent):
+    post_save.connect(_registry_changed, sender=_sender, dispatch_uid=f"serving-routes-save-{_sender.__name__}")
+    post_delete.connect(_registry_changed, sender=_sender, dispatch_uid=f"serving-routes-delete-{_sender.__name__}")
+
+
+def _read_routes(model_ref: str) -> _Routes:
+    """One indexed query: the pinned version, or the active version and any rollout candidate."""
+    name, sep, number = model_ref.partition(":v")
+    expires = time.monotonic() + ROUTE_TTL_S
     if sep:
-        return Route(model_version_resolve(ref=model_ref), "pinned")
+        pinned = None
+        if number.isdigit():
+            pinned = ModelVersion.objects.select_related("model").filter(model__name=name, version=int(number)).first()
+        return _Routes(expires, pinned or model_version_resolve(ref=model_ref))  # its 404s
     rows = list(
         ModelVersion.objects.select_related("model")
         .filter(model__name=name)
@@ -102,13 +140,37 @@ def route(*, model_ref: str, caller: str | None = None) -> Route:
         raise NotFound(f"model {name!r} has no active version", field="model")
     model = active.model
     candidate = next((v for v in rows if v.pk == model.candidate_id and not v.is_active), None)
+    if candidate is not None:
+        candidate.model = model
     _forget_others(model.pk, {(v.pk, v.sha256) for v in rows})
-    if candidate is not None and model.candidate_weight > 0:
-        draw = bucket(name, caller) if caller else random.random() * 100
-        if draw < model.candidate_weight:
-            candidate.model = model
+    return _Routes(expires, active, candidate if model.candidate_weight > 0 else None)
+
+
+def _routes_for(model_ref: str) -> _Routes:
+    known = _routes.get(model_ref)
+    if known is not None and known.expires > time.monotonic():
+        return known
+    generation = _generation
+    known = _read_routes(model_ref)
+    if generation == _generation:  # nothing changed while we read: safe to remember
+        if len(_routes) >= 1024:
+            _routes.clear()
+        _routes[model_ref] = known
+    return known
+
+
+def route(*, model_ref: str, caller: str | None = None) -> Route:
+    """Which version answers: ``name:vN`` pins one; otherwise the active version, or the rollout
+    candidate for ``candidate_weight`` percent of calls (sticky per ``caller`` when given)."""
+    known = _routes_for(model_ref)
+    if model_ref.partition(":v")[1]:
+        return Route(known.version, "pinned")
+    candidate = known.candidate
+    if candidate is not None:
+        draw = bucket(known.version.model.name, caller) if caller else random.random() * 100
+        if draw < known.version.model.candidate_weight:
             return Route(candidate, "candidate")
-    return Route(active, "active")
+    return Route(known.version, "active")
 
 
 def _check_size(records: list) -> None:
@@ -128,20 +190,29 @@ def predict(*, model_ref: str, records: list[dict], caller: str | None = None) -
     pattern defines one, and ``prediction_id`` (the id of its log row).
     """
     _check_size(records)
-    chosen = route(model_ref=model_ref, caller=caller)
-    version = chosen.version
+    version = route(model_ref=model_ref, caller=caller).version
     predictor = predictor_for(version)
-    results = predictor.predict_records(records)
-    pattern = version.model.pattern
-    logs = []
-    for record, result in zip(records, results, strict=True):
-        score = score_for(pattern, result.get("probabilities"))
-        if score is not None:
-            result["score"] = score
-        log = PredictionLog(id=uuid.uuid4(), model_version_id=version.pk, inputs=record, output=dict(result))
-        result["prediction_id"] = str(log.id)
-        logs.append(log)
-    log_writer.submit(logs)
+    values, probabilities = predictor.predict_columns(records)
+    ids = [uuid.uuid4() for _ in records]
+    if probabilities is None:
+        results = [{"prediction": v} for v in values]
+    else:
+        keys = predictor.keys
+        scores = score_column(version.model.pattern, keys, probabilities)
+        if scores is None:
+            results = [
+                {"prediction": v, "probabilities": dict(zip(keys, p, strict=True))}
+                for v, p in zip(values, probabilities, strict=True)
+            ]
+        else:
+            results = [
+                {"prediction": v, "probabilities": dict(zip(keys, p, strict=True)), "score": s}
+                for v, p, s in zip(values, probabilities, scores, strict=True)
+            ]
+    # The writer stores each result without its id (the row's own key) and must not see ids added.
+    log_writer.submit(LogBatch(version_id=version.pk, ids=ids, inputs=records, outputs=[dict(r) for r in results]))
+    for result, prediction_id in zip(results, ids, strict=True):
+        result["prediction_id"] = str(prediction_id)
     return version, results
 
 
