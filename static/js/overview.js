@@ -77,10 +77,17 @@
     }
   }
 
+  // Events come in bursts (a label, then the alert it fires) and answers can arrive out of order:
+  // an answer to an older request than the one last drawn is dropped, or it would undo newer state.
+  let asked = 0;
+  let drawn = 0;
   async function refresh() {
+    const mine = ++asked;
     const res = await fetch("/monitoring/summary.json", { credentials: "same-origin" });
     if (!res.ok) return;
     const s = await res.json();
+    if (mine < drawn) return;
+    drawn = mine;
     renderAlerts(s.alerts); renderRunning(s.trainings); renderModels(s.models);
   }
 

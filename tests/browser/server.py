@@ -197,3 +197,31 @@ def start_training(context, server: EmbeddedServer, **body) -> dict:
 def session_status(context, server: EmbeddedServer, session_id: int) -> str:
     res = context.request.get(f"{server.base_url}/api/v1/neural/train/{session_id}/status")
     return res.json()["status"]
+
+
+def api(context, server: EmbeddedServer, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+    """Call the API as the signed-in user (session cookie + CSRF header): (status, JSON body)."""
+    csrf = next((c["value"] for c in context.cookies(server.base_url) if c["name"] == "csrftoken"), "")
+    res = context.request.fetch(
+        f"{server.base_url}{path}",
+        method=method,
+        data=json.dumps(body) if body is not None else None,
+        headers={"Content-Type": "application/json", "X-CSRFToken": csrf},
+    )
+    try:
+        payload = res.json()
+    except ValueError:
+        payload = res.text()[:1000]
+    return res.status, payload
+
+
+def wait_for_training(context, server: EmbeddedServer, session_id: int, *, timeout: float) -> str:
+    """Poll the session's status until it is finished or ``timeout`` passes; returns the last one."""
+    deadline = time.monotonic() + timeout
+    status = ""
+    while time.monotonic() < deadline:
+        status = session_status(context, server, session_id)
+        if status in ("succeeded", "failed", "stopped"):
+            break
+        time.sleep(0.5)
+    return status
