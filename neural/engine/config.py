@@ -35,6 +35,7 @@ class TrainConfig:
     residual: bool = False
     norm: str = "batch"
     regression_loss: str = "huber"
+    label_smoothing: float = 0.0
     numeric_scaling: str = "robust"
     # Passed through for the registry (compression, backup); .neural-training.yml validates it.
     model_storage: dict = field(default_factory=dict)
@@ -84,6 +85,11 @@ class TrainConfig:
                 "numeric_scaling",
                 self.numeric_scaling in NUMERIC_SCALINGS,
                 f"must be one of {', '.join(NUMERIC_SCALINGS)}",
+            ),
+            (
+                "label_smoothing",
+                _is_num(self.label_smoothing) and 0 <= self.label_smoothing < 1,
+                "must be in [0, 1)",
             ),
             ("model_storage", isinstance(self.model_storage, dict), "must be a mapping"),
             (

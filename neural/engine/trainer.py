@@ -50,10 +50,12 @@ class FitResult:
     resumed_from: int = 0
 
 
-def loss_function(task: TaskKind, class_weights: torch.Tensor | None = None, regression: str = "huber") -> nn.Module:
-    """Cross-entropy (optionally class-weighted); Huber or MSE on the standardised target."""
+def loss_function(
+    task: TaskKind, class_weights: torch.Tensor | None = None, regression: str = "huber", smoothing: float = 0.0
+) -> nn.Module:
+    """Cross-entropy (optionally class-weighted, label-smoothed); Huber or MSE on the standardised target."""
     if task.is_classification:
-        return nn.CrossEntropyLoss(weight=class_weights)
+        return nn.CrossEntropyLoss(weight=class_weights, label_smoothing=smoothing)
     return nn.MSELoss() if regression == "mse" else nn.HuberLoss(delta=1.0)
 
 
@@ -91,7 +93,8 @@ class Trainer:
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         steps = _steps_per_epoch(len(train), cfg.batch_size)
         scheduler = _scheduler(cfg, optimizer, steps)
-        loss_fn = loss_function(self.task, self._class_weights(train), cfg.regression_loss).to(device)
+        weights = self._class_weights(train)
+        loss_fn = loss_function(self.task, weights, cfg.regression_loss, cfg.label_smoothing).to(device)
         result = FitResult()
         best = {"val_loss": math.inf, "state": copy.deepcopy(model.state_dict()), "wait": 0}
         generator = torch.Generator().manual_seed(cfg.seed)
