@@ -10,7 +10,8 @@ def test_the_session_page_tables_every_epoch_metric_and_the_confusion_matrix(cli
     headers = re.findall(r"<th>([^<]+)</th>", history)
     last = trained.epoch_metrics.order_by("epoch").last().metrics
     assert headers == ["epoch", *last]
-    assert {"train_loss", "val_loss", "val_accuracy", "val_macro_f1", "val_roc_auc", "lr", "epoch_time_s"} <= set(headers)
+    expected = {"train_loss", "val_loss", "val_accuracy", "val_macro_f1", "val_roc_auc", "lr", "epoch_time_s"}
+    assert expected <= set(headers)
     rows = re.findall(r"<tr><td>(\d+)</td>", history)
     assert rows == [str(e) for e in trained.epoch_metrics.values_list("epoch", flat=True)]
     confusion = re.search(r'<table id="confusion-table">(.*?)</table>', html, re.S).group(1)
