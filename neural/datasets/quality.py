@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,53 +38,147 @@ CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
 TOKEN = re.compile(r"\b[A-Za-z0-9_\-+/=]{32,}\b")
 
 
-def quality_report(df: pd.DataFrame, *, target: str | None, schema: list[dict] | None = None) -> dict:
+def sample_positions(rows: int, size: int, seed: int = 0) -> np.ndarray | None:
+    """The row positions ``DataFrame.sample(size, random_state=seed)`` takes from ``rows`` rows
+    (the same draw), or None when every row is kept. Lets a column at a time be sampled alike."""
+    if rows <= size:
+        return None
+    return np.random.RandomState(seed).choice(rows, size=size, replace=False).astype(np.intp)
+
+
+def quality_report(df, *, target: str | None, schema: list[dict] | None = None) -> dict:
     """Judge ``df``; ``schema`` (list of {name, kind, excluded, reason}) adds identifier warnings.
+
+    ``df`` is a DataFrame or anything that reads like one a column at a time (``len()``,
+    ``.columns``, ``[name]``, e.g. ``storage.ParquetColumns``): each column is read once and
+    dropped, so memory is one column plus the row-hash array plus the fixed row sample.
 
     Returns:
         A JSON-ready dict with keys rows, columns, missing, duplicates, class_balance, outliers,
         pii, warnings, distributions, sampled_rows.
     """
-    sample = df.sample(SAMPLE_ROWS, random_state=0) if len(df) > SAMPLE_ROWS else df
-    kinds = {c["name"]: c["kind"] for c in schema or []}
-    warnings: list[dict] = []
+    return finish_report(profile_columns(df, target=target), schema=schema)
+
+
+@dataclass
+class ColumnProfile:
+    """What one pass over the columns learns: the report's per-column parts, the row sample for
+    the cross-column checks, and facts the schema needs about each whole column."""
+
+    report: dict
+    sample: pd.DataFrame  # the fixed SAMPLE_ROWS sample (every row when fewer)
+    target: str | None
+    distinct: dict = field(default_factory=dict)
+    present: dict = field(default_factory=dict)  # non-missing values per column
+    integer_span: dict = field(default_factory=dict)  # max - min of integer columns
+    extra_sample: pd.DataFrame | None = None  # the extra_sample_rows sample, when asked for
+
+
+def profile_columns(df, *, target: str | None, extra_sample_rows: int | None = None) -> ColumnProfile:
+    """Read each column of ``df`` once; see ``quality_report``. ``extra_sample_rows`` also keeps
+    the rows ``DataFrame.sample(extra_sample_rows, random_state=0)`` would take (for the schema)."""
+    rows = len(df)
+    positions = sample_positions(rows, SAMPLE_ROWS)
+    extra = sample_positions(rows, extra_sample_rows) if extra_sample_rows else None
     report = {
-        "rows": len(df),
+        "rows": rows,
         "columns": len(df.columns),
-        "sampled_rows": len(sample),
-        "missing": {str(c): round(float(v), 4) for c, v in df.isna().mean().items()},
-        "distinct": {str(c): int(_nunique(df[c])) for c in df.columns},
-        "duplicates": _duplicates(df),
-        "class_balance": _class_balance(df, target),
+        "sampled_rows": rows if positions is None else len(positions),
+        "missing": {},
+        "distinct": {},
+        "duplicates": {},
+        "class_balance": {},
         "outliers": {},
         "pii": [],
-        "warnings": warnings,
+        "warnings": [],
         "distributions": {},
     }
+    profile = ColumnProfile(report=report, sample=pd.DataFrame(), target=target)
+    row_hash = np.zeros(rows, dtype=np.uint64)
+    sample: dict = {}
+    extra_sample: dict = {}
+    warnings = report["warnings"]
     for col in df.columns:
         series = df[col]
         name = str(col)
+        sample[col] = picked = series if positions is None else series.take(positions)
+        if extra_sample_rows:
+            extra_sample[col] = series if extra is None else series.take(extra)
+        hashes, distinct = _value_hashes(series)
+        row_hash = pd.util.hash_array(row_hash * _MIX + hashes, categorize=False)
+        profile.distinct[col] = distinct
+        if pd.api.types.is_integer_dtype(series) and distinct:
+            profile.integer_span[col] = int(series.max()) - int(series.min())
+        profile.present[col] = present = int(series.notna().sum())
+        report["missing"][name] = round((rows - present) / rows, 4) if rows else 0.0
+        report["distinct"][name] = distinct
+        if col == target:
+            report["class_balance"] = _class_balance(series, distinct)
         if report["missing"][name] == 1.0:
             warnings.append({"column": name, "kind": "all_missing", "message": "every value is missing"})
-        elif report["distinct"][name] == 1:
+        elif distinct == 1:
             warnings.append({"column": name, "kind": "constant", "message": "one value in every row"})
         if _is_numeric(series):
-            outliers = _robust_outliers(sample[col])
+            outliers = _robust_outliers(picked)
             if outliers:
                 report["outliers"][name] = outliers
         report["distributions"][name] = _distribution(series)
         if _is_texty(series):
-            found = _pii(sample[col], name)
+            found = _pii(picked, name)
             report["pii"].extend(found)
             if found:  # the top values must not echo what was found
                 top = report["distributions"][name]
                 top["values"] = [REDACTED if _pii(pd.Series([v]), name) else v for v in top.get("values", [])]
+        del series, hashes
+    count = int(pd.Series(row_hash).duplicated().sum()) if rows else 0
+    report["duplicates"] = {"count": count, "share": round(count / rows, 4) if rows else 0.0}
+    if positions is None and isinstance(df, pd.DataFrame):
+        profile.sample = df
+    else:
+        profile.sample = pd.DataFrame(sample, columns=df.columns)
+    if extra_sample_rows:
+        whole = extra is None and isinstance(df, pd.DataFrame)
+        profile.extra_sample = df if whole else pd.DataFrame(extra_sample, columns=df.columns)
+    return profile
+
+
+def finish_report(profile: ColumnProfile, *, schema: list[dict] | None) -> dict:
+    """The report from one pass over the columns, plus identifier and leakage warnings."""
+    report = {**profile.report, "warnings": list(profile.report["warnings"])}
+    kinds = {c["name"]: c["kind"] for c in schema or []}
     for spec in schema or []:
         if spec.get("excluded") and spec.get("reason", "").startswith("identifier"):
-            warnings.append({"column": spec["name"], "kind": "identifier", "message": spec["reason"]})
-    if target is not None and target in df.columns:
-        warnings.extend(_leakage(sample, target, kinds))
+            report["warnings"].append({"column": spec["name"], "kind": "identifier", "message": spec["reason"]})
+    if profile.target is not None and profile.target in profile.sample.columns:
+        report["warnings"].extend(_leakage(profile.sample, profile.target, kinds))
     return report
+
+
+# Rows are duplicates when every column's value hash matches: the hashes are chained through a
+# 64-bit mixing hash column by column (pandas' own hash of a whole frame works the same way).
+_MIX = np.uint64(0x100000001B3)
+
+
+def _value_hashes(series: pd.Series) -> tuple[np.ndarray, int]:
+    """A 64-bit hash per row (equal values, equal hashes) and the distinct non-missing count.
+
+    Numbers, booleans and dates hash arithmetically (no hash table); text goes through
+    ``factorize``, whose codes are exact and give the distinct count on the way."""
+    if _has_unhashable(series):
+        series = series.astype(str).where(series.notna())
+    if isinstance(series.dtype, np.dtype) and series.dtype != object:
+        return pd.util.hash_pandas_object(series, index=False).to_numpy(), _count_distinct(series)
+    codes, uniques = pd.factorize(series)
+    return codes.astype(np.uint64), len(uniques)
+
+
+def _count_distinct(series: pd.Series) -> int:
+    """``nunique()`` for numpy-typed columns; numbers by sorting (faster than a hash table here)."""
+    values = series.to_numpy()
+    if values.dtype.kind not in "iuf":
+        return int(series.nunique(dropna=True))
+    unique = np.unique(values)  # NaNs collapse into one, sorted last
+    return len(unique) - int(unique.size > 0 and values.dtype.kind == "f" and bool(np.isnan(unique[-1])))
 
 
 def _is_texty(series: pd.Series) -> bool:
@@ -105,21 +200,14 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def _duplicates(df: pd.DataFrame) -> dict:
-    hashes = pd.util.hash_pandas_object(df.astype(str) if _has_unhashable(df) else df, index=False)
-    count = int(hashes.duplicated().sum())
-    return {"count": count, "share": round(count / len(df), 4) if len(df) else 0.0}
+def _has_unhashable(series: pd.Series) -> bool:
+    if series.dtype != object:
+        return False
+    return bool(series.head(50).map(lambda v: isinstance(v, (list, dict, np.ndarray))).any())
 
 
-def _has_unhashable(df: pd.DataFrame) -> bool:
-    return any(df[c].head(50).map(lambda v: isinstance(v, (list, dict, np.ndarray))).any() for c in df.columns)
-
-
-def _class_balance(df: pd.DataFrame, target: str | None) -> dict:
-    if target is None or target not in df.columns:
-        return {}
-    y = df[target]
-    if _is_numeric(y) and y.nunique() > 20:
+def _class_balance(y: pd.Series, distinct: int) -> dict:
+    if _is_numeric(y) and distinct > 20:
         return {}  # a regression target has no classes
     counts = y.astype(str).where(y.notna()).value_counts(dropna=True)
     total = int(counts.sum())
@@ -164,23 +252,28 @@ def _distribution(series: pd.Series) -> dict:
 
 
 def _pii(series: pd.Series, name: str) -> list[dict]:
+    """Findings per kind, counted over rows; each distinct value is scanned once."""
     text = series.dropna().astype(str)
     if text.empty:
         return []
+    tally = text.value_counts(sort=False)
+    values = pd.Series(tally.index.astype(str), dtype=object)
+    weights = tally.to_numpy()
     found = []
-    keyed = pd.Series(False, index=text.index)
+    keyed = np.zeros(len(values), dtype=bool)
     for kind, pattern in PII_PATTERNS.items():
-        hits = text.str.contains(pattern)
+        hits = values.str.contains(pattern).to_numpy(dtype=bool)
         if kind in ("api_key", "private_key"):
             keyed |= hits
         if hits.any():
-            found.append({"column": name, "kind": kind, "count": int(hits.sum())})
-    cards = sum(_has_card_number(v) for v in text[text.str.contains(CARD)])
+            found.append({"column": name, "kind": kind, "count": int(weights[hits].sum())})
+    maybe = values.str.contains(CARD).to_numpy(dtype=bool)
+    cards = sum(int(w) for v, w in zip(values[maybe], weights[maybe], strict=True) if _has_card_number(v))
     if cards:
         found.append({"column": name, "kind": "credit_card", "count": cards})
     # Tokens by entropy, on values no known key pattern has already claimed.
-    candidates = text[~keyed]
-    tokens = sum(_has_secret_token(v) for v in candidates[candidates.str.contains(TOKEN)])
+    maybe = values.str.contains(TOKEN).to_numpy(dtype=bool) & ~keyed
+    tokens = sum(int(w) for v, w in zip(values[maybe], weights[maybe], strict=True) if _has_secret_token(v))
     if tokens:
         found.append({"column": name, "kind": "secret_token", "count": tokens})
     return found
@@ -237,7 +330,10 @@ def _leakage(sample: pd.DataFrame, target: str, kinds: dict) -> list[dict]:
         if col == target or kinds.get(col) in ("text",):
             continue
         x = sample.loc[keep, col]
-        if x.isna().mean() > 0.5 or _nunique(x) < 2:
+        if x.isna().mean() > 0.5:
+            continue
+        distinct = _nunique(x)
+        if distinct < 2:
             continue
         if regression:
             if not _is_numeric(x):
@@ -245,7 +341,7 @@ def _leakage(sample: pd.DataFrame, target: str, kinds: dict) -> list[dict]:
             rho = x.corr(y, method="spearman")
             score = abs(rho) if rho is not None and not math.isnan(rho) else 0.0
         else:
-            score = _purity(x, y_codes, len(classes), baseline)
+            score = _purity(x, y_codes, len(classes), baseline, distinct)
         if score >= LEAKAGE_SCORE:
             warnings.append(
                 {
@@ -257,16 +353,31 @@ def _leakage(sample: pd.DataFrame, target: str, kinds: dict) -> list[dict]:
     return warnings
 
 
-def _purity(x: pd.Series, y_codes: np.ndarray, n_classes: int, baseline: int) -> float:
+def _purity(x: pd.Series, y_codes: np.ndarray, n_classes: int, baseline: int, distinct: int) -> float:
     if pd.api.types.is_datetime64_any_dtype(x):
         return 0.0
-    if _is_numeric(x) and x.nunique() > 20:
-        x = pd.qcut(x, 20, labels=False, duplicates="drop")
-    x_codes, uniques = pd.factorize(x, use_na_sentinel=False)
-    if len(uniques) > len(x) / 2:
+    if _is_numeric(x) and distinct > 20:
+        x_codes, groups = _quantile_bins(x)
+    else:
+        x_codes, uniques = pd.factorize(x, use_na_sentinel=False)
+        groups = len(uniques)
+    if groups > len(x) / 2:
         return 0.0
-    table = np.bincount(x_codes * n_classes + y_codes, minlength=len(uniques) * n_classes)
-    majority = int(table.reshape(len(uniques), n_classes).max(axis=1).sum())
+    table = np.bincount(x_codes * n_classes + y_codes, minlength=groups * n_classes)
+    majority = int(table.reshape(groups, n_classes).max(axis=1).sum())
     if majority <= baseline:
         return 0.0  # no better than always guessing the most common label
     return majority / len(y_codes)
+
+
+def _quantile_bins(x: pd.Series) -> tuple[np.ndarray, int]:
+    """The groups ``pd.qcut(x, 20, labels=False, duplicates="drop")`` makes (missing values one
+    more group), without building intervals: the same quantile edges, then a binary search."""
+    values = x.to_numpy(dtype=float)
+    edges = np.unique(x.dropna().quantile(np.linspace(0, 1, 21)).to_numpy())
+    codes = np.searchsorted(edges, values, side="left") - 1
+    codes[codes < 0] = 0  # the lowest edge belongs to the first bin
+    codes[np.isnan(values)] = len(edges)  # factorize(use_na_sentinel=False) keeps missing as a group
+    counts = np.bincount(codes, minlength=len(edges) + 1)
+    dense = np.cumsum(counts > 0) - 1  # qcut's empty bins are no group
+    return dense[codes], int((counts > 0).sum())

@@ -13,9 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from neural.datasets import storage
-from neural.datasets.importers import read_file
+from neural.datasets.importers import open_importer
 from neural.datasets.models import Dataset, Pattern
-from neural.datasets.quality import quality_report
+from neural.datasets.quality import ColumnProfile, finish_report, profile_columns, sample_positions
 from neural.engine.schema import ColumnKind, infer_schema, infer_task
 from neural.errors import Conflict, DataError
 
@@ -56,7 +56,13 @@ def dataset_import(
     validate_name(name)
     validate_pattern(pattern)
     check_size(path.stat().st_size)
-    df, importer = read_file(path, fmt or source_format)
+    importer = open_importer(path, fmt or source_format)
+    if hasattr(importer, "stream"):
+        return _import_streamed(importer, path=path, name=name, target=target, pattern=pattern, owner=owner)
+    df = importer.read(path)
+    if df.empty or len(df.columns) < 2:
+        raise DataError("file must hold at least one row with two or more columns", field="file")
+    df.columns = [str(c) for c in df.columns]
     target = target or importer.default_target
     if not target:
         raise DataError(
@@ -64,6 +70,46 @@ def dataset_import(
         )
     return dataset_store_frame(
         df=df, name=name, target=target, pattern=pattern, owner=owner, source_format=importer.name
+    )
+
+
+def _import_streamed(importer, *, path: Path, name: str, target: str | None, pattern: str, owner) -> Dataset:
+    """Stream the file into its Parquet form block by block, then judge it a column at a time:
+    the whole table is never in memory. The file goes if anything after it fails."""
+    version = _next_version(name)
+    relative = _relative_path(name, version)
+    stored, sha, size, rows = importer.stream(
+        path, lambda schema, batches: storage.write_parquet_batches(schema, batches, relative)
+    )
+    try:
+        columns = storage.ParquetColumns(stored)
+        if rows == 0 or len(columns.columns) < 2:
+            raise DataError("file must hold at least one row with two or more columns", field="file")
+        target = target or importer.default_target
+        if not target:
+            raise DataError(
+                f"name the column to predict (target); columns are: {', '.join(map(str, columns.columns))}",
+                field="target",
+            )
+        task, schema, report = _profile(columns, target=target, overrides=None)
+    except BaseException:
+        stored.unlink(missing_ok=True)
+        raise
+    return _create_version(
+        path=stored,
+        relative=relative,
+        sha=sha,
+        size=size,
+        rows=rows,
+        name=name,
+        version=version,
+        pattern=pattern,
+        target=target,
+        task=task,
+        schema=schema,
+        report=report,
+        owner=owner,
+        source_format=importer.name,
     )
 
 
@@ -76,25 +122,60 @@ def check_size(size: int) -> None:
         )
 
 
-def build_schema(df: pd.DataFrame, target: str, overrides: dict | None = None) -> list[dict]:
-    """The engine's inferred schema, plus integer identifiers flagged, plus the user's overrides."""
-    schema = [c.to_dict() for c in infer_schema(_schema_sample(df), target)]
+def build_schema(df, target: str, overrides: dict | None = None, *, profile: ColumnProfile | None = None) -> list[dict]:
+    """The engine's inferred schema, plus integer identifiers flagged, plus the user's overrides.
+
+    ``df`` is a DataFrame or a ``storage.ParquetColumns``. With ``profile`` (one pass over the
+    columns, asked with ``extra_sample_rows=SCHEMA_SAMPLE_ROWS``) no column is read again."""
+    sample = profile.extra_sample if profile is not None else _schema_sample(df)
+    schema = [c.to_dict() for c in infer_schema(sample, target)]
     for spec in schema:
         name = spec["name"]
-        if spec["reason"] == "all values missing" and df[name].notna().any():
+        if spec["reason"] == "all values missing" and _has_values(df, name, profile):
             spec.update(excluded=False, reason="")  # only the sample was empty
         if name == SPLIT_COLUMN:
             spec.update(excluded=True, reason="split assignment (train / validation), not a feature")
-        elif name != target and not spec["excluded"] and _looks_like_identifier(df[name], spec["kind"]):
+        elif name != target and not spec["excluded"] and _is_identifier(df, name, spec["kind"], profile):
             spec.update(excluded=True, reason="identifier: unique per row")
     return apply_overrides(schema, overrides or {}, target=target)
 
 
-def _schema_sample(df: pd.DataFrame) -> pd.DataFrame:
+def _has_values(df, name: str, profile: ColumnProfile | None) -> bool:
+    if profile is not None:
+        return profile.present[name] > 0
+    return bool(df[name].notna().any())
+
+
+def _is_identifier(df, name: str, kind: str, profile: ColumnProfile | None) -> bool:
+    if profile is None:
+        return _may_be_identifier(df, name, kind) and _looks_like_identifier(df[name], kind)
+    rows, distinct = len(df), profile.distinct[name]
+    if name in profile.integer_span:  # the facts _is_integer_identifier reads from the column
+        if rows < 20 or distinct < 0.95 * rows:
+            return False
+        return bool(ID_NAME.search(str(name))) or (distinct == rows and profile.integer_span[name] == rows - 1)
+    return kind == "categorical" and bool(ID_NAME.search(str(name))) and distinct >= 0.95 * rows and rows >= 5
+
+
+def _schema_sample(df) -> pd.DataFrame:
     """Kinds are judged on a fixed sample of rows (large files would spend seconds formatting
     dates as text); a column unique per row stays unique in a sample. The caller re-checks the
-    sample's "all values missing" verdicts on the whole frame."""
-    return df.sample(SCHEMA_SAMPLE_ROWS, random_state=0) if len(df) > SCHEMA_SAMPLE_ROWS else df
+    sample's "all values missing" verdicts on the whole frame. ``df`` may be read a column at a
+    time (``storage.ParquetColumns``): the sample is then built column by column."""
+    positions = sample_positions(len(df), SCHEMA_SAMPLE_ROWS)
+    if isinstance(df, pd.DataFrame):
+        return df if positions is None else df.take(positions)
+    return pd.DataFrame({c: df[c] if positions is None else df[c].take(positions) for c in df.columns})
+
+
+def _may_be_identifier(df, name: str, kind: str) -> bool:
+    """Whether the whole column is worth reading for the identifier checks: integers (by their
+    stored type), or categorical columns named like an id."""
+    if kind == "categorical":
+        return bool(ID_NAME.search(str(name)))
+    if isinstance(df, storage.ParquetColumns):
+        return df.is_integer(name)
+    return True
 
 
 def _looks_like_identifier(series: pd.Series, kind: str) -> bool:
@@ -163,25 +244,84 @@ def dataset_store_frame(
 ) -> Dataset:
     """Store ``df`` as the next version of ``name``. On any failure no row and no file remain."""
     validate_name(name)
+    task, schema, report = _profile(df, target=target, overrides=overrides)
+    version = _next_version(name)
+    relative = _relative_path(name, version)
+    path, sha, size = storage.write_parquet(df, relative)
+    return _create_version(
+        path=path,
+        relative=relative,
+        sha=sha,
+        size=size,
+        rows=len(df),
+        name=name,
+        version=version,
+        pattern=pattern,
+        target=target,
+        task=task,
+        schema=schema,
+        report=report,
+        owner=owner,
+        source_format=source_format,
+        parent=parent,
+        operation=operation,
+        overrides=overrides,
+        split=split,
+    )
+
+
+def _profile(df, *, target: str, overrides: dict | None) -> tuple[str, list[dict], dict]:
+    """Task, schema and quality report of ``df`` (a DataFrame or ``storage.ParquetColumns``),
+    refusing a frame no model could learn from."""
     if target not in df.columns:
         raise DataError(
             f"target column {target!r} is not in the file; columns are: {', '.join(map(str, df.columns))}",
             field="target",
         )
     task = infer_task(df[target])
-    schema = build_schema(df, target, overrides)
+    profile = profile_columns(df, target=target, extra_sample_rows=SCHEMA_SAMPLE_ROWS)
+    schema = build_schema(df, target, overrides, profile=profile)
     usable = [c for c in schema if c["name"] != target and not c["excluded"]]
-    if df[target].isna().all():
+    if profile.present[target] == 0:
         raise DataError(f"target column {target!r} has every value missing", field="target")
     if not usable:
         empty = [c["name"] for c in schema if c["reason"] == "all values missing"]
         detail = f"; every value is missing in: {', '.join(empty)}" if empty else " (all are identifiers)"
         raise DataError(f"no usable feature columns besides the target{detail}", field="file")
-    report = quality_report(df, target=target, schema=schema)
-    version = (Dataset.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0) + 1
+    return str(task), schema, finish_report(profile, schema=schema)
+
+
+def _next_version(name: str) -> int:
+    return (Dataset.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+def _relative_path(name: str, version: int) -> str:
     # A unique file name per attempt: a concurrent import of the same name never overwrites ours.
-    relative = f"{name}/v{version}-{uuid.uuid4().hex[:12]}.parquet"
-    path, sha, size = storage.write_parquet(df, relative)
+    return f"{name}/v{version}-{uuid.uuid4().hex[:12]}.parquet"
+
+
+def _create_version(
+    *,
+    path: Path,
+    relative: str,
+    sha: str,
+    size: int,
+    rows: int,
+    name: str,
+    version: int,
+    pattern: str,
+    target: str,
+    task: str,
+    schema: list[dict],
+    report: dict,
+    owner,
+    source_format: str,
+    parent: Dataset | None = None,
+    operation: dict | None = None,
+    overrides: dict | None = None,
+    split: dict | None = None,
+) -> Dataset:
+    """The database row for a file already written; the file goes if the row cannot be made."""
     try:
         with transaction.atomic():
             return Dataset.objects.create(
@@ -190,8 +330,8 @@ def dataset_store_frame(
                 parent=parent,
                 pattern=pattern,
                 target=target,
-                task=str(task),
-                rows=len(df),
+                task=task,
+                rows=rows,
                 schema=schema,
                 file=relative,
                 sha256=sha,

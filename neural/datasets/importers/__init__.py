@@ -24,7 +24,7 @@ from neural.datasets.importers.base import (
 )
 from neural.errors import DataError
 
-__all__ = ["REGISTRY", "Importer", "detect", "get_importer", "read_file", "register"]
+__all__ = ["REGISTRY", "Importer", "detect", "get_importer", "open_importer", "read_file", "register"]
 
 # JSON files larger than this are not parsed during detection (JSON Lines / CSV are sniffed by their head).
 MAX_JSON_PROBE_BYTES = 256 * 1024 * 1024
@@ -85,6 +85,16 @@ def detect(path: Path) -> Importer:
 
 def read_file(path: Path, fmt: str | None = None) -> tuple[pd.DataFrame, Importer]:
     """Read ``path`` with the named format, or the detected one."""
+    importer = open_importer(path, fmt)
+    df = importer.read(path)
+    if df.empty or len(df.columns) < 2:
+        raise DataError("file must hold at least one row with two or more columns", field="file")
+    df.columns = [str(c) for c in df.columns]
+    return df, importer
+
+
+def open_importer(path: Path, fmt: str | None = None) -> Importer:
+    """The named or detected importer, once the file's first bytes look like its format."""
     importer = get_importer(fmt) if fmt else detect(path)
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
@@ -94,8 +104,4 @@ def read_file(path: Path, fmt: str | None = None) -> tuple[pd.DataFrame, Importe
         raise DataError("file is UTF-16 text; save it as UTF-8 (or Latin-1) and import it again", field="file")
     if importer.name not in ("parquet", "claude-flow-memory", "ruv-swarm") and b"\x00" in head:
         raise DataError(f"file is not {importer.name} text (it contains binary data)", field="file")
-    df = importer.read(path)
-    if df.empty or len(df.columns) < 2:
-        raise DataError("file must hold at least one row with two or more columns", field="file")
-    df.columns = [str(c) for c in df.columns]
-    return df, importer
+    return importer
