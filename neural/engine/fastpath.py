@@ -28,6 +28,9 @@ from neural.engine.schema import ColumnKind
 FAST_KINDS = {ColumnKind.NUMERIC, ColumnKind.BOOLEAN, ColumnKind.DATETIME, ColumnKind.CATEGORICAL}
 
 _NAN = float("nan")
+_NUMBER_TYPES = {int, float, type(None)}
+_STR_TYPES = {str, type(None)}
+_BOOL_TYPES = {bool, type(None)}
 
 
 def _parse_datetime(value: object) -> datetime | None:
@@ -114,8 +117,38 @@ class FastPredictor:
     def feature_names(self) -> list[str]:
         return self.predictor.feature_names
 
+    def _all_valid(self, records: list[dict]) -> bool:
+        """A column-at-a-time check that only says yes when every value is plainly fine (the
+        common case); any doubt returns False and the row-by-row check below names the problems."""
+        names = self.names
+        if not all(type(r) is dict and r.keys() == names for r in records):
+            return False
+        for name, kind in self.kinds.items():
+            values = [r[name] for r in records]
+            types = set(map(type, values))
+            if kind is ColumnKind.NUMERIC:
+                if not types <= _NUMBER_TYPES:
+                    return False
+                numbers = [v for v in values if v is not None] if type(None) in types else values
+                try:
+                    if not np.isfinite(np.array(numbers, dtype=np.float64)).all():
+                        return False
+                except OverflowError:
+                    return False
+            elif kind is ColumnKind.CATEGORICAL or kind is ColumnKind.BOOLEAN:
+                if not types <= (_STR_TYPES if kind is ColumnKind.CATEGORICAL else _BOOL_TYPES):
+                    return False
+            elif kind is ColumnKind.DATETIME:
+                if any(v is not None and _parse_datetime(v) is None for v in values):
+                    return False
+            else:
+                return False
+        return True
+
     def validate(self, records: list[dict]) -> None:
         """Same problems, same names, as ``TabularPreprocessor.validate_records``."""
+        if self._all_valid(records):
+            return
         problems: dict[str, str] = {}
         for i, record in enumerate(records):
             prefix = f"inputs[{i}]." if len(records) > 1 else ""

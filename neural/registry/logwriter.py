@@ -68,9 +68,24 @@ def write_batches(batches: list[LogBatch]) -> None:
     columns = [meta.get_field(name).column for name in ("id", "model_version", "inputs", "output", "created_at")]
     sql = f"COPY {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for b in batches:
-            for i, x, y in zip(b.ids, b.inputs, b.outputs, strict=True):
-                copy.write_row((i, b.version_id, _json(x), _json(y), b.created_at))
+        copy.write(_copy_text(batches))
+
+
+def _copy_text(batches: list[LogBatch]) -> str:
+    """The rows in COPY's text format, built as one string (a row at a time costs far more).
+
+    JSON escapes every control character, so tabs and newlines appear only as separators; a
+    backslash (only inside JSON escapes) must be doubled for COPY, over the whole text at once:
+    ids, numbers and timestamps hold none.
+    """
+    lines = []
+    for b in batches:
+        tail = f"\t{b.created_at.isoformat()}\n"
+        head = f"\t{int(b.version_id)}\t"
+        lines.extend(
+            f"{i}{head}{_json(x)}\t{_json(y)}{tail}" for i, x, y in zip(b.ids, b.inputs, b.outputs, strict=True)
+        )
+    return "".join(lines).replace("\\", "\\\\")
 
 
 class PredictionLogWriter:
