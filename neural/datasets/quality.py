@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,38 +101,52 @@ def profile_columns(df, *, target: str | None, extra_sample_rows: int | None = N
     sample: dict = {}
     extra_sample: dict = {}
     warnings = report["warnings"]
-    for col in df.columns:
+
+    def judge(col) -> dict:
         series = df[col]
-        name = str(col)
-        sample[col] = picked = series if positions is None else series.take(positions)
+        part = {"picked": series if positions is None else series.take(positions)}
         if extra_sample_rows:
-            extra_sample[col] = series if extra is None else series.take(extra)
-        hashes, distinct = _value_hashes(series)
-        row_hash = pd.util.hash_array(row_hash * _MIX + hashes, categorize=False)
-        profile.distinct[col] = distinct
-        if pd.api.types.is_integer_dtype(series) and distinct:
-            profile.integer_span[col] = int(series.max()) - int(series.min())
-        profile.present[col] = present = int(series.notna().sum())
+            part["extra"] = series if extra is None else series.take(extra)
+        part["hashes"], part["distinct"] = _value_hashes(series)
+        part["present"] = int(series.notna().sum())
+        if pd.api.types.is_integer_dtype(series) and part["distinct"]:
+            part["integer_span"] = int(series.max()) - int(series.min())
+        if col == target:
+            part["class_balance"] = _class_balance(series, part["distinct"])
+        if _is_numeric(series):
+            part["outliers"] = _robust_outliers(part["picked"])
+        part["distribution"] = _distribution(series)
+        if _is_texty(series):
+            part["pii"] = _pii(part["picked"], str(col))
+        return part
+
+    for col, part in zip(df.columns, _ordered_map(judge, df.columns), strict=True):
+        name = str(col)
+        sample[col] = part["picked"]
+        if extra_sample_rows:
+            extra_sample[col] = part["extra"]
+        row_hash = pd.util.hash_array(row_hash * _MIX + part["hashes"], categorize=False)
+        distinct = profile.distinct[col] = part["distinct"]
+        present = profile.present[col] = part["present"]
+        if "integer_span" in part:
+            profile.integer_span[col] = part["integer_span"]
         report["missing"][name] = round((rows - present) / rows, 4) if rows else 0.0
         report["distinct"][name] = distinct
-        if col == target:
-            report["class_balance"] = _class_balance(series, distinct)
+        if "class_balance" in part:
+            report["class_balance"] = part["class_balance"]
         if report["missing"][name] == 1.0:
             warnings.append({"column": name, "kind": "all_missing", "message": "every value is missing"})
         elif distinct == 1:
             warnings.append({"column": name, "kind": "constant", "message": "one value in every row"})
-        if _is_numeric(series):
-            outliers = _robust_outliers(picked)
-            if outliers:
-                report["outliers"][name] = outliers
-        report["distributions"][name] = _distribution(series)
-        if _is_texty(series):
-            found = _pii(picked, name)
-            report["pii"].extend(found)
-            if found:  # the top values must not echo what was found
-                top = report["distributions"][name]
-                top["values"] = [REDACTED if _pii(pd.Series([v]), name) else v for v in top.get("values", [])]
-        del series, hashes
+        if part.get("outliers"):
+            report["outliers"][name] = part["outliers"]
+        report["distributions"][name] = part["distribution"]
+        if part.get("pii"):
+            report["pii"].extend(part["pii"])
+            # the top values must not echo what was found
+            top = report["distributions"][name]
+            top["values"] = [REDACTED if _pii(pd.Series([v]), name) else v for v in top.get("values", [])]
+        del part
     count = int(pd.Series(row_hash).duplicated().sum()) if rows else 0
     report["duplicates"] = {"count": count, "share": round(count / rows, 4) if rows else 0.0}
     if positions is None and isinstance(df, pd.DataFrame):
@@ -152,6 +169,28 @@ def finish_report(profile: ColumnProfile, *, schema: list[dict] | None) -> dict:
     if profile.target is not None and profile.target in profile.sample.columns:
         report["warnings"].extend(_leakage(profile.sample, profile.target, kinds))
     return report
+
+
+# Columns are judged two at a time (reading Parquet, sorting and hashing release the GIL); at most
+# this many columns are in memory at once, and results are combined in column order.
+COLUMN_THREADS = 2
+
+
+def _ordered_map(fn, items) -> Iterator:
+    """``map(fn, items)`` on COLUMN_THREADS threads, in order, with at most COLUMN_THREADS + 1
+    results waiting (``Executor.map`` would start every item at once)."""
+    items = list(items)
+    if COLUMN_THREADS < 2 or len(items) < 2:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(max_workers=COLUMN_THREADS, thread_name_prefix="quality") as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > COLUMN_THREADS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 # Rows are duplicates when every column's value hash matches: the hashes are chained through a
@@ -325,29 +364,32 @@ def _leakage(sample: pd.DataFrame, target: str, kinds: dict) -> list[dict]:
     regression = _is_numeric(y) and y.nunique() > 20
     y_codes, classes = pd.factorize(y)
     baseline = int(np.bincount(y_codes).max())
-    warnings = []
-    for col in sample.columns:
+    all_rows = bool(keep.all())
+
+    def score(col) -> float | None:
         if col == target or kinds.get(col) in ("text",):
-            continue
-        x = sample.loc[keep, col]
+            return None
+        x = sample[col] if all_rows else sample.loc[keep, col]
         if x.isna().mean() > 0.5:
-            continue
+            return None
         distinct = _nunique(x)
         if distinct < 2:
-            continue
+            return None
         if regression:
             if not _is_numeric(x):
-                continue
+                return None
             rho = x.corr(y, method="spearman")
-            score = abs(rho) if rho is not None and not math.isnan(rho) else 0.0
-        else:
-            score = _purity(x, y_codes, len(classes), baseline, distinct)
-        if score >= LEAKAGE_SCORE:
+            return abs(rho) if rho is not None and not math.isnan(rho) else 0.0
+        return _purity(x, y_codes, len(classes), baseline, distinct)
+
+    warnings = []
+    for col, value in zip(sample.columns, _ordered_map(score, sample.columns), strict=True):
+        if value is not None and value >= LEAKAGE_SCORE:
             warnings.append(
                 {
                     "column": str(col),
                     "kind": "leakage",
-                    "message": f"predicts the target {target!r} almost perfectly on its own (score {score:.3f})",
+                    "message": f"predicts the target {target!r} almost perfectly on its own (score {value:.3f})",
                 }
             )
     return warnings

@@ -124,7 +124,8 @@ class ParquetColumns:
         return self.rows
 
     def __getitem__(self, name: str) -> pd.Series:
-        return self._file.read(columns=[name]).to_pandas()[name]
+        # A reader per call: the quality pass reads columns from two threads at once.
+        return pq.ParquetFile(self.path).read(columns=[name]).to_pandas()[name]
 
     def is_integer(self, name: str) -> bool:
         return pa.types.is_integer(self.arrow_schema.field(name).type)

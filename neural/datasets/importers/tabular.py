@@ -121,11 +121,11 @@ class CsvImporter(Importer):
             except pa.ArrowInvalid as exc:
                 message = str(exc)
                 bad = _CONVERSION_ERROR.search(message)
-                if bad and int(bad.group(1)) < len(raw_names) and raw_names[int(bad.group(1))] not in column_types:
+                if "UTF8" in message and encoding == "utf-8":
+                    encoding = "latin-1"  # the bad byte was past the sample
+                elif bad and int(bad.group(1)) < len(raw_names) and raw_names[int(bad.group(1))] not in column_types:
                     name = raw_names[int(bad.group(1))]
                     column_types[name] = _whole_column_type(path, delimiter, encoding, column_types, name)
-                elif "UTF8" in message and encoding == "utf-8":
-                    encoding = "latin-1"  # the bad byte was past the sample
                 else:
                     raise _csv_error(message, path, delimiter, encoding) from exc
 
