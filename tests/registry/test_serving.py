@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from neural.datasets.services import dataset_load_frame
+from neural.engine.errors import InputValidationError
 from neural.engine.fastpath import FastPredictor
 from neural.monitoring.models import PredictionLog
 from neural.registry import serving
@@ -204,3 +205,57 @@ def test_onnx_export_matches_the_product_to_1e5(trained, tmp_path):
     # The product rounds probabilities to 6 decimals (+-5e-7); the bound is 1e-5.
     assert np.abs(onnx_out - expected).max() < 1e-5
     assert not math.isnan(float(onnx_out.sum()))
+
+
+def test_an_activation_made_elsewhere_answers_within_the_route_ttl(trained, monkeypatch):
+    """A queryset update sends no signal, as a change in another process: the cached route holds
+    for at most ROUTE_TTL_S, then the database is asked again."""
+    from tests.registry.conftest import clone_version
+
+    v1 = ModelVersion.objects.get(model__name="coord-model")
+    v2 = clone_version(v1, 2)
+    record = rows(trained.dataset, 1)
+    assert serving.predict(model_ref="coord-model", records=record)[0].version == 1
+    ModelVersion.objects.filter(pk=v1.pk).update(is_active=False)
+    ModelVersion.objects.filter(pk=v2.pk).update(is_active=True)
+    assert serving.predict(model_ref="coord-model", records=record)[0].version == 1  # still cached
+    now = serving.time.monotonic()
+    monkeypatch.setattr(serving.time, "monotonic", lambda: now + serving.ROUTE_TTL_S + 0.01)
+    assert serving.predict(model_ref="coord-model", records=record)[0].version == 2
+
+
+def test_a_warm_route_asks_the_database_nothing_and_a_cold_one_asks_once(trained, django_assert_num_queries):
+    serving.forget_routes()
+    with django_assert_num_queries(1):
+        assert serving.route(model_ref="coord-model").version.version == 1
+    with django_assert_num_queries(0):
+        assert serving.route(model_ref="coord-model").arm == "active"
+    with django_assert_num_queries(1):
+        assert serving.route(model_ref="coord-model:v1").arm == "pinned"
+
+
+def test_deleting_a_model_forgets_its_route(trained, api):
+    from neural.registry.services import model_delete
+
+    record = rows(trained.dataset, 1)
+    assert serving.predict(model_ref="coord-model", records=record)[0].version == 1
+    model_delete(model=ModelVersion.objects.get(model__name="coord-model").model, force=True)
+    res = api.post("/api/v1/neural/predict", {"model": "coord-model", "input": record[0]}, format="json")
+    assert res.status_code == 404
+
+
+def test_a_batch_with_problems_names_each_one_like_the_engine(trained):
+    version = ModelVersion.objects.get(model__name="coord-model")
+    fast = serving.predictor_for(version)
+    batch = rows(trained.dataset, 4)
+    batch[0]["agent_skill"] = True  # a boolean is not a number
+    batch[1]["agent_load"] = float("inf")
+    batch[2]["task_type"] = 7  # a number is a fine category
+    del batch[3]["priority"]
+    with pytest.raises(InputValidationError) as fast_error:
+        fast.validate(batch)
+    with pytest.raises(InputValidationError) as engine_error:
+        fast.predictor.preprocessor.validate_records(batch)
+    assert fast_error.value.fields == engine_error.value.fields
+    assert set(fast_error.value.fields) == {"inputs[0].agent_skill", "inputs[1].agent_load", "inputs[3].priority"}
+    fast.validate(rows(trained.dataset, 50))  # the column-wise check passes clean rows

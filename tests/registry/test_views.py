@@ -1,0 +1,95 @@
+"""The predict endpoints' hot path: cached token checks, no database reads once warm, the same
+400s as the serializers gave."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from neural.api.errors import _flatten
+from neural.registry import views
+from neural.registry.serializers import PredictSerializer
+from tests.registry.test_serving import rows
+
+
+def test_a_warm_predict_reads_neither_the_token_nor_the_versions(api, trained):
+    body = {"model": "coord-model", "input": rows(trained.dataset, 1)[0]}
+    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        res = api.post("/api/v1/neural/predict", body, format="json")
+    assert res.status_code == 200, res.json()
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert reads == []
+    # What is written is the prediction's log row (inline in tests), nothing else.
+    assert all("monitoring_predictionlog" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_deleted_token_stops_working_at_once(api, trained, user):
+    body = {"model": "coord-model", "input": rows(trained.dataset, 1)[0]}
+    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200
+    Token.objects.get(user=user).delete()
+    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 401
+
+
+def test_a_deactivated_user_is_refused_at_once(api, trained, user):
+    body = {"model": "coord-model", "input": rows(trained.dataset, 1)[0]}
+    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200
+    user.is_active = False
+    user.save()
+    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 401
+
+
+def test_a_token_changed_elsewhere_is_asked_again_after_the_ttl(api, trained, user, monkeypatch):
+    """Another process's change (a queryset delete sends no signal here) applies within TOKEN_TTL_S."""
+    body = {"model": "coord-model", "input": rows(trained.dataset, 1)[0]}
+    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200
+    Token.objects.filter(user=user)._raw_delete(using="default")
+    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200  # cached
+    now = views.time.monotonic()
+    monkeypatch.setattr(views.time, "monotonic", lambda: now + views.TOKEN_TTL_S + 0.01)
+    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 401
+
+
+def test_an_unknown_token_is_refused_and_not_remembered(client, trained):
+    res = client.post("/api/v1/neural/predict", {}, content_type="application/json", HTTP_AUTHORIZATION="Token nope")
+    assert res.status_code == 401
+    assert "nope" not in views._tokens
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"input": {}},
+        {"model": "coord-model"},
+        {"model": None, "input": None},
+        {"model": "", "input": {}},
+        {"model": "   ", "input": {}},
+        {"model": ["coord-model"], "input": {}},
+        {"model": "x" * 121, "input": {}},
+        {"model": "coord-model", "input": [1, 2]},
+        {"model": "coord-model", "input": "a=1"},
+        [{"model": "coord-model", "input": {}}],
+        "just a string",
+    ],
+)
+def test_predict_bodies_get_the_serializer_s_400s(api, db, body):
+    res = api.post("/api/v1/neural/predict", data=json.dumps(body), content_type="application/json")
+    serializer = PredictSerializer(data=body)
+    assert not serializer.is_valid()
+    expected = _flatten(serializer.errors)
+    assert res.status_code == 400
+    assert res.json()["fields"] == expected
+
+
+def test_the_response_is_json_with_the_same_keys(api, trained):
+    res = api.post(
+        "/api/v1/neural/predict", {"model": "coord-model", "input": rows(trained.dataset, 1)[0]}, format="json"
+    )
+    assert res["Content-Type"] == "application/json"
+    body = json.loads(res.content)
+    assert set(body) == {"model", "version", "prediction", "probabilities", "score", "prediction_id"}
