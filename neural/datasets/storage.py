@@ -22,10 +22,16 @@ from neural.engine.artifacts import sha256_file
 ROW_GROUP_ROWS = 128 * 1024
 
 
+# LZ4 (Parquet's LZ4_RAW): on a 1M x 30 file it writes about 25% and reads about 2x faster than
+# zstd, for files about a third larger. Imports read every column back once for the quality
+# report, and training reads whole files, so speed wins here.
+PARQUET_COMPRESSION = "lz4"
+
+
 def _writer_options(schema: pa.Schema) -> dict:
     # Dictionary pages pay off for text; for numbers they cost time and usually fall back to plain.
     texty = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-    return {"compression": "zstd", "use_dictionary": texty}
+    return {"compression": PARQUET_COMPRESSION, "use_dictionary": texty}
 
 
 def write_parquet(df: pd.DataFrame, relative: str) -> tuple[Path, str, int]:
