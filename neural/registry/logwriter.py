@@ -39,7 +39,7 @@ class LogBatch:
     """The log rows of one request: ``outputs[i]`` is what ``inputs[i]`` was answered with."""
 
     version_id: int
-    ids: list[uuid.UUID]
+    ids: list[str] | list[uuid.UUID]  # the rows' primary keys
     inputs: list[dict]
     outputs: list[dict]
     created_at: datetime = field(default_factory=timezone.now)

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
 from neural.errors import DataError, NotFound
@@ -198,8 +199,14 @@ class OrjsonParser(JSONParser):
 
 
 class OrjsonRenderer(JSONRenderer):
+    """orjson; what it cannot encode itself (lazy strings, Decimal, ...) goes to DRF's encoder."""
+
+    _fallback = encoders.JSONEncoder().default
+
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return b"" if data is None else orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+        if data is None:
+            return b""
+        return orjson.dumps(data, default=self._fallback, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 class ServingView(APIView):
