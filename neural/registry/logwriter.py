@@ -30,7 +30,7 @@ from neural.monitoring.models import PredictionLog
 
 logger = logging.getLogger(__name__)
 MAX_ROWS_PER_WRITE = 5000
-LINGER_S = 0.02  # collect what arrives meanwhile: one write per burst, not one per request
+LINGER_S = 0.1  # collect what arrives meanwhile (one write per burst), after the response is out
 IDLE_CLOSE_S = 1.0  # close the database connection after this long with nothing to write
 
 
