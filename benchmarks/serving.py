@@ -6,9 +6,11 @@ starts ``uvicorn photondrift.asgi:application --workers 2`` and measures with ke
 ``http.client`` connections:
 
 - single-row ``POST /api/v1/neural/predict``: p50 / p99 latency over N requests (after warm-up);
-- ``POST /api/v1/neural/predict/batch`` with 10,000 rows: rows per second (median of repeats);
+- ``POST /api/v1/neural/predict/batch`` with 10,000 rows: rows per second (median of repeats), sent
+  back to back, then each on an idle server (once the previous batches' log rows are written);
 - in the benchmark's own process, on the same 10,000 records: the product's predict path
-  (validate + transform + forward) and the bare network forward pass on pre-built tensors.
+  (validate + transform + forward) and the bare network forward pass on pre-built tensors,
+  before and after the HTTP runs (the load of a shared machine drifts).
 
 Both sides use one torch thread per process (``OMP_NUM_THREADS=1`` for the two uvicorn workers
 on this 2-core machine, ``torch.set_num_threads(1)`` in-process). Times stop when the response
@@ -150,8 +152,8 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def in_process(env: dict, records: list[dict], repeats: int) -> tuple[float, float]:
-    """Rows/s of the product's predict path and of the bare forward pass, in this process."""
+def in_process(env: dict, records: list[dict], repeats: int) -> tuple[list[float], list[float]]:
+    """Seconds per call of the product's predict path and of the bare forward pass, in this process."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django
@@ -177,7 +179,7 @@ def in_process(env: dict, records: list[dict], repeats: int) -> tuple[float, flo
         with torch.inference_mode():
             torch.softmax(fast.predictor.network(x_num, x_cat), dim=1)
         forward_times.append(time.perf_counter() - started)
-    return len(records) / statistics.median(path_times), len(records) / statistics.median(forward_times)
+    return path_times, forward_times
 
 
 def main() -> None:
@@ -205,6 +207,8 @@ def main() -> None:
     # uvloop and httptools named, not "auto": a missing one fails here instead of measuring asyncio + h11.
     cmd = [PY, "-m", "uvicorn", "photondrift.asgi:application", "--workers", "2", "--port", str(port),
            "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    # In-process figures before and after the HTTP runs: the machine's load drifts meanwhile.
+    local = in_process(env, records, args.repeats)
     server = subprocess.Popen(cmd, cwd=ROOT, env={**env, "OMP_NUM_THREADS": "1"})
     load_before = load()
     try:
@@ -226,7 +230,9 @@ def main() -> None:
         server.wait(30)
     load_after = load()
     expected_logs = done + args.rows * args.repeats
-    report(args, latencies, sustained, settled, in_process(env, records, args.repeats))
+    path_times, forward_times = (a + b for a, b in zip(local, in_process(env, records, args.repeats), strict=True))
+    local_rows = (args.rows / statistics.median(path_times), args.rows / statistics.median(forward_times))
+    report(args, latencies, sustained, settled, local_rows)
     print(f"machine: {load_before} before the HTTP runs, {load_after} after")
     print(f"prediction log rows written by the server: {logged_rows(env):,} of {expected_logs:,} predictions")
 
@@ -237,7 +243,8 @@ def report(args, latencies: list[float], sustained: list[float], settled: list[f
     print(f"command: {shlex.join([PY, *sys.argv])}")
     print(f"single-row predict over HTTP ({args.requests} keep-alive requests): p50 {p50:.2f} ms, p99 {p99:.2f} ms"
           f" (targets 5 / 20 ms)")  # fmt: skip
-    print(f"in-process predict path (validate + transform + forward), {args.rows} rows: {path_rows:,.0f} rows/s")
+    print(f"in-process predict path (validate + transform + forward), {args.rows} rows: {path_rows:,.0f} rows/s"
+          f" (median of {args.repeats} before and {args.repeats} after the HTTP runs)")  # fmt: skip
     print(f"in-process bare forward pass on pre-built tensors, same rows: {forward_rows:,.0f} rows/s")
     for label, times in (("back to back", sustained), ("each on an idle server", settled)):
         rows = args.rows / statistics.median(times)
