@@ -15,7 +15,6 @@ import hashlib
 import random
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from neural.engine.networks import build_network
 from neural.engine.predictor import TabularPredictor
 from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 from neural.errors import DataError, NotFound
-from neural.registry.logwriter import LogBatch, log_writer
+from neural.registry.logwriter import LogBatch, log_writer, new_ids
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
 from neural.registry.scores import score_column
 from neural.registry.selectors import model_get, model_version_resolve
@@ -200,7 +199,7 @@ def predict(*, model_ref: str, records: list[dict], caller: str | None = None) -
     version = route(model_ref=model_ref, caller=caller).version
     predictor = predictor_for(version)
     values, probabilities = predictor.predict_columns(records)
-    ids = [str(uuid.uuid4()) for _ in records]
+    ids = new_ids(len(records))
     if probabilities is None:
         results = [{"prediction": v} for v in values]
     else:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
 
-from neural.monitoring.models import PredictionLog
-from neural.registry.logwriter import LogBatch, PredictionLogWriter, _copy_text, write_batches
+from neural.monitoring.models import Feedback, PredictionLog
+from neural.monitoring.services import feedback_record
+from neural.registry import serving
+from neural.registry.logwriter import LogBatch, PredictionLogWriter, _copy_text, new_ids, write_batches
 from neural.registry.models import ModelVersion
+from neural.registry.services import model_delete
+from tests.registry.test_serving import rows
 
 AWKWARD = [
     {"path": "C:\\temp\\new", "quote": 'say "hi"', "tab": "a\tb", "line": "a\nb\r\nc", "unicode": "zürich ☃ \u2028"},
@@ -62,3 +70,80 @@ def test_a_failed_write_is_counted_and_the_writer_carries_on(trained, settings):
     assert writer.flush(timeout=30)
     assert (writer.written, writer.failed) == (2, 1)
     assert PredictionLog.objects.filter(pk=fresh).exists()
+
+
+@pytest.mark.parametrize("n", [1, 5, 31, 32, 2000])
+def test_it_makes_unique_time_ordered_version_7_ids(n):
+    before = time.time_ns() // 1_000_000
+    ids = new_ids(n)
+    after = time.time_ns() // 1_000_000
+    parsed = [uuid.UUID(i) for i in ids]
+    assert [str(u) for u in parsed] == ids  # canonical lower-case text
+    assert len(set(ids)) == n
+    assert {u.version for u in parsed} == {7} and {u.variant for u in parsed} == {uuid.RFC_4122}
+    assert all(before <= u.int >> 80 <= after for u in parsed)  # the first 48 bits: Unix time in ms
+    assert len({u.int & ((1 << 74) - 1) for u in parsed}) == n  # and random bits after it
+
+
+def test_it_drops_the_rows_of_a_version_deleted_before_the_write(trained):
+    version = ModelVersion.objects.get(model__name="coord-model")
+    gone = ModelVersion.objects.order_by("-pk").first().pk + 1000
+    live, dead = [uuid.uuid4() for _ in range(3)], [uuid.uuid4() for _ in range(2)]
+    written = write_batches(
+        [
+            LogBatch(version_id=gone, ids=dead, inputs=[{}] * 2, outputs=[{}] * 2),
+            LogBatch(version_id=version.pk, ids=live, inputs=[{}] * 3, outputs=[{}] * 3),
+        ]
+    )
+    assert written == 3
+    assert set(PredictionLog.objects.values_list("pk", flat=True)) == set(live)
+
+
+def test_neural_delete_force_removes_the_versions_logs_and_their_feedback(trained):
+    _, results = serving.predict(model_ref="coord-model", records=rows(trained.dataset, 4))
+    feedback_record(prediction_id=results[0]["prediction_id"], actual=True)
+    assert PredictionLog.objects.count() == 4 and Feedback.objects.count() == 1
+    call_command("neural", "delete", "--model", "coord-model", "--force", "--json")
+    assert PredictionLog.objects.count() == 0 and Feedback.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_committed_while_their_version_is_deleted_are_deleted_too(trained):
+    """The write holds its version FOR KEY SHARE; the deletion's cascade has already read the
+    log by the time its DELETE waits for that lock, and must still leave no row behind."""
+    version = ModelVersion.objects.get(model__name="coord-model")
+    ids = new_ids(3)
+    written, release, errors = threading.Event(), threading.Event(), []
+
+    def write() -> None:
+        try:
+            with transaction.atomic():
+                write_batches([LogBatch(version_id=version.pk, ids=ids, inputs=[{}] * 3, outputs=[{}] * 3)])
+                written.set()
+                release.wait(10)  # the lock is held until this transaction commits
+        except Exception as exc:  # reported by the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def delete() -> None:
+        try:
+            model_delete(model=version.model, force=True)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert written.wait(10)
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    time.sleep(0.5)  # the deletion reads the (still empty) log, then waits for the lock
+    assert deleter.is_alive()
+    release.set()
+    writer.join(10)
+    deleter.join(10)
+    assert errors == []
+    assert not ModelVersion.objects.filter(pk=version.pk).exists()
+    assert PredictionLog.objects.filter(model_version_id=version.pk).count() == 0
