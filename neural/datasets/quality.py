@@ -214,8 +214,16 @@ def _value_hashes(series: pd.Series) -> tuple[np.ndarray, int]:
 def _count_distinct(series: pd.Series) -> int:
     """``nunique()`` for numpy-typed columns; numbers by sorting (faster than a hash table here)."""
     values = series.to_numpy()
+    if values.dtype.kind == "M":  # NaT is the smallest int64
+        ticks = values.view(np.int64)
+        unique = np.unique(ticks)
+        return len(unique) - int(unique.size > 0 and unique[0] == np.iinfo(np.int64).min)
     if values.dtype.kind not in "iuf":
         return int(series.nunique(dropna=True))
+    if values.dtype.kind in "iu" and values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * values.size + 1024:  # a small range: count by counting, no sort
+            return int(np.count_nonzero(np.bincount((values - low).astype(np.intp, copy=False))))
     unique = np.unique(values)  # NaNs collapse into one, sorted last
     return len(unique) - int(unique.size > 0 and values.dtype.kind == "f" and bool(np.isnan(unique[-1])))
 
@@ -248,7 +256,12 @@ def _has_unhashable(series: pd.Series) -> bool:
 def _class_balance(y: pd.Series, distinct: int) -> dict:
     if _is_numeric(y) and distinct > 20:
         return {}  # a regression target has no classes
-    counts = y.astype(str).where(y.notna()).value_counts(dropna=True)
+    if pd.api.types.is_bool_dtype(y.dtype) or pd.api.types.is_integer_dtype(y.dtype):
+        # str() is one-to-one on these: count the values, then name them (no string per row)
+        counts = y.value_counts(dropna=True)
+        counts.index = counts.index.astype(str)
+    else:
+        counts = y.astype(str).where(y.notna()).value_counts(dropna=True)
     total = int(counts.sum())
     return {str(k): {"count": int(v), "share": round(v / total, 4)} for k, v in counts.items()}
 
@@ -270,16 +283,16 @@ def _robust_outliers(series: pd.Series) -> dict | None:
 
 
 def _distribution(series: pd.Series) -> dict:
-    values = series.dropna()
-    if values.empty:
-        return {"type": "empty"}
     if _is_numeric(series):
-        finite = values.to_numpy(dtype=float)
-        finite = finite[np.isfinite(finite)]
+        finite = series.to_numpy(dtype=float, na_value=np.nan)
+        finite = finite[np.isfinite(finite)]  # missing values are NaN here
         if finite.size == 0:
             return {"type": "empty"}
         counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
         return {"type": "histogram", "counts": counts.tolist(), "edges": [round(float(e), 6) for e in edges]}
+    values = series.dropna()
+    if values.empty:
+        return {"type": "empty"}
     if pd.api.types.is_datetime64_any_dtype(values):
         seconds = values.astype("datetime64[s, UTC]" if values.dt.tz is not None else "datetime64[s]").astype("int64")
         counts, edges = np.histogram(seconds.to_numpy(), bins=HISTOGRAM_BINS)

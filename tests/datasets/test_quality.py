@@ -91,3 +91,29 @@ def test_the_cli_and_api_show_the_stored_report(stored, api):
     out = StringIO()
     call_command("data", "quality-check", "--dataset", "planted", stdout=out)
     assert "email x7" in out.getvalue() and "alice@" not in out.getvalue()
+
+
+def test_it_counts_distinct_values_and_classes_without_text_alike():
+    from neural.datasets.quality import _class_balance, _count_distinct, _distribution
+
+    rng = np.random.default_rng(3)
+    ints = pd.Series(rng.integers(-5, 7, 500))
+    wide = pd.Series(rng.integers(-(2**62), 2**62, 500))
+    stamps = pd.Series(pd.to_datetime(rng.integers(0, 9, 500), unit="D")).where(rng.random(500) > 0.2)
+    for series in (ints, wide, stamps):
+        assert _count_distinct(series) == series.nunique(dropna=True)
+    assert _count_distinct(pd.Series(pd.to_datetime([None, None]))) == 0
+    ties = pd.Series(np.repeat(np.arange(10), 50)[rng.permutation(500)])
+    flags = pd.Series(rng.random(500) < 0.4)
+    for y in (ties, flags, ints.astype("Int64").where(ints > -4)):
+        text = y.astype(str).where(y.notna()).value_counts(dropna=True)
+        balance = _class_balance(y, 20)
+        assert list(balance) == list(text.index) and [v["count"] for v in balance.values()] == text.tolist()
+    missing = pd.Series([1.0, np.nan, np.inf, 2.0, -np.inf, 3.0])
+    counts, edges = np.histogram([1.0, 2.0, 3.0], bins=20)
+    assert _distribution(missing) == {
+        "type": "histogram",
+        "counts": counts.tolist(),
+        "edges": [round(float(e), 6) for e in edges],
+    }
+    assert _distribution(pd.Series([np.nan, np.inf])) == {"type": "empty"}
