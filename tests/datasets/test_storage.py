@@ -189,3 +189,27 @@ def test_it_gives_the_same_report_whether_batches_are_held_or_read_back(db, tmp_
     assert read_back.sha256 == held.sha256
     assert (read_back.schema, read_back.quality) == (held.schema, held.quality)
     assert held.quality["duplicates"]["count"] == 20
+
+
+def test_it_infers_datetime_columns_on_one_row_as_the_engine_does_on_all():
+    from neural.datasets.services import _infer_schema
+    from neural.engine.schema import infer_schema
+
+    n = 300
+    stamps = pd.Series(pd.date_range("2026-01-01", periods=n, freq="h"))
+    df = pd.DataFrame(
+        {
+            "when": stamps,
+            "never": pd.Series([pd.NaT] * n, dtype="datetime64[ms]"),
+            "late": stamps.where(np.arange(n) > 250),
+            "zoned": stamps.dt.tz_localize("UTC"),
+            "x": np.arange(n) % 7,
+            "word": ["true", "false"] * (n // 2),
+            "id": [f"u{i}" for i in range(n)],
+            "y": ["a", "b", "c"] * (n // 3),
+        }
+    )
+    assert _infer_schema(df, "y") == infer_schema(df, "y")
+    assert _infer_schema(df, "when") == infer_schema(df, "when")
+    kinds = {spec.name: (str(spec.kind), spec.excluded) for spec in _infer_schema(df, "y")}
+    assert kinds["never"] == ("datetime", True) and kinds["late"] == ("datetime", False)
