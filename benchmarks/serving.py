@@ -152,16 +152,20 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def in_process(env: dict, records: list[dict], repeats: int) -> tuple[list[float], list[float]]:
-    """Seconds per call of the product's predict path and of the bare forward pass, in this process."""
+def in_process(env: dict, records: list[dict], repeats: int) -> tuple[list[float], list[float], list[float]]:
+    """Seconds per call of the product's predict path, of the bare forward pass, and of writing
+    the log rows of those predictions (the server's writer does this after each batch; rolled
+    back here), in this process."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
     import torch
+    from django.db import transaction
 
     from neural.engine.fastpath import FastPredictor
+    from neural.registry.logwriter import LogBatch, new_ids, write_batches
     from neural.registry.selectors import model_version_resolve
     from neural.registry.serving import load_predictor
     from neural.registry.storage import version_dir
@@ -170,7 +174,10 @@ def in_process(env: dict, records: list[dict], repeats: int) -> tuple[list[float
     version = model_version_resolve(ref="bench")
     fast = FastPredictor(load_predictor(version_dir(version.artifact_path)))
     x_num, x_cat = (torch.from_numpy(a) for a in fast.transform(records))
-    path_times, forward_times = [], []
+    path_times, forward_times, log_times = [], [], []
+    outputs = [
+        {"prediction": v, "probabilities": {"False": 0.25, "True": 0.75}, "score": 0.75} for v in [True] * len(records)
+    ]
     for _ in range(repeats):
         started = time.perf_counter()
         fast.predict_records(records)
@@ -179,7 +186,13 @@ def in_process(env: dict, records: list[dict], repeats: int) -> tuple[list[float
         with torch.inference_mode():
             torch.softmax(fast.predictor.network(x_num, x_cat), dim=1)
         forward_times.append(time.perf_counter() - started)
-    return path_times, forward_times
+        batch = LogBatch(version_id=version.pk, ids=new_ids(len(records)), inputs=records, outputs=outputs)
+        with transaction.atomic():
+            started = time.perf_counter()
+            write_batches([batch])
+            log_times.append(time.perf_counter() - started)
+            transaction.set_rollback(True)
+    return path_times, forward_times, log_times
 
 
 def main() -> None:
@@ -230,9 +243,13 @@ def main() -> None:
         server.wait(30)
     load_after = load()
     expected_logs = done + args.rows * args.repeats
-    path_times, forward_times = (a + b for a, b in zip(local, in_process(env, records, args.repeats), strict=True))
+    path_times, forward_times, log_times = (
+        a + b for a, b in zip(local, in_process(env, records, args.repeats), strict=True)
+    )
     local_rows = (args.rows / statistics.median(path_times), args.rows / statistics.median(forward_times))
     report(args, latencies, sustained, settled, local_rows)
+    print(f"in-process log write of the same {args.rows} predictions (one COPY, rolled back): "
+          f"{statistics.median(log_times) * 1000:.0f} ms (median of {2 * args.repeats})")  # fmt: skip
     print(f"machine: {load_before} before the HTTP runs, {load_after} after")
     print(f"prediction log rows written by the server: {logged_rows(env):,} of {expected_logs:,} predictions")
 
