@@ -66,12 +66,12 @@ def product(path: Path) -> float:
     started = time.perf_counter()
     importer = open_importer(path)
     relative = f"bench/{time.monotonic_ns()}.parquet"
-    columns, _, _, _ = importer.stream(
-        path, lambda schema, batches: storage.write_parquet_columns(schema, batches, relative)
+    written, _, _, _ = importer.stream(
+        path, lambda schema, batches: storage.write_parquet_batches(schema, batches, relative)
     )
-    _profile(columns, target="flag", overrides=None)
+    _profile(storage.ParquetColumns(written), target="flag", overrides=None)
     elapsed = time.perf_counter() - started
-    columns.path.unlink()
+    written.unlink()
     return elapsed
 
 

@@ -74,16 +74,15 @@ def dataset_import(
 
 
 def _import_streamed(importer, *, path: Path, name: str, target: str | None, pattern: str, owner) -> Dataset:
-    """Stream the file into its Parquet form block by block, then judge it a column at a time
-    (from the streamed batches when they fit in ``storage.KEEP_BYTES``, else read back from the
-    stored file). The file goes if anything after it fails."""
+    """Stream the file into its Parquet form block by block, then judge it a column at a time:
+    the whole table is never in memory. The file goes if anything after it fails."""
     version = _next_version(name)
     relative = _relative_path(name, version)
-    columns, sha, size, rows = importer.stream(
-        path, lambda schema, batches: storage.write_parquet_columns(schema, batches, relative)
+    stored, sha, size, rows = importer.stream(
+        path, lambda schema, batches: storage.write_parquet_batches(schema, batches, relative)
     )
-    stored = columns.path
     try:
+        columns = storage.ParquetColumns(stored)
         if rows == 0 or len(columns.columns) < 2:
             raise DataError("file must hold at least one row with two or more columns", field="file")
         target = target or importer.default_target

@@ -93,50 +93,6 @@ def write_parquet_batches(
 
 _DONE = object()
 
-# An import keeps the batches it streams while their Arrow buffers total at most this many bytes,
-# so the task, schema and quality report read the columns from memory instead of decoding the
-# stored file again; a larger file is read back a column at a time. (1M x 30 benchmark file:
-# about 230 MB of buffers.)
-KEEP_BYTES = 256 * 1024 * 1024
-
-
-class _Keeper:
-    """Passes batches through, keeping them while they total at most ``limit`` bytes."""
-
-    def __init__(self, batches: Iterable[pa.RecordBatch], limit: int):
-        self._batches, self._limit = batches, limit
-        self.kept: list[pa.RecordBatch] | None = [] if limit > 0 else None
-        self._bytes = 0
-
-    def __iter__(self):
-        for batch in self._batches:
-            if self.kept is not None:
-                self._bytes += batch.nbytes
-                if self._bytes > self._limit:
-                    self.kept = None  # too big: read the stored file back instead
-                else:
-                    self.kept.append(batch)
-            yield batch
-
-
-def write_parquet_columns(
-    schema: pa.Schema, batches: Iterable[pa.RecordBatch], relative: str, *, keep_bytes: int | None = None
-) -> tuple[ParquetColumns, str, int, int]:
-    """``write_parquet_batches``, returning the stored file as ``ParquetColumns``: backed by the
-    batches themselves when they fit in ``keep_bytes`` (default ``KEEP_BYTES``), else by the file.
-
-    Returns:
-        (columns, sha256, size in bytes, rows).
-    """
-    keeper = _Keeper(batches, KEEP_BYTES if keep_bytes is None else keep_bytes)
-    path, sha, size, rows = write_parquet_batches(schema, keeper, relative)
-    try:
-        table = None if keeper.kept is None else pa.Table.from_batches(keeper.kept, schema=schema)
-        return ParquetColumns(path, table=table), sha, size, rows
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-
 
 def _write_row_groups(path: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
     rows = 0
@@ -161,34 +117,19 @@ def _write_row_groups(path: str, schema: pa.Schema, batches: Iterable[pa.RecordB
 
 class ParquetColumns:
     """A stored Parquet file that reads like a frame one column at a time: ``len()``, ``.columns``,
-    ``[name]`` (a Series, as ``pd.read_parquet`` gives it). The whole table is never in memory,
-    unless ``table`` (the rows that were written, held already) is given: columns are then taken
-    from it, cast to the types the stored file reads back as, instead of decoded from the file."""
+    ``[name]`` (a Series, as ``pd.read_parquet`` gives it). The whole table is never in memory."""
 
-    def __init__(self, path: Path, table: pa.Table | None = None):
+    def __init__(self, path: Path):
         self.path = Path(path)
         self._file = pq.ParquetFile(self.path)
         self.arrow_schema = self._file.schema_arrow
         self.columns = pd.Index(self.arrow_schema.names)
         self.rows = self._file.metadata.num_rows
-        if table is not None and (table.num_rows != self.rows or table.schema.names != self.arrow_schema.names):
-            raise ValueError("the table held is not the one stored")
-        self._table = table
-
-    @property
-    def in_memory(self) -> bool:
-        return self._table is not None
 
     def __len__(self) -> int:
         return self.rows
 
     def __getitem__(self, name: str) -> pd.Series:
-        if self._table is not None:
-            field = self.arrow_schema.field(name)
-            column = self._table.column(name)
-            if column.type != field.type:
-                column = column.cast(field.type)
-            return pa.table({name: column}, schema=pa.schema([field])).to_pandas()[name]
         # A reader per call: the quality pass reads columns from two threads at once.
         return pq.ParquetFile(self.path).read(columns=[name]).to_pandas()[name]
 

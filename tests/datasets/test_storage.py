@@ -158,39 +158,6 @@ def pq_row_groups(ds) -> int:
     return pq.ParquetFile(storage_path(ds)).metadata.num_row_groups
 
 
-def test_it_judges_the_streamed_batches_as_the_stored_file_reads_back(db, tmp_path, small_blocks, settings):
-    path = tmp_path / "mixed.csv"
-    mixed_csv(path)
-    settings.DATASET_STORAGE_PATH = tmp_path / "store"
-
-    def write(relative, keep_bytes):
-        return tabular.CsvImporter().stream(
-            path,
-            lambda schema, batches: storage.write_parquet_columns(schema, batches, relative, keep_bytes=keep_bytes),
-        )
-
-    held, sha, size, rows = write("a/held.parquet", None)
-    assert held.in_memory and rows == len(held) == 620
-    from_file = storage.ParquetColumns(held.path)
-    assert not from_file.in_memory
-    for name in from_file.columns:  # timestamp[s] held, timestamp[ms] stored: read back alike
-        pd.testing.assert_series_equal(held[name], from_file[name])
-    too_big, same_sha, same_size, _ = write("a/big.parquet", 1000)  # over 1,000 bytes: read back
-    assert not too_big.in_memory and (same_sha, same_size) == (sha, size)
-    assert too_big["load"].equals(held["load"])
-
-
-def test_it_gives_the_same_report_whether_batches_are_held_or_read_back(db, tmp_path, small_blocks, monkeypatch):
-    path = tmp_path / "mixed.csv"
-    mixed_csv(path)
-    held = dataset_import(name="mixed", path=path, target="ok")
-    monkeypatch.setattr(storage, "KEEP_BYTES", 0)
-    read_back = dataset_import(name="mixed", path=path, target="ok")
-    assert read_back.sha256 == held.sha256
-    assert (read_back.schema, read_back.quality) == (held.schema, held.quality)
-    assert held.quality["duplicates"]["count"] == 20
-
-
 def test_it_infers_datetime_columns_on_one_row_as_the_engine_does_on_all():
     from neural.datasets.services import _infer_schema
     from neural.engine.schema import infer_schema
