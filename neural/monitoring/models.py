@@ -31,6 +31,9 @@ class PredictionLog(models.Model):
     inputs = models.JSONField()
     output = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Server time to validate and predict the request this row came from (every row of a
+    # batch gets its request's time); read by the latency p99 alert rule.
+    latency_ms = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

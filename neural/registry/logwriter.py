@@ -54,6 +54,7 @@ class LogBatch:
     inputs: list[dict]
     outputs: list[dict]
     created_at: datetime = field(default_factory=timezone.now)
+    latency_ms: float | None = None  # server time to answer the request, for every row of it
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -124,7 +125,14 @@ def _insert(batches: list[LogBatch]) -> None:
     if connection.vendor != "postgresql":
         PredictionLog.objects.bulk_create(
             [
-                PredictionLog(id=i, model_version_id=b.version_id, inputs=x, output=y, created_at=b.created_at)
+                PredictionLog(
+                    id=i,
+                    model_version_id=b.version_id,
+                    inputs=x,
+                    output=y,
+                    created_at=b.created_at,
+                    latency_ms=b.latency_ms,
+                )
                 for b in batches
                 for i, x, y in zip(b.ids, b.inputs, b.outputs, strict=True)
             ],
@@ -132,8 +140,12 @@ def _insert(batches: list[LogBatch]) -> None:
         )
         return
     meta, qn = PredictionLog._meta, connection.ops.quote_name
-    columns = [meta.get_field(name).column for name in ("id", "model_version", "inputs", "output", "created_at")]
-    sql = f"COPY {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+    columns = [
+        meta.get_field(name).column for name in ("id", "model_version", "inputs", "output", "created_at", "latency_ms")
+    ]
+    # NULL '': no JSON text, id or timestamp is ever empty, and the backslash doubling in
+    # _copy_text would turn COPY's default NULL marker into a literal.
+    sql = f"COPY {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN (NULL '')"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         copy.write(_copy_text(batches))
 
@@ -147,7 +159,8 @@ def _copy_text(batches: list[LogBatch]) -> str:
     """
     lines = []
     for b in batches:
-        tail = f"\t{b.created_at.isoformat()}\n"
+        latency = "" if b.latency_ms is None else repr(float(b.latency_ms))  # '' is NULL (below)
+        tail = f"\t{b.created_at.isoformat()}\t{latency}\n"
         head = f"\t{int(b.version_id)}\t"
         lines.extend(
             f"{i}{head}{_json(x)}\t{_json(y)}{tail}" for i, x, y in zip(b.ids, b.inputs, b.outputs, strict=True)

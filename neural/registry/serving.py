@@ -195,6 +195,7 @@ def predict(*, model_ref: str, records: list[dict], caller: str | None = None) -
     Each result has ``prediction``, ``probabilities`` (classification), ``score`` where the
     pattern defines one, and ``prediction_id`` (the id of its log row).
     """
+    started = time.perf_counter()
     _check_size(records)
     version = route(model_ref=model_ref, caller=caller).version
     predictor = predictor_for(version)
@@ -216,7 +217,16 @@ def predict(*, model_ref: str, records: list[dict], caller: str | None = None) -
                 for v, p, s in zip(values, probabilities, scores, strict=True)
             ]
     # The writer stores each result without its id (the row's own key) and must not see ids added.
-    log_writer.submit(LogBatch(version_id=version.pk, ids=ids, inputs=records, outputs=[dict(r) for r in results]))
+    latency_ms = (time.perf_counter() - started) * 1000
+    log_writer.submit(
+        LogBatch(
+            version_id=version.pk,
+            ids=ids,
+            inputs=records,
+            outputs=[dict(r) for r in results],
+            latency_ms=latency_ms,
+        )
+    )
     for result, prediction_id in zip(results, ids, strict=True):
         result["prediction_id"] = prediction_id
     return version, results

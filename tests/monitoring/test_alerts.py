@@ -9,6 +9,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import numpy as np
 import pytest
 from django.core import mail
 from django.core.management import call_command
@@ -211,3 +212,20 @@ def test_failed_and_non_finite_trainings_fire_training_alerts(version, dataset, 
         ("training_failed", f"session:{nan.pk}"),
         ("nan_loss", f"session:{nan.pk}"),
     }
+
+
+def test_each_prediction_records_its_latency_and_the_p99_rule_judges_it(api, version, fresh_rows):
+    from neural.monitoring.models import PredictionLog
+
+    serve(version, fresh_rows.head(30))
+    latencies = list(PredictionLog.objects.values_list("latency_ms", flat=True))
+    assert len(latencies) == 30 and all(v is not None and v > 0 for v in latencies)
+    res = api.post(
+        "/api/v1/neural/alert-rules",
+        {"model": "coord-model", "kind": "latency_p99_above", "threshold": 0, "min_count": 10},
+        format="json",
+    )
+    assert res.status_code == 201, res.json()
+    fired = alerts_evaluate()
+    assert len(fired) == 1 and "latency p99" in fired[0].message
+    assert fired[0].value == pytest.approx(float(np.percentile(latencies, 99)))

@@ -35,11 +35,15 @@ def test_it_writes_rows_whose_json_holds_backslashes_tabs_and_newlines(trained):
     assert all(stored[i].model_version_id == version.pk for i in ids)
 
 
-def test_the_copy_text_has_one_line_and_five_columns_per_row():
+def test_the_copy_text_has_one_line_and_six_columns_per_row():
     batch = LogBatch(version_id=7, ids=[uuid.uuid4() for _ in AWKWARD], inputs=AWKWARD, outputs=[{}, {}])
-    lines = _copy_text([batch, batch]).split("\n")
+    timed = LogBatch(
+        version_id=7, ids=[uuid.uuid4() for _ in AWKWARD], inputs=AWKWARD, outputs=[{}, {}], latency_ms=1.5
+    )
+    lines = _copy_text([batch, timed]).split("\n")
     assert lines[-1] == "" and len(lines) == 5
-    assert all(len(line.split("\t")) == 5 for line in lines[:-1])
+    assert all(len(line.split("\t")) == 6 for line in lines[:-1])
+    assert [line.split("\t")[-1] for line in lines[:-1]] == ["", "", "1.5", "1.5"]  # '' is COPY's NULL here
 
 
 @pytest.mark.django_db(transaction=True)
