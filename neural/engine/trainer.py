@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import math
 import time
 from collections.abc import Sequence
@@ -96,7 +96,7 @@ class Trainer:
         weights = self._class_weights(train)
         loss_fn = loss_function(self.task, weights, cfg.regression_loss, cfg.label_smoothing).to(device)
         result = FitResult()
-        best = {"val_loss": math.inf, "state": copy.deepcopy(model.state_dict()), "wait": 0}
+        best = {"val_loss": math.inf, "state": _snapshot(model), "wait": 0}
         generator = torch.Generator().manual_seed(cfg.seed)
         start_epoch = 1
         if self.checkpoint_dir is not None and (self.checkpoint_dir / "checkpoint.json").exists():
@@ -118,7 +118,7 @@ class Trainer:
                 scheduler.step(val_loss)
             is_best = val_loss < best["val_loss"] - 1e-7
             if is_best:
-                best.update(val_loss=val_loss, state=copy.deepcopy(model.state_dict()), wait=0)
+                best.update(val_loss=val_loss, state=_snapshot(model), wait=0)
                 result.best_epoch = epoch
             else:
                 best["wait"] += 1
@@ -174,7 +174,8 @@ class Trainer:
                     raise StopTraining()
             idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(data.y.device.type, dtype=amp_dtype, enabled=use_amp):
+            # A disabled autocast still costs a few microseconds per batch to enter and leave.
+            with torch.autocast(data.y.device.type, dtype=amp_dtype) if use_amp else contextlib.nullcontext():
                 out = model(data.x_num[idx], data.x_cat[idx])
                 loss = loss_fn(out.float().squeeze(-1) if not self.task.is_classification else out.float(), data.y[idx])
             if scaler is not None:
@@ -228,6 +229,11 @@ class Trainer:
         labels = train.y.argmax(dim=1) if train.y.dim() == 2 else train.y  # soft targets when distilling
         counts = torch.bincount(labels.cpu()).float().clamp(min=1)
         return (counts.sum() / (len(counts) * counts)).to(train.y.device)
+
+
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of the weights (deepcopy of a state_dict is ~10x slower)."""
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
 
 
 def _steps_per_epoch(n: int, batch_size: int) -> int:
