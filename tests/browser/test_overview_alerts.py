@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from .server import VIEWPORT, EmbeddedServer, api, launch_chromium, login, start_training, wait_for_training
-from .test_session_page import require_chromium
+from tests.factories import COORDINATION_INPUT
+
+from .server import EmbeddedServer, api, login, start_training, wait_for_training
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,39 +25,7 @@ LABELS = 8  # the rule's min_count: that many wrong labels make realised accurac
 TRAINING_DEADLINE_S = 90
 ALERT_DEADLINE_MS = 60_000
 # One coordination task as the demo data set's generator writes it.
-INPUT = {
-    "timestamp": "2026-01-03T10:00:00Z",
-    "task_type": "code",
-    "task_complexity": 3.0,
-    "agent_type": "coder",
-    "agent_skill": 0.9,
-    "agent_load": 1,
-    "priority": "high",
-    "topology": "mesh",
-    "swarm_size": 4,
-}
 ALERT_ROWS = "#alerts tbody tr[data-alert]"
-
-
-@pytest.fixture
-def server(tmp_path):
-    require_chromium()
-    srv = EmbeddedServer(home=tmp_path / "home").start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def browser_context(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(20_000)
-        yield context
-        context.close()
-        browser.close()
 
 
 def wrong_label(prediction: dict) -> str:
@@ -138,7 +107,9 @@ def test_it_shows_a_new_alert_live_and_acknowledges_it_without_a_reload(server, 
     assert status == 201, rule
     hold["on"] = True
     for _ in range(LABELS):
-        status, prediction = api(context, server, "POST", "/api/v1/neural/predict", {"model": MODEL, "input": INPUT})
+        status, prediction = api(
+            context, server, "POST", "/api/v1/neural/predict", {"model": MODEL, "input": COORDINATION_INPUT}
+        )
         assert status == 200, prediction
         send_feedback(context, server, prediction["prediction_id"], wrong_label(prediction))
 

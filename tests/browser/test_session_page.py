@@ -5,12 +5,11 @@ No pytest-django database here: the server process owns its own SQLite file unde
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
-from .server import CHROMIUM, VIEWPORT, EmbeddedServer, launch_chromium, login, start_training
+from .server import login, start_training
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,36 +22,6 @@ READ_PAGE = """() => {
   const trace = chart && chart.data && chart.data[0];
   return {points: trace ? trace.x.length : null, status: document.getElementById('status').textContent.trim()};
 }"""
-
-
-def require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} is missing (install Debian's chromium, e.g. `make chromium` as root)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true and {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def server(tmp_path):
-    require_chromium()
-    srv = EmbeddedServer(home=tmp_path / "home").start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def browser_context(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        context = browser.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(20_000)
-        yield context
-        context.close()
-        browser.close()
 
 
 def read_page(page) -> dict | None:

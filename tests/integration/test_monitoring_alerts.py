@@ -8,21 +8,9 @@ import time
 import pytest
 from websockets.sync.client import connect
 
-from tests.factories import make_dataset
+from tests.factories import COORDINATION_INPUT, make_dataset
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-INPUT = {
-    "timestamp": "2026-01-03T10:00:00Z",
-    "task_type": "code",
-    "task_complexity": 3.0,
-    "agent_type": "coder",
-    "agent_skill": 0.9,
-    "agent_load": 1,
-    "priority": "high",
-    "topology": "mesh",
-    "swarm_size": 4,
-}
 
 
 def test_an_accuracy_alert_reaches_a_websocket_client_from_a_real_worker(production_stack):
@@ -43,7 +31,7 @@ def test_an_accuracy_alert_reaches_a_websocket_client_from_a_real_worker(product
     )
     assert status == 201, rule
     status, batch = stack.http(
-        "POST", "/api/v1/neural/predict/batch", {"model": "coordination", "inputs": [INPUT] * 25}
+        "POST", "/api/v1/neural/predict/batch", {"model": "coordination", "inputs": [COORDINATION_INPUT] * 25}
     )
     assert status == 200, batch
     items = [{"prediction_id": p["prediction_id"], "actual": not p["prediction"]} for p in batch["predictions"]]

@@ -8,7 +8,7 @@ import pytest
 from websockets.sync.client import connect
 
 from neural.training.models import TrainingSession
-from tests.factories import make_dataset
+from tests.factories import COORDINATION_INPUT, make_dataset
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -64,17 +64,7 @@ def test_a_real_worker_trains_and_streams_epochs_to_a_websocket_client(productio
         "/api/v1/neural/predict",
         {
             "model": "coordination",
-            "input": {
-                "timestamp": "2026-01-03T10:00:00Z",
-                "task_type": "code",
-                "task_complexity": 3.0,
-                "agent_type": "coder",
-                "agent_skill": 0.9,
-                "agent_load": 1,
-                "priority": "high",
-                "topology": "mesh",
-                "swarm_size": 4,
-            },
+            "input": COORDINATION_INPUT,
         },
     )
     assert status == 200, prediction
