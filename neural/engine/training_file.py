@@ -177,21 +177,31 @@ def model_storage_problem(values: dict) -> tuple[str, str] | None:
     return None
 
 
-def validate_model_storage(values: object) -> None:
-    """Raises DataError naming the bad ``model_storage`` key (for API and CLI config dicts)."""
+def validate_model_storage(values: object) -> dict:
+    """Check an API or CLI ``model_storage`` dict and return it in the stored form (as the file's).
+
+    Raises:
+        DataError: naming the bad ``model_storage`` key.
+    """
     if not isinstance(values, dict):
         raise DataError("model_storage must be a mapping", field="model_storage")
     problem = model_storage_problem(values)
     if problem:
         raise DataError(f"{problem[0]} {problem[1]}", field=problem[0])
+    if values.get("backup") is True:  # the same folder the file's `backup: true` names
+        return {**values, "backup": _backup_folder(values)}
+    return values
 
 
-def _storage(values: dict, reader: _Reader, base_dir: Path | None) -> dict:
-    problem = model_storage_problem(values)
-    if problem:
-        reader.fail(*problem)
+def _backup_folder(values: dict) -> str:
+    return str(Path(values.get("path") or "models") / "backups")
+
+
+def _normalise_storage(values: dict, base_dir: Path | None) -> dict:
+    """``backup: true`` becomes ``<path>/backups``, false none; relative paths are taken from
+    ``base_dir`` (the file's folder)."""
     if values.get("backup") is True:
-        values["backup"] = str(Path(values.get("path") or "models") / "backups")
+        values["backup"] = _backup_folder(values)
     for key in ("path", "backup"):
         value = values.get(key)
         if isinstance(value, str) and base_dir is not None and not Path(value).expanduser().is_absolute():
@@ -199,6 +209,13 @@ def _storage(values: dict, reader: _Reader, base_dir: Path | None) -> dict:
     if values.get("backup") is False:
         values["backup"] = None
     return values
+
+
+def _storage(values: dict, reader: _Reader, base_dir: Path | None) -> dict:
+    problem = model_storage_problem(values)
+    if problem:
+        reader.fail(*problem)
+    return _normalise_storage(values, base_dir)
 
 
 class _Reader:

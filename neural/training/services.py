@@ -36,7 +36,7 @@ def training_config_build(*, epochs: int | None = None, options: dict | None = N
     if epochs is not None:
         data["epochs"] = epochs
     if "model_storage" in data:
-        validate_model_storage(data["model_storage"])
+        data["model_storage"] = validate_model_storage(data["model_storage"])
     return TrainConfig.from_dict(data)
 
 

@@ -100,3 +100,10 @@ def test_a_redelivered_message_for_a_finished_session_is_a_no_op(session):
     again = training_session_run(session_id=session.pk, ran_in="w2")
     assert again.status == "succeeded" and again.ran_in == "w1"
     assert again.model_version_id == done.model_version_id
+
+
+def test_backup_true_from_the_api_is_stored_as_a_folder_like_the_file_does():
+    from neural.training.services import training_config_build
+
+    config = training_config_build(options={"model_storage": {"path": "store", "backup": True}})
+    assert config.model_storage["backup"] == "store/backups"
