@@ -19,6 +19,7 @@ from neural.datasets.importers import REGISTRY
 from neural.datasets.models import Pattern
 from neural.datasets.selectors import dataset_by_id, dataset_family, dataset_list, dataset_sample
 from neural.datasets.versions import dataset_generate
+from neural.engine.schema import ColumnKind
 from neural.errors import EngineError, NotFound
 
 LAYOUT = {"margin": {"l": 40, "r": 10, "t": 36, "b": 60}, "height": 260, "template": "plotly_white"}
@@ -81,7 +82,7 @@ def dataset_detail(request, pk: int):
         "charts": column_figures(quality, ds.schema),
         "missing_fig": _plain(missing_figure(quality, ds.columns)) if quality else None,
         "balance_fig": _plain(balance_figure(quality, ds.target)) if quality.get("class_balance") else None,
-        "kinds": ["numeric", "categorical", "boolean", "datetime", "text", "tags"],
+        "kinds": [kind.value for kind in ColumnKind],
     }
     return render(request, "dashboard/datasets/detail.html", context)
 

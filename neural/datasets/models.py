@@ -59,7 +59,7 @@ class Dataset(models.Model):
         constraints = [models.UniqueConstraint(fields=["name", "version"], name="dataset_name_version_unique")]
 
     def __str__(self) -> str:
-        return f"{self.name}:v{self.version}"
+        return self.label
 
     @property
     def label(self) -> str:

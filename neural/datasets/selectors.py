@@ -37,16 +37,6 @@ def dataset_family(*, dataset: Dataset) -> list[Dataset]:
     return list(Dataset.objects.filter(name=dataset.name).select_related("parent").order_by("version"))
 
 
-def dataset_lineage(*, dataset: Dataset) -> list[Dataset]:
-    """The chain of parents back to the original import, newest first."""
-    chain, seen, node = [], set(), dataset
-    while node is not None and node.pk not in seen:
-        chain.append(node)
-        seen.add(node.pk)
-        node = node.parent
-    return chain
-
-
 def dataset_sample(*, dataset: Dataset, limit: int = 20) -> list[dict]:
     """The first ``limit`` rows as JSON-ready records, reading only the first row group."""
     frame = storage.read_parquet_head(dataset.file, limit)

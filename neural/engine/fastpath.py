@@ -102,12 +102,8 @@ class FastPredictor:
         ]
         self.labels = predictor.encoder.classes_
         self.keys = [str(label) for label in self.labels]
-        self.fast = (
-            set(self.kinds.values()) <= FAST_KINDS
-            and not getattr(pre, "text_", None)
-            and not getattr(pre, "tags_", None)
-            and all("quantiles" not in num or hasattr(preprocessing, "_quantile_score") for num in pre.numeric_)
-        )
+        # Text and tag columns are not FAST_KINDS: those models take the engine's own path.
+        self.fast = set(self.kinds.values()) <= FAST_KINDS
 
     @property
     def meta(self) -> dict:

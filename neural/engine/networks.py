@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-NORMS = ("batch", "layer", "none")
+from neural.engine.config import NORMS
 
 
 def embedding_dim(cardinality: int) -> int:

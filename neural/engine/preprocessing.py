@@ -40,7 +40,6 @@ TEXT_BUCKETS = 256
 MAX_TAGS = 100
 _TOKEN = re.compile(r"[a-z0-9]{2,}")
 QUANTILES = 101
-SCALINGS = ("robust", "quantile")
 _TRUE_STRINGS = {"true", "1", "yes", "y", "t"}
 
 

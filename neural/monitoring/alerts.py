@@ -203,14 +203,13 @@ def _drift(rule: AlertRule, now) -> Verdict:
 
 
 def _latency(rule: AlertRule, now) -> Verdict:
-    field = next((f for f in ("latency_ms", "duration_ms") if _has_field(PredictionLog, f)), None)
     version = _active(rule.model)
-    if field is None or version is None:
-        return Verdict(False, [])  # the serving path records no latency: nothing to judge
+    if version is None:
+        return Verdict(False, [])
     values = np.array(
         PredictionLog.objects.filter(model_version=version, created_at__gte=now - timedelta(seconds=rule.window_s))
-        .exclude(**{f"{field}__isnull": True})
-        .values_list(field, flat=True),
+        .exclude(latency_ms__isnull=True)
+        .values_list("latency_ms", flat=True),
         dtype=float,
     )
     if len(values) < rule.min_count:
@@ -221,10 +220,6 @@ def _latency(rule: AlertRule, now) -> Verdict:
     return Verdict(
         True, [Finding("", p99, f"{rule.model.name}: prediction latency p99 {p99:.1f} ms > {rule.threshold:.0f} ms")]
     )
-
-
-def _has_field(model, name: str) -> bool:
-    return any(f.name == name for f in model._meta.get_fields())
 
 
 def _training(rule: AlertRule, now) -> Verdict:

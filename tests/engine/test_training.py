@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from neural.engine.callbacks import Callback
 from neural.engine.config import TrainConfig
@@ -86,7 +87,13 @@ def test_it_refuses_a_data_set_too_small_to_split():
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("epochs", 0), ("learning_rate", -1), ("validation_split", 1.5), ("dropout", "high"), ("gpu", True)],
+    [
+        ("epochs", 0),
+        ("learning_rate", -1),
+        ("validation_split", 1.5),
+        ("dropout", "high"),
+        pytest.param("gpu", True, marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")),
+    ],
 )
 def test_it_refuses_bad_options(option, value):
     with pytest.raises(DataError) as err:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pandas as pd
 import pytest
 
@@ -14,10 +12,9 @@ from neural.registry.serving import predict
 
 def flush_prediction_log() -> None:
     """The registry may write the prediction log off the request path; wait for it."""
-    if importlib.util.find_spec("neural.registry.logwriter"):
-        from neural.registry.logwriter import log_writer
+    from neural.registry.logwriter import log_writer
 
-        assert log_writer.flush(30)
+    assert log_writer.flush(30)
 
 
 def records_from(df: pd.DataFrame, version: ModelVersion) -> list[dict]:
