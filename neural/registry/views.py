@@ -17,6 +17,7 @@ from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
 from neural.errors import DataError, NotFound
+from neural.registry.admin import can_activate
 from neural.registry.models import ModelVersion, RegisteredModel
 from neural.registry.selectors import model_detail, model_get, model_list
 from neural.registry.serializers import (
@@ -45,7 +46,7 @@ class IsAdmin(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return bool(request.user and request.user.is_staff)
+        return can_activate(request.user)  # the same rule as the admin site and the pages
 
 
 def version_of(model: RegisteredModel, ref: str, field: str = "version") -> ModelVersion:

@@ -44,6 +44,9 @@ class SessionProgress(Callback):
         self.on_log("info", f"config: {info['config']}")
 
     def on_epoch_end(self, state: EpochState) -> None:
+        if self.token is not None:
+            self.beat()  # through the claim: a process that lost the session stops writing here
+            self._last_beat = time.monotonic()
         row = state.to_dict()
         metrics = {k: v for k, v in row.items() if k != "epoch"}
         EpochMetric.objects.update_or_create(
@@ -58,7 +61,7 @@ class SessionProgress(Callback):
                 "metrics": metrics,
             },
         )
-        TrainingSession.objects.filter(pk=self.session.pk).update(epoch=state.epoch, heartbeat_at=timezone.now())
+        TrainingSession.objects.filter(pk=self.session.pk).update(epoch=state.epoch)
         self.on_log(
             "info",
             "epoch {}/{}: {}".format(state.epoch, state.epochs, " ".join(f"{k}={v:.4g}" for k, v in metrics.items())),
