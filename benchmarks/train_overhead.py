@@ -13,7 +13,10 @@ then prints a warning. Run it on a quiet machine.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/train_overhead.py [--epochs 2] [--repeats 5] [--checkpoint] [--profile]
+    .venv/bin/python benchmarks/train_overhead.py [--epochs 2] [--repeats 5] [--checkpoint] [--profile] [--gpu]
+
+``--gpu`` runs both sides on CUDA with mixed precision (float16 autocast and a loss scaler), the
+product's ``--gpu --mixed-precision`` path.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from neural.engine.callbacks import Callback, EpochState
 from neural.engine.config import TrainConfig
+from neural.engine.errors import DataError
 from neural.engine.networks import TabularMLP
 from neural.engine.schema import TaskKind
 from neural.engine.trainer import TensorData, Trainer, loss_function
@@ -112,7 +116,9 @@ class Workload:
     checkpoint: bool = False
 
 
-def make_workload(rows: int, n_numeric: int, epochs: int, batch_size: int, grad_clip: float) -> Workload:
+def make_workload(
+    rows: int, n_numeric: int, epochs: int, batch_size: int, grad_clip: float, gpu: bool = False
+) -> Workload:
     """Synthetic binary task: standardised numerics, two categorical columns, a logistic target."""
     rng = np.random.default_rng(0)
     x_num = rng.standard_normal((rows, n_numeric)).astype(np.float32)
@@ -129,6 +135,8 @@ def make_workload(rows: int, n_numeric: int, epochs: int, batch_size: int, grad_
         test_split=0.0,
         lr_schedule="plateau",
         grad_clip=grad_clip,
+        gpu=gpu,
+        mixed_precision=gpu,
     )
     config.validate()
     n_train = int(rows * (1 - config.validation_split))
@@ -163,10 +171,14 @@ def run_bare(work: Workload) -> Run:
     model = build_model(work)
     clock = StepClock()
     start = time.perf_counter()
-    train, val = work.train, work.val
+    device = cfg.device
+    model.to(device)
+    train, val = work.train.to(device), work.val.to(device)
+    amp = cfg.mixed_precision and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda") if amp else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, cfg.patience // 3))
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss().to(device)
     generator = torch.Generator().manual_seed(cfg.seed)
     n, bs = len(train), cfg.batch_size
     # Same batches as the product: a trailing batch of one row is dropped (BatchNorm needs two).
@@ -174,17 +186,27 @@ def run_bare(work: Workload) -> Run:
     train_loss = math.nan
     for _ in range(cfg.epochs):
         model.train()
-        perm = torch.randperm(n, generator=generator)
-        total = torch.zeros(())
+        perm = torch.randperm(n, generator=generator).to(device)
+        total = torch.zeros((), device=device)
         for lo, hi in bounds:
             clock.tick()
             idx = perm[lo:hi]
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(train.x_num[idx], train.x_cat[idx]), train.y[idx])
-            loss.backward()
+            if amp:
+                with torch.autocast("cuda", dtype=torch.float16):
+                    loss = loss_fn(model(train.x_num[idx], train.x_cat[idx]).float(), train.y[idx])
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+            else:
+                loss = loss_fn(model(train.x_num[idx], train.x_cat[idx]), train.y[idx])
+                loss.backward()
             if cfg.grad_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
+            if amp:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
             total += loss.detach() * (hi - lo)
         train_loss = float(total) / bounds[-1][1]
         model.eval()
@@ -280,14 +302,19 @@ def main() -> None:
         help="product side also writes a checkpoint every epoch, as the Celery training service does",
     )
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one product fit")
+    parser.add_argument("--gpu", action="store_true", help="both sides on CUDA with float16 mixed precision")
     args = parser.parse_args()
 
     print("$ " + shlex.join([".venv/bin/python", "benchmarks/train_overhead.py", *sys.argv[1:]]))
-    work = make_workload(args.rows, args.numeric, args.epochs, args.batch_size, args.grad_clip)
+    try:
+        work = make_workload(args.rows, args.numeric, args.epochs, args.batch_size, args.grad_clip, args.gpu)
+    except DataError as err:
+        parser.error(str(err))
     work.checkpoint = args.checkpoint
     cfg = work.config
     print(
-        f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {cfg.device}"
+        f"{' (' + torch.cuda.get_device_name() + ', float16 autocast)' if cfg.gpu else ''}, "
         f"train {len(work.train):,} x ({args.numeric} num + {len(CARDINALITIES)} cat), val {len(work.val):,}, "
         f"hidden {cfg.hidden_sizes}, batch {cfg.batch_size}, epochs {cfg.epochs}, AdamW lr {cfg.learning_rate} "
         f"wd {cfg.weight_decay}, grad_clip {cfg.grad_clip}, schedule {cfg.lr_schedule}, early_stopping off, "

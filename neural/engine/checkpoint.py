@@ -29,7 +29,7 @@ def save_checkpoint(
             "model.safetensors": model.state_dict(),
             "best.safetensors": best_state,
             "optimizer.safetensors": opt_tensors,
-            "rng.safetensors": {"generator": generator.get_state(), "torch": torch.get_rng_state()},
+            "rng.safetensors": _rng_state(generator, model),
         },
         {
             STATE: {
@@ -58,5 +58,15 @@ def load_checkpoint(directory: Path, model, optimizer, scheduler, generator) -> 
     rng = read_tensors(directory, "rng.safetensors")
     generator.set_state(rng["generator"])
     torch.set_rng_state(rng["torch"])  # dropout draws from the global generator
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state(rng["cuda"])  # ... or, on a GPU, from that device's
     state["best_state"] = read_tensors(directory, "best.safetensors")
+    return state
+
+
+def _rng_state(generator, model) -> dict[str, torch.Tensor]:
+    state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+    device = next(model.parameters()).device
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state

@@ -98,6 +98,9 @@ class Trainer:
         result = FitResult()
         best = {"val_loss": math.inf, "state": _snapshot(model), "wait": 0}
         generator = torch.Generator().manual_seed(cfg.seed)
+        # AMP on CUDA: float16 with one loss scaler for the whole run (its scale is learned across
+        # epochs and checkpointed); bfloat16 on the CPU needs none.
+        scaler = torch.amp.GradScaler("cuda") if cfg.mixed_precision and device.type == "cuda" else None
         start_epoch = 1
         if self.checkpoint_dir is not None and (self.checkpoint_dir / "checkpoint.json").exists():
             trainer_state = load_checkpoint(self.checkpoint_dir, model, optimizer, scheduler, generator)
@@ -107,10 +110,12 @@ class Trainer:
             best.update(val_loss=trainer_state["best_val_loss"], wait=trainer_state["wait"])
             best["state"] = trainer_state["best_state"]
             result.best_epoch = trainer_state["best_epoch"]
+            if scaler is not None and trainer_state.get("grad_scaler"):
+                scaler.load_state_dict(trainer_state["grad_scaler"])
         started = time.perf_counter() - (result.history[-1]["elapsed_s"] if result.history else 0.0)
         for epoch in range(start_epoch, cfg.epochs + 1):
             epoch_start = time.perf_counter()
-            train_loss = self._train_epoch(model, train, optimizer, scheduler, loss_fn, generator, steps)
+            train_loss = self._train_epoch(model, train, optimizer, scheduler, loss_fn, generator, steps, scaler)
             val_loss, metrics = self.evaluate(model, val, loss_fn)
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                 raise NonFiniteLoss(f"loss became non-finite at epoch {epoch} (train {train_loss}, val {val_loss})")
@@ -148,6 +153,7 @@ class Trainer:
                         "best_val_loss": best["val_loss"],
                         "wait": best["wait"],
                         "best_epoch": result.best_epoch,
+                        "grad_scaler": scaler.state_dict() if scaler is not None else None,
                     },
                     best["state"],
                 )
@@ -159,7 +165,7 @@ class Trainer:
         model.load_state_dict(best["state"])
         return result
 
-    def _train_epoch(self, model, data, optimizer, scheduler, loss_fn, generator, steps) -> float:
+    def _train_epoch(self, model, data, optimizer, scheduler, loss_fn, generator, steps, scaler) -> float:
         cfg = self.config
         model.train()
         n = len(data)
@@ -167,7 +173,6 @@ class Trainer:
         total = torch.zeros((), device=data.y.device)
         use_amp = cfg.mixed_precision
         amp_dtype = torch.bfloat16 if data.y.device.type == "cpu" else torch.float16
-        scaler = torch.amp.GradScaler("cuda") if use_amp and data.y.device.type == "cuda" else None
         for step in range(steps):
             for cb in self.callbacks:
                 if cb.should_stop():
