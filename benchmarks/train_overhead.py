@@ -137,7 +137,7 @@ def make_workload(
         grad_clip=grad_clip,
         gpu=gpu,
         mixed_precision=gpu,
-    )
+    ).for_task(classification=True)
     config.validate()
     n_train = int(rows * (1 - config.validation_split))
     train = TensorData.from_numpy(x_num[:n_train], x_cat[:n_train], y[:n_train])

@@ -148,6 +148,7 @@ def train_tabular(
     torch.manual_seed(config.seed)
     df = df[df[target].notna()].reset_index(drop=True)
     task = task or infer_task(df[target])
+    config = config.for_task(task.is_classification)
     specs = [c for c in (columns or infer_schema(df, target)) if c.name != target]
     if not any(not c.excluded for c in specs):
         raise DataError("no usable feature columns besides the target", field="target")

@@ -42,6 +42,10 @@ class SessionProgress(Callback):
             f"split train/val/test = {split['train_rows']}/{split['val_rows']}/{split['test_rows']}",
         )
         self.on_log("info", f"config: {info['config']}")
+        if info["config"] != self.session.config:
+            # Options left to the task (dropout, norm) now have their values: keep what runs.
+            TrainingSession.objects.filter(pk=self.session.pk).update(config=info["config"])
+            self.session.config = info["config"]
 
     def on_epoch_end(self, state: EpochState) -> None:
         if self.token is not None:

@@ -104,3 +104,13 @@ def test_it_refuses_bad_options(option, value):
 def test_it_refuses_unknown_options():
     with pytest.raises(DataError, match="lerning_rate"):
         TrainConfig.from_dict({"lerning_rate": 0.1})
+
+
+def test_options_left_unset_take_the_tasks_defaults_and_set_ones_are_kept():
+    classified = train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=1))
+    assert (classified.config.norm, classified.config.dropout) == ("layer", 0.3)
+    assert classified.architecture()["norm"] == "layer"
+    df = learnable_frame().drop(columns="label")
+    df["y"] = df["x1"] * 2
+    regressed = train_tabular(df, "y", config=TrainConfig(epochs=1, dropout=0.2))
+    assert (regressed.config.norm, regressed.config.dropout) == ("batch", 0.2)

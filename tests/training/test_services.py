@@ -107,3 +107,11 @@ def test_backup_true_from_the_api_is_stored_as_a_folder_like_the_file_does():
 
     config = training_config_build(options={"model_storage": {"path": "store", "backup": True}})
     assert config.model_storage["backup"] == "store/backups"
+
+
+def test_the_session_keeps_the_options_its_task_chose(session):
+    assert session.config["norm"] is None  # left to the task when created
+    finished = training_session_run(session_id=session.pk, ran_in="test")
+    assert finished.status == "succeeded", finished.error
+    assert finished.config["norm"] == "layer" and finished.config["dropout"] == 0.3
+    assert TrainingSession.objects.get(pk=session.pk).config["norm"] == "layer"
