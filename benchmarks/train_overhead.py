@@ -148,7 +148,7 @@ def make_workload(
 def build_model(work: Workload) -> TabularMLP:
     cfg = work.config
     torch.manual_seed(cfg.seed)  # same init and same dropout stream on both sides
-    return TabularMLP(work.n_numeric, CARDINALITIES, cfg.hidden_sizes, 2, cfg.dropout)
+    return TabularMLP(work.n_numeric, CARDINALITIES, cfg.hidden_sizes, 2, cfg.dropout, norm=cfg.norm)
 
 
 def run_product(work: Workload) -> Run:
