@@ -212,20 +212,22 @@ def _value_hashes(series: pd.Series) -> tuple[np.ndarray, int]:
 
 
 def _count_distinct(series: pd.Series) -> int:
-    """``nunique()`` for numpy-typed columns; numbers by sorting (faster than a hash table here)."""
+    """``nunique()`` for numpy-typed columns: small integer ranges by counting, other numbers and
+    dates through pandas' hash table (sorting a million floats takes 1.5x as long, a million
+    integers spread wide 20x)."""
     values = series.to_numpy()
     if values.dtype.kind == "M":  # NaT is the smallest int64
         ticks = values.view(np.int64)
-        unique = np.unique(ticks)
-        return len(unique) - int(unique.size > 0 and unique[0] == np.iinfo(np.int64).min)
+        unique = pd.unique(ticks)
+        return len(unique) - int(bool((unique == np.iinfo(np.int64).min).any()))
     if values.dtype.kind not in "iuf":
         return int(series.nunique(dropna=True))
     if values.dtype.kind in "iu" and values.size:
         low, high = int(values.min()), int(values.max())
-        if high - low <= 4 * values.size + 1024:  # a small range: count by counting, no sort
+        if high - low <= 4 * values.size + 1024:  # a small range: count by counting, no hash table
             return int(np.count_nonzero(np.bincount((values - low).astype(np.intp, copy=False))))
-    unique = np.unique(values)  # NaNs collapse into one, sorted last
-    return len(unique) - int(unique.size > 0 and values.dtype.kind == "f" and bool(np.isnan(unique[-1])))
+    unique = pd.unique(values)  # NaNs collapse into one
+    return len(unique) - int(values.dtype.kind == "f" and bool(np.isnan(unique).any()))
 
 
 def _is_texty(series: pd.Series) -> bool:

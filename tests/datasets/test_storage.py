@@ -22,7 +22,9 @@ from tests.datasets.test_quality import planted
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    """Blocks of 4 KiB and row groups of 100 rows: a few hundred rows cross many of each."""
+    """Ranges of 8 KiB in blocks of 4 KiB, row groups of 100 rows: a few hundred rows cross many
+    of each."""
+    monkeypatch.setattr(tabular, "RANGE_BYTES", 8192)
     monkeypatch.setattr(tabular, "BLOCK_BYTES", 4096)
     monkeypatch.setattr(storage, "ROW_GROUP_ROWS", 100)
 
@@ -93,6 +95,7 @@ def test_it_stores_the_same_bytes_whatever_the_block_size(db, tmp_path, monkeypa
     path = tmp_path / "mixed.csv"
     mixed_csv(path)
     first = dataset_import(name="mixed", path=path, target="ok")
+    monkeypatch.setattr(tabular, "RANGE_BYTES", 8192)
     monkeypatch.setattr(tabular, "BLOCK_BYTES", 4096)
     second = dataset_import(name="mixed", path=path, target="ok")
     assert second.version == 2 and second.sha256 == first.sha256 and second.size_bytes == first.size_bytes
