@@ -125,7 +125,8 @@ def profile_columns(df, *, target: str | None, extra_sample_rows: int | None = N
         sample[col] = part["picked"]
         if extra_sample_rows:
             extra_sample[col] = part["extra"]
-        row_hash = pd.util.hash_array(row_hash * _MIX + part["hashes"], categorize=False)
+        row_hash *= _MIX  # wraps around: arithmetic modulo 2**64
+        row_hash += part["hashes"]
         distinct = profile.distinct[col] = part["distinct"]
         present = profile.present[col] = part["present"]
         if "integer_span" in part:
@@ -193,13 +194,14 @@ def _ordered_map(fn, items) -> Iterator:
             yield pending.popleft().result()
 
 
-# Rows are duplicates when every column's value hash matches: the hashes are chained through a
-# 64-bit mixing hash column by column (pandas' own hash of a whole frame works the same way).
+# Rows are duplicates when every column's value hash matches: each column's 64-bit hashes (mixed,
+# on the column's thread) are folded into the row's as row * _MIX + column, modulo 2**64, in column
+# order; equal rows fold equal, and two different rows fold equal with a chance of about 2**-64.
 _MIX = np.uint64(0x100000001B3)
 
 
 def _value_hashes(series: pd.Series) -> tuple[np.ndarray, int]:
-    """A 64-bit hash per row (equal values, equal hashes) and the distinct non-missing count.
+    """A mixed 64-bit hash per row (equal values, equal hashes) and the distinct non-missing count.
 
     Numbers, booleans and dates hash arithmetically (no hash table); text goes through
     ``factorize``, whose codes are exact and give the distinct count on the way."""
@@ -208,7 +210,7 @@ def _value_hashes(series: pd.Series) -> tuple[np.ndarray, int]:
     if isinstance(series.dtype, np.dtype) and series.dtype != object:
         return pd.util.hash_pandas_object(series, index=False).to_numpy(), _count_distinct(series)
     codes, uniques = pd.factorize(series)
-    return codes.astype(np.uint64), len(uniques)
+    return pd.util.hash_array(codes.astype(np.uint64), categorize=False), len(uniques)
 
 
 def _count_distinct(series: pd.Series) -> int:

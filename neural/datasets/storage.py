@@ -134,8 +134,10 @@ class ParquetColumns:
         return self.rows
 
     def __getitem__(self, name: str) -> pd.Series:
-        # A reader per call: the quality pass reads columns from two threads at once.
-        return pq.ParquetFile(self.path).read(columns=[name]).to_pandas()[name]
+        # A reader per call: the quality pass reads columns from two threads at once, so Arrow's
+        # own threads would only compete with them.
+        table = pq.ParquetFile(self.path, memory_map=True).read(columns=[name], use_threads=False)
+        return table.to_pandas()[name]
 
     def is_integer(self, name: str) -> bool:
         return pa.types.is_integer(self.arrow_schema.field(name).type)
