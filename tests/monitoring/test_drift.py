@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from neural.datasets.generator import generate
 from neural.engine.drift import build_profile, compare, drift_score
 from neural.engine.schema import infer_schema
-from neural.monitoring.models import ReferenceProfile
+from neural.monitoring.models import DriftReport, ReferenceProfile
 from tests.monitoring.conftest import serve
 
 
@@ -75,6 +75,7 @@ def test_the_api_and_cli_report_drift_on_served_inputs(api, version, fresh_rows)
     assert set(body) == {"model", "version", "window", "rows", "drift_score", "drifted", "features"}
     assert body["rows"] == len(fresh_rows) and body["drifted"] is False
     assert set(body["features"][0]) == {"name", "method", "value", "threshold", "drifted"}
+    assert not DriftReport.objects.exists()  # a GET reads; it records nothing
 
     shifted, _ = generate(pattern="coordination", rows=600, seed=4, drift=True)
     serve(version, shifted.iloc[300:])
@@ -82,6 +83,7 @@ def test_the_api_and_cli_report_drift_on_served_inputs(api, version, fresh_rows)
     call_command("neural", "drift-detection", "--model", "coord-model", "--window", "1d", "--json", stdout=out)
     doc = json.loads(out.getvalue())
     assert doc["rows"] == 600 and doc["drifted"] is True and doc["drift_score"] > 0
+    assert DriftReport.objects.get().drifted is True  # the CLI's check is recorded
 
 
 def test_it_refuses_a_threshold_outside_0_1(api, version):
