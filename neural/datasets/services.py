@@ -384,3 +384,11 @@ def dataset_set_schema(*, dataset: Dataset, overrides: dict) -> Dataset:
 
 def dataset_load_frame(dataset: Dataset) -> pd.DataFrame:
     return storage.read_parquet(dataset.file)
+
+
+def dataset_holdout(df: pd.DataFrame) -> np.ndarray | None:
+    """The rows a split data set holds out (its ``validation`` rows, from ``data split``): the
+    engine's ``holdout``, the test rows of every model trained on it. None without a split."""
+    if SPLIT_COLUMN not in df.columns:
+        return None
+    return (df[SPLIT_COLUMN] == "validation").to_numpy()

@@ -30,9 +30,12 @@ class Split:
     val: np.ndarray
     test: np.ndarray
     stratified: bool
+    # The test rows were given (a split the data set carries), not drawn from the seed.
+    given_test: bool = False
 
     def describe(self, config: TrainConfig) -> dict:
         return {
+            "test_rows_from": "data set split" if self.given_test else "seed",
             "seed": config.seed,
             "validation_split": config.validation_split,
             "test_split": config.test_split,
@@ -43,20 +46,36 @@ class Split:
         }
 
 
-def split_rows(y: pd.Series, task: TaskKind, config: TrainConfig) -> Split:
-    """Deterministic train/validation/test split, stratified for classification when possible."""
+def split_rows(y: pd.Series, task: TaskKind, config: TrainConfig, holdout: np.ndarray | None = None) -> Split:
+    """Deterministic train/validation/test split, stratified for classification when possible.
+
+    ``holdout`` (one boolean per row), when given, names the test rows (the validation rows of a
+    data set made by ``data split``, e.g. its latest rows); the other rows are divided into
+    training and validation (``validation_split`` of them) by the seed.
+    """
     n = len(y)
     if n < MIN_ROWS:
         raise DataError(f"data set has {n} usable rows; at least {MIN_ROWS} are needed to split", field="training_data")
     idx = np.arange(n)
-    holdout = config.validation_split + config.test_split
+    if holdout is not None:
+        rest, test = idx[~holdout], idx[holdout]
+        if len(rest) < MIN_ROWS:
+            raise DataError(
+                f"the data set's split leaves {len(rest)} training rows; at least {MIN_ROWS} are needed",
+                field="training_data",
+            )
+        labels = y.to_numpy()[rest]
+        strat = labels if task.is_classification and pd.Series(labels).value_counts().min() >= 2 else None
+        train, val = train_test_split(rest, test_size=config.validation_split, random_state=config.seed, stratify=strat)
+        return Split(np.sort(train), np.sort(val), test, strat is not None, given_test=True)
+    holdout_share = config.validation_split + config.test_split
     strat = y.to_numpy() if task.is_classification and y.value_counts().min() >= 3 else None
-    train, rest = train_test_split(idx, test_size=holdout, random_state=config.seed, stratify=strat)
+    train, rest = train_test_split(idx, test_size=holdout_share, random_state=config.seed, stratify=strat)
     if config.test_split == 0:
         return Split(train, rest, np.array([], dtype=int), strat is not None)
     rest_strat = strat[rest] if strat is not None and pd.Series(strat[rest]).value_counts().min() >= 2 else None
     val, test = train_test_split(
-        rest, test_size=config.test_split / holdout, random_state=config.seed, stratify=rest_strat
+        rest, test_size=config.test_split / holdout_share, random_state=config.seed, stratify=rest_strat
     )
     return Split(np.sort(train), np.sort(val), np.sort(test), strat is not None)
 
@@ -122,6 +141,7 @@ def train_tabular(
     checkpoint_dir: Path | None = None,
     teacher: Callable[[pd.DataFrame], np.ndarray] | None = None,
     param_budget: int | None = None,
+    holdout: np.ndarray | None = None,
 ) -> TrainedModel:
     """Train the default tabular network on ``df`` to predict ``target``.
 
@@ -138,6 +158,8 @@ def train_tabular(
             target's units. The training targets become the mean of the truth and the teacher.
         param_budget: when given, ``config.hidden_sizes`` is replaced by the widest network
             with at most this many parameters.
+        holdout: one boolean per row of ``df``: the test rows, when the data set carries its own
+            split (see ``split_rows``).
 
     Returns:
         The trained model with validation metrics at the best epoch and held-out test metrics.
@@ -146,13 +168,16 @@ def train_tabular(
         raise DataError(f"target column {target!r} is not in the data set", field="target")
     started = time.perf_counter()
     torch.manual_seed(config.seed)
-    df = df[df[target].notna()].reset_index(drop=True)
+    keep = df[target].notna().to_numpy()
+    df = df[keep].reset_index(drop=True)
+    if holdout is not None:
+        holdout = np.asarray(holdout, dtype=bool)[keep]
     task = task or infer_task(df[target])
     config = config.for_task(task.is_classification)
     specs = [c for c in (columns or infer_schema(df, target)) if c.name != target]
     if not any(not c.excluded for c in specs):
         raise DataError("no usable feature columns besides the target", field="target")
-    split = split_rows(df[target], task, config)
+    split = split_rows(df[target], task, config, holdout)
     pre = TabularPreprocessor(columns=specs, scaling=config.numeric_scaling).fit(df.iloc[split.train])
     # The label set is the whole column's (no feature information); a regression target's
     # scale is the training split's.

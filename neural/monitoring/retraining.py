@@ -15,7 +15,7 @@ import numpy as np
 from django.utils import timezone
 
 from neural.datasets.models import Dataset
-from neural.datasets.services import dataset_load_frame
+from neural.datasets.services import dataset_holdout, dataset_load_frame
 from neural.engine.config import TrainConfig
 from neural.engine.pipeline import split_rows
 from neural.engine.schema import TaskKind
@@ -102,7 +102,7 @@ def _train_and_judge(run, session, dataset, baseline, policy, config, model, use
     candidate = session.model_version
     frame = dataset_load_frame(dataset)
     frame = frame[frame[dataset.target].notna()].reset_index(drop=True)
-    split = split_rows(frame[dataset.target], TaskKind(dataset.task), config)
+    split = split_rows(frame[dataset.target], TaskKind(dataset.task), config, dataset_holdout(frame))
     holdout = frame.iloc[split.test if len(split.test) else split.val]
     base_value = holdout_score(baseline, holdout, dataset.target, baseline.task)
     cand_value = holdout_score(candidate, holdout, dataset.target, baseline.task)

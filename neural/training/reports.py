@@ -15,7 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from neural.datasets.selectors import dataset_get
-from neural.datasets.services import dataset_load_frame
+from neural.datasets.services import dataset_holdout, dataset_load_frame
 from neural.engine.config import TrainConfig
 from neural.engine.metrics import classification_metrics, regression_metrics
 from neural.engine.networks import build_network, count_parameters, hidden_sizes_for_budget
@@ -289,7 +289,12 @@ def optimize_batch_size(*, model_ref: str, sizes: list[int], epochs: int, progre
         config = replace(base, batch_size=size, epochs=epochs, early_stopping=False)
         started = time.perf_counter()
         trained = train_tabular(
-            df, version.dataset.target, config=config, columns=columns, task=TaskKind(version.dataset.task)
+            df,
+            version.dataset.target,
+            config=config,
+            columns=columns,
+            task=TaskKind(version.dataset.task),
+            holdout=dataset_holdout(df),
         )
         seconds = time.perf_counter() - started
         best = min(h["val_loss"] for h in trained.fit.history)

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from neural.datasets.models import Dataset
-from neural.datasets.services import dataset_load_frame, validate_name, validate_pattern
+from neural.datasets.services import dataset_holdout, dataset_load_frame, validate_name, validate_pattern
 from neural.engine.config import TrainConfig
 from neural.engine.errors import EngineError, NonFiniteLoss, StopTraining
 from neural.engine.pipeline import MIN_ROWS, train_tabular
@@ -157,6 +157,7 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
             checkpoint_dir=checkpoint_dir,
             teacher=_teacher(session.parent_version) if session.distil_params else None,
             param_budget=session.distil_params,
+            holdout=dataset_holdout(df),
         )
         version = model_version_register(session=session, trained=trained, parent=session.parent_version)
         status = TrainingSession.Status.SUCCEEDED

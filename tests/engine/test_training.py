@@ -128,3 +128,18 @@ def test_options_left_unset_take_the_tasks_defaults_and_set_ones_are_kept():
     df["y"] = df["x1"] * 2
     regressed = train_tabular(df, "y", config=TrainConfig(epochs=1, dropout=0.2))
     assert (regressed.config.norm, regressed.config.dropout) == ("batch", 0.2)
+
+
+def test_given_test_rows_are_the_test_split_and_the_rest_is_divided():
+    df = learnable_frame()
+    holdout = np.zeros(len(df), dtype=bool)
+    holdout[-100:] = True  # e.g. the latest rows of a time split
+    df.loc[5, "label"] = None  # a row without a target is dropped, with its holdout flag
+    trained = train_tabular(df, "label", config=TrainConfig(epochs=2), holdout=holdout)
+    test = trained.frames["test"]
+    assert len(test) == 100 and test.index.min() == len(df) - 101  # positions after dropping row 5
+    assert trained.split["test_rows_from"] == "data set split"
+    assert trained.split["val_rows"] == round(0.2 * 499)
+    assert trained.split["train_rows"] + trained.split["val_rows"] == 499
+    train_val = set(trained.frames["train"].index) | set(trained.frames["val"].index)
+    assert not train_val & set(test.index)

@@ -115,3 +115,16 @@ def test_the_session_keeps_the_options_its_task_chose(session):
     assert finished.status == "succeeded", finished.error
     assert finished.config["norm"] == "layer" and finished.config["dropout"] == 0.3
     assert TrainingSession.objects.get(pk=session.pk).config["norm"] == "layer"
+
+
+def test_a_split_data_sets_validation_rows_are_the_models_test_rows(dataset, user):
+    from neural.datasets.versions import dataset_split
+
+    split = dataset_split(dataset=dataset, validation_ratio=0.25, time_column="timestamp")
+    session = training_session_create(
+        user=user, dataset=split, pattern="coordination", config=TrainConfig(epochs=2), enqueue=False
+    )
+    version = training_session_run(session_id=session.pk, ran_in="test").model_version
+    assert version.split["test_rows_from"] == "data set split"
+    assert version.split["test_rows"] == split.split["validation_rows"] == 100
+    assert version.split["train_rows"] + version.split["val_rows"] == split.split["train_rows"]
