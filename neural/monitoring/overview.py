@@ -18,8 +18,9 @@ from neural.training.models import TrainingSession
 TREND_DAYS = 14
 
 
-def _weighted(buckets: list[dict], key: str, weight: str) -> float | None:
-    pairs = [(b[key], b[weight]) for b in buckets if b[key] is not None and b[weight]]
+def _weighted(buckets: list[dict], key: str, weight: str | None = None) -> float | None:
+    """The mean of ``key`` over the buckets that have it, weighted by ``weight`` (or equally)."""
+    pairs = [(b[key], b[weight] if weight else 1) for b in buckets if b[key] is not None and (not weight or b[weight])]
     if not pairs:
         return None
     values, weights = np.array(pairs, dtype=float).T
@@ -31,8 +32,6 @@ def model_overview(version: ModelVersion, *, now=None) -> dict:
     model = version.model
     trend = accuracy_buckets(model=model, timeframe=timedelta(days=TREND_DAYS), bucket=timedelta(days=1), now=now)
     active = [b for b in trend["buckets"] if b["version"] == version.label]
-    for b in active:
-        b["weight"] = 1
     drift = drift_history(version=version, limit=30)
     return {
         "name": model.name,
@@ -41,7 +40,7 @@ def model_overview(version: ModelVersion, *, now=None) -> dict:
         "task": version.task,
         "target": PATTERN_TARGETS.get(model.pattern),
         "accuracy": _weighted(active, "accuracy", "count"),
-        "estimated_accuracy": _weighted(active, "estimated_accuracy", "weight"),
+        "estimated_accuracy": _weighted(active, "estimated_accuracy"),
         "drift_score": drift[-1].drift_score if drift else None,
         "trend": trend["buckets"],
         "drift": [

@@ -34,3 +34,16 @@ def test_neural_dashboard_prints_the_url_and_a_summary(version):
     out = io.StringIO()
     call_command("neural", "dashboard", stdout=out)
     assert "firing alerts: 1" in out.getvalue() and "coord-model v1" in out.getvalue()
+
+
+def test_a_models_summary_averages_the_served_buckets_and_adds_nothing_to_them(version, fresh_rows):
+    from neural.monitoring.overview import model_overview
+    from tests.monitoring.conftest import serve
+
+    serve(version, fresh_rows)
+    summary = model_overview(version)
+    served = [b for b in summary["trend"] if b["version"] == "v1" and b["estimated_accuracy"] is not None]
+    assert served, summary["trend"]
+    mean = sum(b["estimated_accuracy"] for b in served) / len(served)
+    assert summary["estimated_accuracy"] == round(mean, 6)
+    assert all("weight" not in b for b in summary["trend"])
