@@ -119,3 +119,22 @@ def test_delete_refuses_a_model_with_an_active_version_unless_forced(
 
 def test_delete_of_an_unknown_model_is_404(admin_api, db):
     assert admin_api.delete("/api/v1/neural/models/ghost").status_code == 404
+
+
+def test_delete_removes_the_log_and_feedback_without_loading_a_row(model, monkeypatch):
+    from neural.monitoring.models import Feedback, PredictionLog
+    from neural.monitoring.services import feedback_record
+    from neural.registry import serving
+    from neural.registry.services import model_delete
+    from tests.registry.test_serving import rows
+
+    _, results = serving.predict(model_ref="coord-model", records=rows(model.versions.get(version=1).dataset, 6))
+    feedback_record(prediction_id=results[0]["prediction_id"], actual=True)
+    assert PredictionLog.objects.count() == 6 and Feedback.objects.count() == 1
+    loaded = []
+    for cls in (PredictionLog, Feedback):
+        original = cls.from_db.__func__
+        monkeypatch.setattr(cls, "from_db", classmethod(lambda c, *a, o=original: loaded.append(c) or o(c, *a)))
+    model_delete(model=model, force=True)
+    assert loaded == []  # Django's cascade would have built an object per logged prediction
+    assert PredictionLog.objects.count() == 0 and Feedback.objects.count() == 0
