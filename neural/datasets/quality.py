@@ -336,11 +336,12 @@ def _pii(series: pd.Series, name: str) -> list[dict]:
 
 
 def _has_card_number(value: str) -> bool:
-    for match in CARD.finditer(value):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn(digits):
-            return True
-    return False
+    return any(_is_card_number(m.group()) for m in CARD.finditer(value))
+
+
+def _is_card_number(text: str) -> bool:
+    digits = re.sub(r"\D", "", text)
+    return 13 <= len(digits) <= 19 and _luhn(digits)
 
 
 def _luhn(digits: str) -> bool:
@@ -352,12 +353,21 @@ def _luhn(digits: str) -> bool:
 
 
 def _has_secret_token(value: str) -> bool:
+    return any(_is_secret_token(m.group()) for m in TOKEN.finditer(value))
+
+
+def _is_secret_token(token: str) -> bool:
     """A long run of mixed letters and digits with high Shannon entropy (a key or token)."""
-    for match in TOKEN.finditer(value):
-        token = match.group()
-        if re.search(r"\d", token) and re.search(r"[A-Za-z]", token) and _entropy(token) >= MIN_ENTROPY_BITS:
-            return True
-    return False
+    return bool(re.search(r"\d", token) and re.search(r"[A-Za-z]", token) and _entropy(token) >= MIN_ENTROPY_BITS)
+
+
+def redact_findings(text: pd.Series) -> pd.Series:
+    """``text`` (strings) with every finding the report counts replaced by ``REDACTED``: the same
+    patterns, the Luhn check for card numbers and the entropy rule for tokens."""
+    for pattern in PII_PATTERNS.values():
+        text = text.str.replace(pattern, REDACTED, regex=True)
+    text = text.str.replace(CARD, lambda m: REDACTED if _is_card_number(m.group()) else m.group(), regex=True)
+    return text.str.replace(TOKEN, lambda m: REDACTED if _is_secret_token(m.group()) else m.group(), regex=True)
 
 
 def _entropy(token: str) -> float:

@@ -11,11 +11,9 @@ import pandas as pd
 
 from neural.datasets.generator import generate
 from neural.datasets.models import Dataset
-from neural.datasets.quality import PII_PATTERNS, quality_report
+from neural.datasets.quality import quality_report, redact_findings
 from neural.datasets.services import SPLIT_COLUMN, dataset_load_frame, dataset_store_frame, validate_name
 from neural.errors import DataError
-
-REDACTED = "[redacted]"
 
 
 def dataset_prepare(
@@ -87,11 +85,7 @@ def _redact(df: pd.DataFrame, source: Dataset) -> tuple[pd.DataFrame, int]:
     df = df.copy()
     for col in columns:
         text = df[col].astype("string")
-        redacted = text
-        for pattern in PII_PATTERNS.values():
-            redacted = redacted.str.replace(pattern, REDACTED, regex=True)
-        redacted = redacted.str.replace(r"\b(?:\d[ -]?){13,19}\b", REDACTED, regex=True)
-        redacted = redacted.str.replace(r"\b(?=[A-Za-z0-9_\-+/=]*\d)[A-Za-z0-9_\-+/=]{32,}\b", REDACTED, regex=True)
+        redacted = redact_findings(text)
         total += int((redacted.fillna("") != text.fillna("")).sum())
         df[col] = redacted.astype(object).where(text.notna(), None)
     return df, total

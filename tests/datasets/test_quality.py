@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 
-from neural.datasets.quality import quality_report
+from neural.datasets.quality import REDACTED, quality_report, redact_findings
 from neural.datasets.services import dataset_store_frame
 
 SECRET_VALUES = ["alice@example.com", "10.20.30.40", "4111 1111 1111 1111", "AKIAIOSFODNN7EXAMPLE"]
@@ -117,3 +117,22 @@ def test_it_counts_distinct_values_and_classes_without_text_alike():
         "edges": [round(float(e), 6) for e in edges],
     }
     assert _distribution(pd.Series([np.nan, np.inf])) == {"type": "empty"}
+
+
+def test_redaction_removes_exactly_what_the_report_finds():
+    notes = planted()["notes"].astype("string")
+    extra = pd.Series(
+        [
+            "order 1234567890123 shipped",  # 13 digits failing the Luhn check: not a card
+            "id 12345678901234567890123456789012",  # 32 digits, no letters: not a token
+            "secret aBcDeFgHiJkLmNoPqRsTuVwXyZ012345",  # 32 mixed, high entropy: a token
+        ],
+        dtype="string",
+    )
+    text = pd.concat([notes, extra], ignore_index=True)
+    redacted = redact_findings(text)
+    assert quality_report(pd.DataFrame({"notes": redacted.astype(object), "ok": 1}), target=None)["pii"] == []
+    assert redacted.iloc[-3] == "order 1234567890123 shipped"
+    assert redacted.iloc[-2] == "id 12345678901234567890123456789012"
+    assert redacted.iloc[-1] == f"secret {REDACTED}"
+    assert redacted.iloc[30] == f"paid with {REDACTED}" and redacted.iloc[0] == "routine run"
