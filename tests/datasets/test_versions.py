@@ -112,6 +112,8 @@ def test_identifier_columns_are_excluded_and_overrides_stick(messy, api):
     assert res.status_code == 200, res.json()
     spec = {c["name"]: c for c in res.json()["schema"]}
     assert spec["queue"]["excluded"] and not spec["row_id"]["excluded"] and spec["row_id"]["kind"] == "categorical"
+    before = {c["name"]: c for c in messy.schema}
+    assert all(spec[n] == before[n] for n in ("load", "contact", "when", "ok"))  # re-inferred alike from the file
     body = cli("data", "schema", "--dataset", "messy", "--column", "load", "--kind", "categorical")
     assert body["column"]["kind"] == "categorical"
     child = cli("data", "split", "--dataset", "messy", "--validation-ratio", "0.2")
