@@ -164,3 +164,13 @@ def test_it_refuses_a_format_that_does_not_match_the_file(db, tmp_path):
     with pytest.raises(CommandError, match=r"missing table|not a readable SQLite"):
         call_command("data", "import", "--name", "x", "--file", str(path), "--format", "ruv-swarm")
     assert Dataset.objects.count() == 0
+
+
+@pytest.mark.parametrize("fmt", ["json", "claude-flow-tasks", "photondrift-report"])
+def test_a_detected_json_file_is_parsed_once(tmp_path, fmt, monkeypatch):
+    path = BUILDERS[fmt](tmp_path)
+    parsed = []
+    real = json.loads
+    monkeypatch.setattr(json, "loads", lambda *a, **k: parsed.append(1) or real(*a, **k))
+    df, importer = read_file(path)
+    assert importer.name == fmt and len(df) and len(parsed) == 1

@@ -72,6 +72,7 @@ def detect(path: Path) -> Importer:
     for cls in sorted(REGISTRY.values(), key=lambda c: -c.priority):
         importer = cls()
         if importer.sniff(found):
+            importer.hand_over(found)
             return importer
     if found.head.startswith(SQLITE_MAGIC):
         tables = ", ".join(sorted(found.sqlite_tables)) or "none"

@@ -51,6 +51,18 @@ class Importer:
     def read(self, path: Path) -> pd.DataFrame:
         raise NotImplementedError
 
+    def json(self, path: Path) -> Any:
+        """The file's JSON document: the one detection parsed (handed over once by ``detect``,
+        since ``read`` may change it), else parsed now."""
+        handed, self._parsed = getattr(self, "_parsed", None), None
+        if handed is not None and handed[0] == path:
+            return handed[1]
+        return load_json(path)
+
+    def hand_over(self, probe: Probe) -> None:
+        """Keep what detection parsed, for ``json``."""
+        self._parsed = (probe.path, probe.json_doc) if probe.json_doc is not None else None
+
 
 REGISTRY: dict[str, type[Importer]] = {}
 

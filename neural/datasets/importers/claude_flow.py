@@ -13,7 +13,6 @@ from neural.datasets.importers.base import (
     Importer,
     Probe,
     epoch_ms_to_iso,
-    load_json,
     records_frame,
     register,
     require_tables,
@@ -39,7 +38,7 @@ class TaskMetricsImporter(Importer):
         return _records_with(probe.json_doc, {"id", "type", "success", "duration", "timestamp"})
 
     def read(self, path: Path) -> pd.DataFrame:
-        df = records_frame(load_json(path), what="task-metrics.json")
+        df = records_frame(self.json(path), what="task-metrics.json")
         df["timestamp"] = epoch_ms_to_iso(df["timestamp"])
         return df.rename(columns={"duration": "duration_ms"})
 
@@ -61,7 +60,7 @@ class AgentMetricsImporter(Importer):
         return bool(rows) and isinstance(rows[0], dict) and any(k in rows[0] for k in ("agentId", "agentType"))
 
     def read(self, path: Path) -> pd.DataFrame:
-        doc = load_json(path)
+        doc = self.json(path)
         if isinstance(doc, dict):
             if not all(isinstance(v, dict) for v in doc.values()):
                 raise DataError(
@@ -87,7 +86,7 @@ class SystemMetricsImporter(Importer):
         )
 
     def read(self, path: Path) -> pd.DataFrame:
-        df = records_frame(load_json(path), what="system-metrics.json")
+        df = records_frame(self.json(path), what="system-metrics.json")
         df["timestamp"] = epoch_ms_to_iso(df["timestamp"])
         return df
 
@@ -105,7 +104,7 @@ class PerformanceImporter(Importer):
         )
 
     def read(self, path: Path) -> pd.DataFrame:
-        doc = load_json(path)
+        doc = self.json(path)
         df = records_frame([doc] if isinstance(doc, dict) else doc, what="performance.json")
         df["startTime"] = epoch_ms_to_iso(df["startTime"])
         return df
@@ -125,7 +124,7 @@ class RoutingOutcomesImporter(Importer):
         return _records_with(doc, {"task", "agent", "success"})
 
     def read(self, path: Path) -> pd.DataFrame:
-        doc = load_json(path)
+        doc = self.json(path)
         if isinstance(doc, dict) and isinstance(doc.get("outcomes"), list):
             doc = doc["outcomes"]
         df = records_frame(doc, what="routing-outcomes.json")

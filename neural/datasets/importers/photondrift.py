@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from neural.datasets.importers.base import Importer, Probe, load_json, records_frame, register
+from neural.datasets.importers.base import Importer, Probe, records_frame, register
 from neural.errors import DataError
 
 REPORT_KEYS = {"scan_stats", "severity_summary", "category_summary", "total_items"}
@@ -34,7 +34,7 @@ class PhotonDriftReportImporter(Importer):
         return _reports(probe.json_doc) is not None
 
     def read(self, path: Path) -> pd.DataFrame:
-        reports = _reports(load_json(path))
+        reports = _reports(self.json(path))
         if reports is None:
             raise DataError("not a PhotonDrift report: expected an object with items[] and scan_stats", field="file")
         rows = []

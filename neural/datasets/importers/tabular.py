@@ -20,7 +20,6 @@ from neural.datasets.importers.base import (
     SQLITE_MAGIC,
     Importer,
     Probe,
-    load_json,
     records_frame,
     register,
 )
@@ -233,7 +232,7 @@ class JsonImporter(Importer):
         return isinstance(probe.json_doc, list) and bool(probe.json_doc) and isinstance(probe.json_doc[0], dict)
 
     def read(self, path: Path) -> pd.DataFrame:
-        return records_frame(load_json(path), what="JSON")
+        return records_frame(self.json(path), what="JSON")
 
 
 @register
