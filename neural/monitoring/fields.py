@@ -11,8 +11,9 @@ class TextJSONField(models.JSONField):
     For the prediction log, written 10,000 rows per ``COPY`` and read whole: PostgreSQL only
     validates ``json`` where it converts ``jsonb`` to its binary form, ~30% of a ``COPY``'s time
     (measured in docs/registry.md). Nothing queries inside these values (``has_key``,
-    ``contains`` and the other ``jsonb`` operators would fail on this column); ``->`` key
-    transforms still work. Other databases store what ``JSONField`` stores there.
+    ``contains`` and the other ``jsonb`` operators would fail on this column, as would
+    ``distinct()`` over whole rows: ``json`` has no equality); ``->`` key transforms still work.
+    Other databases store what ``JSONField`` stores there.
     """
 
     def db_type(self, connection) -> str:
