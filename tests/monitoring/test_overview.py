@@ -47,3 +47,19 @@ def test_a_models_summary_averages_the_served_buckets_and_adds_nothing_to_them(v
     mean = sum(b["estimated_accuracy"] for b in served) / len(served)
     assert summary["estimated_accuracy"] == round(mean, 6)
     assert all("weight" not in b for b in summary["trend"])
+
+
+def test_the_admin_lists_prediction_logs_newest_first(admin_client, version, fresh_rows):
+    import time
+
+    from neural.monitoring.models import PredictionLog
+    from tests.monitoring.conftest import serve
+
+    serve(version, fresh_rows.head(3))
+    time.sleep(0.005)  # the next ids carry a later millisecond
+    serve(version, fresh_rows.iloc[3:4])
+    page = admin_client.get("/admin/monitoring/predictionlog/")
+    assert page.status_code == 200
+    newest = max(PredictionLog.objects.values_list("pk", flat=True))
+    assert PredictionLog.objects.order_by("-created_at", "-pk").first().pk == newest  # UUIDv7: time order
+    assert page.context["cl"].result_list[0].pk == newest
