@@ -100,6 +100,9 @@ class FastPredictor:
         self.lookups = [
             (cat["name"], {value: i + 1 for i, value in enumerate(cat["vocab"])}) for cat in pre.categorical_
         ]
+        self.scores = {
+            num["name"]: preprocessing.QuantileScore(num["quantiles"]) for num in pre.numeric_ if "quantiles" in num
+        }
         self.labels = predictor.encoder.classes_
         self.keys = [str(label) for label in self.labels]
         # Text and tag columns are not FAST_KINDS: those models take the engine's own path.
@@ -194,7 +197,7 @@ class FastPredictor:
             missing = ~np.isfinite(raw)
             filled = np.where(missing, num["median"], raw)
             if "quantiles" in num:
-                x_num[:, j] = preprocessing._quantile_score(filled, np.asarray(num["quantiles"]))
+                x_num[:, j] = self.scores[num["name"]](filled)
             else:
                 x_num[:, j] = np.clip((filled - num["median"]) / num["scale"], -CLIP, CLIP)
             j += 1

@@ -207,11 +207,23 @@ def _quantiles(finite: np.ndarray, median: float) -> list[float]:
 
 def _quantile_score(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     """Empirical CDF by interpolation through the quantiles (ties averaged), then a normal score."""
-    ranks = np.linspace(0, 1, len(quantiles))
-    up = np.interp(values, quantiles, ranks)
-    down = np.interp(-values, -quantiles[::-1], ranks[::-1])
-    cdf = np.clip((up + down) / 2.0, 1e-3, 1 - 1e-3)
-    return ndtri(cdf)
+    return QuantileScore(quantiles)(values)
+
+
+class QuantileScore:
+    """``_quantile_score`` for one column with its arrays built once: the serving path scores a
+    model's columns on every request, where building them cost more than the scoring."""
+
+    def __init__(self, quantiles) -> None:
+        self.quantiles = np.asarray(quantiles, dtype=np.float64)
+        self.ranks = np.linspace(0, 1, len(self.quantiles))
+        self.mirrored = -self.quantiles[::-1]
+        self.mirrored_ranks = self.ranks[::-1]
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        up = np.interp(values, self.quantiles, self.ranks)
+        down = np.interp(-values, self.mirrored, self.mirrored_ranks)
+        return ndtri(np.clip((up + down) / 2.0, 1e-3, 1 - 1e-3))
 
 
 def _bucket_counts(series: pd.Series, buckets: int) -> np.ndarray:
