@@ -4,6 +4,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from rest_framework.authtoken.models import Token
 
 from dashboard.auth import TokenAuthMiddleware
@@ -13,6 +14,14 @@ from neural.training.services import training_session_create
 from photondrift.realtime import session_group
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections():
+    """The database calls of these tests and of the consumers run on asgiref's sync thread; its
+    connection would outlive the test run and keep the test database from being dropped."""
+    yield
+    await database_sync_to_async(connections.close_all)()
 
 
 def app_with_token():
