@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from neural.api.permissions import VIEWER_MESSAGE, is_viewer
 from neural.datasets.generator import GENERATORS
 from neural.datasets.importers import REGISTRY
 from neural.datasets.models import Pattern
@@ -44,6 +45,8 @@ def dataset_index(request):
 @login_required
 @require_POST
 def dataset_generate_form(request):
+    if is_viewer(request.user):
+        return render(request, "dashboard/datasets/list.html", _page_context(generate_error=VIEWER_MESSAGE), status=403)
     form = request.POST
     try:
         rows = int(form.get("rows", ""))

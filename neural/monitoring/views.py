@@ -5,6 +5,7 @@ from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from neural.api.permissions import IsOperatorOrReadOnly
 from neural.errors import DataError, NotFound
 from neural.monitoring import alerts as alert_services
 from neural.monitoring.models import Alert, AlertRule, RetrainRun
@@ -113,15 +114,8 @@ class DriftHistoryView(APIView):
         )
 
 
-class IsOperator(permissions.BasePermission):
-    message = "viewers may read alerts; changing them needs an operator account"
-
-    def has_permission(self, request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_authenticated)
-
-
 class AlertRuleListView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsOperator]
+    permission_classes = [permissions.IsAuthenticated, IsOperatorOrReadOnly]
 
     @extend_schema(responses={200: AlertRuleSerializer(many=True)})
     def get(self, request):
@@ -158,7 +152,7 @@ def _alert(alert_id: int) -> Alert:
 
 
 class AlertAcknowledgeView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsOperator]
+    permission_classes = [permissions.IsAuthenticated, IsOperatorOrReadOnly]
 
     @extend_schema(request=None, responses={200: AlertSerializer})
     def post(self, request, alert_id: int):
@@ -167,7 +161,7 @@ class AlertAcknowledgeView(APIView):
 
 
 class AlertResolveView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsOperator]
+    permission_classes = [permissions.IsAuthenticated, IsOperatorOrReadOnly]
 
     @extend_schema(request=None, responses={200: AlertSerializer})
     def post(self, request, alert_id: int):

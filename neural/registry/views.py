@@ -5,7 +5,7 @@ import time
 
 import orjson
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -163,8 +163,8 @@ _tokens_lock = threading.Lock()
 class CachedTokenAuthentication(TokenAuthentication):
     """DRF's token check, with each valid token's answer kept ``TOKEN_TTL_S`` seconds per process.
 
-    Unknown tokens are never cached (each is asked again); deleting a token, or saving or deleting
-    a user, in this process forgets the cached answers at once.
+    Unknown tokens are never cached (each is asked again); deleting a token, saving or deleting a
+    user, or changing a user's groups, in this process forgets the cached answers at once.
     """
 
     def authenticate_credentials(self, key: str):
@@ -187,6 +187,8 @@ def forget_tokens(**_signal_kwargs) -> None:
 post_delete.connect(forget_tokens, sender=Token, dispatch_uid="serving-tokens-token-delete")
 post_save.connect(forget_tokens, sender=get_user_model(), dispatch_uid="serving-tokens-user-save")
 post_delete.connect(forget_tokens, sender=get_user_model(), dispatch_uid="serving-tokens-user-delete")
+# A user's groups decide whether it is a viewer (neural.api.permissions), kept with the cached user.
+m2m_changed.connect(forget_tokens, sender=get_user_model().groups.through, dispatch_uid="serving-tokens-user-groups")
 
 
 class OrjsonParser(JSONParser):
