@@ -60,14 +60,8 @@ def dataset_import(
     if hasattr(importer, "stream"):
         return _import_streamed(importer, path=path, name=name, target=target, pattern=pattern, owner=owner)
     df = importer.read(path)
-    if df.empty or len(df.columns) < 2:
-        raise DataError("file must hold at least one row with two or more columns", field="file")
     df.columns = [str(c) for c in df.columns]
-    target = target or importer.default_target
-    if not target:
-        raise DataError(
-            f"name the column to predict (target); columns are: {', '.join(map(str, df.columns))}", field="target"
-        )
+    target = _imported_target(importer, target, columns=df.columns, rows=len(df))
     return dataset_store_frame(
         df=df, name=name, target=target, pattern=pattern, owner=owner, source_format=importer.name
     )
@@ -83,14 +77,7 @@ def _import_streamed(importer, *, path: Path, name: str, target: str | None, pat
     )
     try:
         columns = storage.ParquetColumns(stored)
-        if rows == 0 or len(columns.columns) < 2:
-            raise DataError("file must hold at least one row with two or more columns", field="file")
-        target = target or importer.default_target
-        if not target:
-            raise DataError(
-                f"name the column to predict (target); columns are: {', '.join(map(str, columns.columns))}",
-                field="target",
-            )
+        target = _imported_target(importer, target, columns=columns.columns, rows=rows)
         task, schema, report = _profile(columns, target=target, overrides=None)
     except BaseException:
         stored.unlink(missing_ok=True)
@@ -111,6 +98,19 @@ def _import_streamed(importer, *, path: Path, name: str, target: str | None, pat
         owner=owner,
         source_format=importer.name,
     )
+
+
+def _imported_target(importer, target: str | None, *, columns, rows: int) -> str:
+    """The target of an imported file (the one named, else the format's own), once the file holds
+    at least one row of two or more columns."""
+    if rows == 0 or len(columns) < 2:
+        raise DataError("file must hold at least one row with two or more columns", field="file")
+    target = target or importer.default_target
+    if not target:
+        raise DataError(
+            f"name the column to predict (target); columns are: {', '.join(map(str, columns))}", field="target"
+        )
+    return target
 
 
 def check_size(size: int) -> None:
