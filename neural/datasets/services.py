@@ -371,7 +371,7 @@ def _create_version(
 def dataset_set_schema(*, dataset: Dataset, overrides: dict) -> Dataset:
     """Override column kinds / exclusion. The data (and its checksum) stay as they are; the
     schema is inferred again from the stored file a column at a time (never the whole table)."""
-    df = storage.ParquetColumns(Path(settings.DATASET_STORAGE_PATH) / dataset.file)
+    df = storage.ParquetColumns(storage.stored_path(dataset.file))
     merged = {**dataset.column_overrides}
     for column, change in overrides.items():
         merged[column] = {**merged.get(column, {}), **change} if isinstance(change, dict) else change

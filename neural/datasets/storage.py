@@ -34,6 +34,11 @@ def _writer_options(schema: pa.Schema) -> dict:
     return {"compression": PARQUET_COMPRESSION, "use_dictionary": texty}
 
 
+def stored_path(relative: str) -> Path:
+    """Where a data set's file (``Dataset.file``, relative) lies under DATASET_STORAGE_PATH."""
+    return Path(settings.DATASET_STORAGE_PATH) / relative
+
+
 def write_parquet(df: pd.DataFrame, relative: str) -> tuple[Path, str, int]:
     """Write ``df`` as Parquet atomically under DATASET_STORAGE_PATH.
 
@@ -51,12 +56,12 @@ def write_parquet_batches(
     """Write record batches as Parquet atomically, holding at most about one row group in memory.
 
     A writer thread encodes and compresses while the caller's iterator parses the next batches
-    (both release the GIL), with a queue of two batches between them.
+    (both release the GIL), with up to ``HANDOFF_BATCHES`` batches queued between them.
 
     Returns:
         (path, sha256, size in bytes, rows).
     """
-    target = Path(settings.DATASET_STORAGE_PATH) / relative
+    target = stored_path(relative)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".", suffix=".parquet.tmp", dir=target.parent)
     os.close(fd)
@@ -144,12 +149,12 @@ class ParquetColumns:
 
 
 def read_parquet(relative: str) -> pd.DataFrame:
-    return pd.read_parquet(Path(settings.DATASET_STORAGE_PATH) / relative)
+    return pd.read_parquet(stored_path(relative))
 
 
 def read_parquet_head(relative: str, rows: int) -> pd.DataFrame:
     """The first ``rows`` rows, reading batch by batch (never the whole file)."""
-    reader = pq.ParquetFile(Path(settings.DATASET_STORAGE_PATH) / relative)
+    reader = pq.ParquetFile(stored_path(relative))
     batch = next(reader.iter_batches(batch_size=rows), None)
     return batch.to_pandas() if batch is not None else pd.DataFrame(columns=reader.schema_arrow.names)
 

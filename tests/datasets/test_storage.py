@@ -74,7 +74,7 @@ def test_it_streams_a_csv_into_the_frame_the_whole_file_reader_made(db, tmp_path
     pd.testing.assert_frame_equal(stored, expected)
     assert stored["load"].dtype == np.float64 and stored["late"].notna().sum() == 50
     assert ds.rows == len(expected) == 620
-    columns = storage.ParquetColumns(storage_path(ds))
+    columns = storage.ParquetColumns(storage.stored_path(ds.file))
     for name in expected.columns:
         pd.testing.assert_series_equal(columns[name], stored[name])
     assert pq_row_groups(ds) == 7  # 620 rows in groups of 100, whatever the block size
@@ -153,12 +153,8 @@ def test_sample_positions_are_the_rows_dataframe_sample_takes():
     assert sample_positions(100, 100) is None
 
 
-def storage_path(ds):
-    return settings.DATASET_STORAGE_PATH / ds.file
-
-
 def pq_row_groups(ds) -> int:
-    return pq.ParquetFile(storage_path(ds)).metadata.num_row_groups
+    return pq.ParquetFile(storage.stored_path(ds.file)).metadata.num_row_groups
 
 
 def test_it_infers_datetime_columns_on_one_row_as_the_engine_does_on_all():
