@@ -172,7 +172,7 @@ def finish_report(profile: ColumnProfile, *, schema: list[dict] | None) -> dict:
     return report
 
 
-# Columns are judged two at a time (reading Parquet, sorting and hashing release the GIL); at most
+# Columns are judged two at a time (reading Parquet, hashing and counting release the GIL); at most
 # this many columns are in memory at once, and results are combined in column order.
 COLUMN_THREADS = 2
 
@@ -203,8 +203,8 @@ _MIX = np.uint64(0x100000001B3)
 def _value_hashes(series: pd.Series) -> tuple[np.ndarray, int]:
     """A mixed 64-bit hash per row (equal values, equal hashes) and the distinct non-missing count.
 
-    Numbers, booleans and dates hash arithmetically (no hash table); text goes through
-    ``factorize``, whose codes are exact and give the distinct count on the way."""
+    Numbers, booleans and dates hash arithmetically, then are counted by ``_count_distinct``; text
+    goes through ``factorize``, whose codes are exact and give the distinct count on the way."""
     if _has_unhashable(series):
         series = series.astype(str).where(series.notna())
     if isinstance(series.dtype, np.dtype) and series.dtype != object:

@@ -44,6 +44,8 @@ class Importer:
     default_target: ClassVar[str | None] = None
     # Detection order: specific formats (higher) are asked before generic ones.
     priority: ClassVar[int] = 0
+    # (path, document) that detection parsed, for ``json``; handed over once.
+    _parsed: tuple[Path, Any] | None = None
 
     def sniff(self, probe: Probe) -> bool:
         return False
@@ -54,7 +56,7 @@ class Importer:
     def json(self, path: Path) -> Any:
         """The file's JSON document: the one detection parsed (handed over once by ``detect``,
         since ``read`` may change it), else parsed now."""
-        handed, self._parsed = getattr(self, "_parsed", None), None
+        handed, self._parsed = self._parsed, None
         if handed is not None and handed[0] == path:
             return handed[1]
         return load_json(path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,7 +42,6 @@ def sniff_delimiter(text: str) -> str:
 # (a later misfit re-reads that column alone).
 RANGE_BYTES = 8 << 20
 BLOCK_BYTES = 1 << 20
-THREADED_READ = (os.cpu_count() or 1) >= 2
 _CONVERSION_ERROR = re.compile(r"In CSV column #(\d+): .*CSV conversion error")
 
 Sink = Callable[[pa.Schema, Iterator[pa.RecordBatch]], T]
@@ -54,13 +52,12 @@ def _options(
     encoding: str,
     column_types: dict,
     *,
-    threads: bool = THREADED_READ,
     column_names: list[str] | None = None,
     **convert,
 ) -> dict:
     return {
         "read_options": pacsv.ReadOptions(
-            encoding=encoding, use_threads=threads, block_size=BLOCK_BYTES, column_names=column_names
+            encoding=encoding, use_threads=True, block_size=BLOCK_BYTES, column_names=column_names
         ),
         "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
         "convert_options": pacsv.ConvertOptions(strings_can_be_null=True, column_types=column_types, **convert),
