@@ -14,19 +14,17 @@ def model_get(*, name: str, field: str = "model") -> RegisteredModel:
 
 
 def model_version_resolve(*, ref: str, field: str = "model") -> ModelVersion:
-    """``name`` (its active version) or ``name:vN``."""
+    """``name`` (its active version) or ``name:vN``: one query (the version with its model) when
+    it exists; a second one names what is missing."""
     name, _, number = ref.partition(":v")
-    model = model_get(name=name, field=field)
-    if number:
-        version = model.versions.filter(version=int(number)).first() if number.isdigit() else None
-        if version is None:
-            raise NotFound(f"model {name!r} has no version v{number}", field=field)
-        version.model = model
-        return version
-    version = model.versions.filter(is_active=True).first()
+    if number and not number.isdigit():
+        model_get(name=name, field=field)
+        raise NotFound(f"model {name!r} has no version v{number}", field=field)
+    wanted = {"version": int(number)} if number else {"is_active": True}
+    version = ModelVersion.objects.select_related("model").filter(model__name=name, **wanted).first()
     if version is None:
-        raise NotFound(f"model {name!r} has no active version", field=field)
-    version.model = model
+        model_get(name=name, field=field)  # 404 for an unknown model
+        raise NotFound(f"model {name!r} has no " + (f"version v{number}" if number else "active version"), field=field)
     return version
 
 

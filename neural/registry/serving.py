@@ -127,14 +127,12 @@ for _sender in (ModelVersion, RegisteredModel, ActivationEvent):
 
 
 def _read_routes(model_ref: str) -> _Routes:
-    """One indexed query: the pinned version, or the active version and any rollout candidate."""
-    name, sep, number = model_ref.partition(":v")
+    """The pinned version (``name:vN``, as ``model_version_resolve`` reads it), or the active
+    version and any rollout candidate in one indexed query."""
+    name, sep, _number = model_ref.partition(":v")
     expires = time.monotonic() + ROUTE_TTL_S
     if sep:
-        pinned = None
-        if number.isdigit():
-            pinned = ModelVersion.objects.select_related("model").filter(model__name=name, version=int(number)).first()
-        return _Routes(expires, pinned or model_version_resolve(ref=model_ref))  # its 404s
+        return _Routes(expires, model_version_resolve(ref=model_ref))
     rows = list(
         ModelVersion.objects.select_related("model")
         .filter(model__name=name)
