@@ -29,6 +29,11 @@ def _severity_risk(probabilities: dict[str, float]) -> float | None:
     return round(100 * expected, 2)
 
 
+def _positive_score(pattern: str, probability: float) -> float:
+    """The score of a binary problem from its positive class's probability."""
+    return round(100 * probability, 2) if pattern == "security" else round(probability, 6)
+
+
 def score_for(pattern: str, probabilities: dict[str, float] | None) -> float | None:
     if not probabilities:
         return None
@@ -36,10 +41,10 @@ def score_for(pattern: str, probabilities: dict[str, float] | None) -> float | N
     positive = positive_class(keys)
     if pattern == "security":
         if positive is not None:
-            return round(100 * probabilities[positive], 2)
+            return _positive_score(pattern, probabilities[positive])
         return _severity_risk(probabilities)
     if pattern == "coordination" and positive is not None:
-        return round(probabilities[positive], 6)
+        return _positive_score(pattern, probabilities[positive])
     return None
 
 
@@ -47,7 +52,7 @@ def score_column(pattern: str, keys: list[str], rows: list[list[float]]) -> list
     """``score_for`` of every row of probabilities (each in ``keys`` order), for a whole batch.
 
     Whether a pattern gives a score depends on the class names only, so it is decided once;
-    the binary scores then take one column with the same rounding as ``score_for``.
+    the binary scores then take one column, scaled and rounded by ``score_for``'s rule.
     """
     if not rows or score_for(pattern, dict(zip(keys, rows[0], strict=True))) is None:
         return None
@@ -55,6 +60,4 @@ def score_column(pattern: str, keys: list[str], rows: list[list[float]]) -> list
     if positive is None:  # a severity scale: the expected severity, row by row
         return [score_for(pattern, dict(zip(keys, p, strict=True))) for p in rows]
     j = keys.index(positive)
-    if pattern == "security":
-        return [round(100 * p[j], 2) for p in rows]
-    return [round(p[j], 6) for p in rows]
+    return [_positive_score(pattern, p[j]) for p in rows]
