@@ -18,13 +18,17 @@ from neural.training.models import TrainingSession
 TREND_DAYS = 14
 
 
-def _weighted(buckets: list[dict], key: str, weight: str | None = None) -> float | None:
-    """The mean of ``key`` over the buckets that have it, weighted by ``weight`` (or equally)."""
-    pairs = [(b[key], b[weight] if weight else 1) for b in buckets if b[key] is not None and (not weight or b[weight])]
+def _weighted(buckets: list[dict], key: str, weight: str) -> float | None:
+    pairs = [(b[key], b[weight]) for b in buckets if b[key] is not None and b[weight]]
     if not pairs:
         return None
     values, weights = np.array(pairs, dtype=float).T
     return round(float(np.average(values, weights=weights)), 6)
+
+
+def _mean(buckets: list[dict], key: str) -> float | None:
+    values = [b[key] for b in buckets if b[key] is not None]
+    return round(float(np.mean(values)), 6) if values else None
 
 
 def model_overview(version: ModelVersion, *, now=None) -> dict:
@@ -40,7 +44,7 @@ def model_overview(version: ModelVersion, *, now=None) -> dict:
         "task": version.task,
         "target": PATTERN_TARGETS.get(model.pattern),
         "accuracy": _weighted(active, "accuracy", "count"),
-        "estimated_accuracy": _weighted(active, "estimated_accuracy"),
+        "estimated_accuracy": _mean(active, "estimated_accuracy"),
         "drift_score": drift[-1].drift_score if drift else None,
         "trend": trend["buckets"],
         "drift": [
