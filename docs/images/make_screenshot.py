@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -22,8 +21,8 @@ from tests.browser.server import (  # noqa: E402  (needs the repository root on 
     EmbeddedServer,
     launch_chromium,
     login,
-    session_status,
-    start_training,
+    start_demo_training,
+    wait_for_training,
 )
 
 EPOCHS = 40
@@ -42,16 +41,10 @@ def main() -> None:
         context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
         login(page, server)
-        session = start_training(
-            context,
-            server,
-            pattern_type="coordination",
-            training_data="demo-coordination",
-            epochs=EPOCHS,
-            config={"early_stopping": False},
-        )
-        session_id = session["session_id"]
-        wait_finished(context, server, session_id)
+        session_id = start_demo_training(context, server, epochs=EPOCHS)["session_id"]
+        status = wait_for_training(context, server, session_id, timeout=DEADLINE_S)
+        if status != "succeeded":
+            raise SystemExit(f"training session {session_id} is {status!r} after {DEADLINE_S}s:\n{server.log_tail()}")
 
         page.goto(f"{server.base_url}/sessions/{session_id}/")
         page.wait_for_selector("#confusion-chart .main-svg")
@@ -65,18 +58,6 @@ def main() -> None:
         page.screenshot(path=str(HERE / "overview.png"), full_page=True)
         browser.close()
     print(f"wrote {HERE / 'session-page.png'} and {HERE / 'overview.png'}")
-
-
-def wait_finished(context, server: EmbeddedServer, session_id: int) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        status = session_status(context, server, session_id)
-        if status == "succeeded":
-            return
-        if status in ("failed", "stopped"):
-            raise SystemExit(f"training session {session_id} {status}:\n{server.log_tail()}")
-        time.sleep(0.5)
-    raise SystemExit(f"training session {session_id} did not finish in {DEADLINE_S}s")
 
 
 if __name__ == "__main__":

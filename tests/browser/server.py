@@ -181,17 +181,23 @@ def login(page, server: EmbeddedServer, *, username: str = "admin") -> None:
 
 def start_training(context, server: EmbeddedServer, **body) -> dict:
     """POST /api/v1/neural/train as the signed-in user (session cookie + CSRF header)."""
-    csrf = next((c["value"] for c in context.cookies(server.base_url) if c["name"] == "csrftoken"), None)
-    if csrf is None:
-        raise AssertionError("no csrftoken cookie after login")
-    res = context.request.post(
-        f"{server.base_url}/api/v1/neural/train",
-        data=json.dumps(body),
-        headers={"Content-Type": "application/json", "X-CSRFToken": csrf},
+    status, answer = api(context, server, "POST", "/api/v1/neural/train", body)
+    if status != 202:
+        raise AssertionError(f"POST /api/v1/neural/train -> {status}: {answer}")
+    return answer
+
+
+def start_demo_training(context, server: EmbeddedServer, *, epochs: int, **extra) -> dict:
+    """Train on the embedded server's demo coordination data set, every epoch run (no early stop)."""
+    return start_training(
+        context,
+        server,
+        pattern_type="coordination",
+        training_data="demo-coordination",
+        epochs=epochs,
+        config={"early_stopping": False},
+        **extra,
     )
-    if res.status != 202:
-        raise AssertionError(f"POST /api/v1/neural/train -> {res.status}: {res.text()[:1000]}")
-    return res.json()
 
 
 def session_status(context, server: EmbeddedServer, session_id: int) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.factories import COORDINATION_INPUT
 
-from .server import EmbeddedServer, api, login, start_training, wait_for_training
+from .server import EmbeddedServer, api, login, start_demo_training, wait_for_training
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,15 +55,7 @@ def test_it_shows_a_new_alert_live_and_acknowledges_it_without_a_reload(server, 
     page.on("pageerror", lambda exc: js_errors.append(str(exc)))
     login(page, server)
 
-    session = start_training(
-        context,
-        server,
-        pattern_type="coordination",
-        training_data="demo-coordination",
-        model_name=MODEL,
-        epochs=EPOCHS,
-        config={"early_stopping": False},
-    )
+    session = start_demo_training(context, server, epochs=EPOCHS, model_name=MODEL)
     status = wait_for_training(context, server, session["session_id"], timeout=TRAINING_DEADLINE_S)
     assert status == "succeeded", f"training is {status!r}\n--- server log ---\n{server.log_tail()}"
 

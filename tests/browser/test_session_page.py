@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .server import login, start_training
+from .server import login, start_demo_training
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,14 +38,7 @@ def test_it_streams_the_loss_curve_while_training(server, browser_context):
     js_errors: list[str] = []
     page.on("pageerror", lambda exc: js_errors.append(str(exc)))
     login(page, server)
-    session = start_training(
-        browser_context,
-        server,
-        pattern_type="coordination",
-        training_data="demo-coordination",
-        epochs=EPOCHS,
-        config={"early_stopping": False},
-    )
+    session = start_demo_training(browser_context, server, epochs=EPOCHS)
     session_id = session["session_id"]
 
     page.goto(f"{server.base_url}/sessions/{session_id}/")
