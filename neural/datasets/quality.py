@@ -49,6 +49,16 @@ def sample_positions(rows: int, size: int, seed: int = 0) -> np.ndarray | None:
     return np.random.RandomState(seed).choice(rows, size=size, replace=False).astype(np.intp)
 
 
+def _sample_positions_for(rows: int, size: int, extra_size: int | None) -> tuple:
+    """``sample_positions(rows, size)`` and ``sample_positions(rows, extra_size)`` from one draw:
+    ``RandomState.choice(..., replace=False)`` takes the head of one permutation, so the smaller
+    sample is the head of the larger (drawing a permutation of a million rows costs 80 ms)."""
+    largest = sample_positions(rows, max(size, extra_size or 0))
+    if largest is None:  # the larger sample is every row; the smaller may still be a draw
+        return sample_positions(rows, size), (sample_positions(rows, extra_size) if extra_size else None)
+    return largest[:size], (largest[:extra_size] if extra_size else None)
+
+
 def quality_report(df, *, target: str | None, schema: list[dict] | None = None) -> dict:
     """Judge ``df``; ``schema`` (list of {name, kind, excluded, reason}) adds identifier warnings.
 
@@ -81,8 +91,7 @@ def profile_columns(df, *, target: str | None, extra_sample_rows: int | None = N
     """Read each column of ``df`` once; see ``quality_report``. ``extra_sample_rows`` also keeps
     the rows ``DataFrame.sample(extra_sample_rows, random_state=0)`` would take (for the schema)."""
     rows = len(df)
-    positions = sample_positions(rows, SAMPLE_ROWS)
-    extra = sample_positions(rows, extra_sample_rows) if extra_sample_rows else None
+    positions, extra = _sample_positions_for(rows, SAMPLE_ROWS, extra_sample_rows)
     report = {
         "rows": rows,
         "columns": len(df.columns),
@@ -107,7 +116,8 @@ def profile_columns(df, *, target: str | None, extra_sample_rows: int | None = N
         part = {"picked": series if positions is None else series.take(positions)}
         if extra_sample_rows:
             part["extra"] = series if extra is None else series.take(extra)
-        part["hashes"], part["distinct"] = _value_hashes(series)
+        ordered = _sorted_present(series)
+        part["hashes"], part["distinct"] = _value_hashes(series, ordered)
         part["present"] = int(series.notna().sum())
         if pd.api.types.is_integer_dtype(series) and part["distinct"]:
             part["integer_span"] = int(series.max()) - int(series.min())
@@ -115,7 +125,8 @@ def profile_columns(df, *, target: str | None, extra_sample_rows: int | None = N
             part["class_balance"] = _class_balance(series, part["distinct"])
         if _is_numeric(series):
             part["outliers"] = _robust_outliers(part["picked"])
-        part["distribution"] = _distribution(series)
+        part["distribution"] = _distribution(series, ordered)
+        del ordered
         if _is_texty(series):
             part["pii"] = _pii(part["picked"], str(col))
         return part
@@ -200,36 +211,53 @@ def _ordered_map(fn, items) -> Iterator:
 _MIX = np.uint64(0x100000001B3)
 
 
-def _value_hashes(series: pd.Series) -> tuple[np.ndarray, int]:
+def _value_hashes(series: pd.Series, ordered: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """A mixed 64-bit hash per row (equal values, equal hashes) and the distinct non-missing count.
 
-    Numbers, booleans and dates hash arithmetically, then are counted by ``_count_distinct``; text
-    goes through ``factorize``, whose codes are exact and give the distinct count on the way."""
+    Numbers, booleans and dates hash arithmetically and are counted by ``_count_distinct`` (from
+    ``ordered``, the column's ``_sorted_present`` values, when given); text goes through
+    ``factorize``, whose codes are exact and give the distinct count on the way."""
     if _has_unhashable(series):
         series = series.astype(str).where(series.notna())
-    if isinstance(series.dtype, np.dtype) and series.dtype != object:
-        return pd.util.hash_pandas_object(series, index=False).to_numpy(), _count_distinct(series)
+    if _numpy_typed(series):
+        return pd.util.hash_pandas_object(series, index=False).to_numpy(), _count_distinct(series, ordered)
     codes, uniques = pd.factorize(series)
     return pd.util.hash_array(codes.astype(np.uint64), categorize=False), len(uniques)
 
 
-def _count_distinct(series: pd.Series) -> int:
-    """``nunique()`` for numpy-typed columns: small integer ranges by counting, other numbers and
-    dates through pandas' hash table (sorting a million floats takes 1.5x as long, a million
-    integers spread wide 20x)."""
+def _numpy_typed(series: pd.Series) -> bool:
+    """Numbers, booleans and dates (time-zone aware too): values with an arithmetic hash."""
+    return (isinstance(series.dtype, np.dtype) and series.dtype != object) or isinstance(
+        series.dtype, pd.DatetimeTZDtype
+    )
+
+
+def _sorted_present(series: pd.Series) -> np.ndarray | None:
+    """The non-missing values of a numpy-typed number or date column, sorted (dates as int64
+    ticks); None for other columns. One sort gives both the distinct count and the histogram:
+    numpy's SIMD sort of a million values takes 15-20 ms where pandas' hash table took 40-140 ms
+    (depending on the machine's caches) and ``np.unique`` on integers over a second."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)  # the instants, naive
+    if not isinstance(series.dtype, np.dtype) or series.dtype.kind not in "iufM":
+        return None
     values = series.to_numpy()
-    if values.dtype.kind == "M":  # NaT is the smallest int64
-        ticks = values.view(np.int64)
-        unique = pd.unique(ticks)
-        return len(unique) - int(bool((unique == np.iinfo(np.int64).min).any()))
-    if values.dtype.kind not in "iuf":
+    if values.dtype.kind == "M":
+        values = values.view(np.int64)
+        values = values[values != np.iinfo(np.int64).min]  # NaT
+    elif values.dtype.kind == "f":
+        values = values[~np.isnan(values)]
+    return np.sort(values)
+
+
+def _count_distinct(series: pd.Series, ordered: np.ndarray | None = None) -> int:
+    """``nunique()`` for numpy-typed columns, by counting the steps in the sorted values (-0.0
+    and 0.0 are one value, as for pandas)."""
+    if ordered is None:
+        ordered = _sorted_present(series)
+    if ordered is None:
         return int(series.nunique(dropna=True))
-    if values.dtype.kind in "iu" and values.size:
-        low, high = int(values.min()), int(values.max())
-        if high - low <= 4 * values.size + 1024:  # a small range: count by counting, no hash table
-            return int(np.count_nonzero(np.bincount((values - low).astype(np.intp, copy=False))))
-    unique = pd.unique(values)  # NaNs collapse into one
-    return len(unique) - int(values.dtype.kind == "f" and bool(np.isnan(unique).any()))
+    return int(ordered.size and 1 + np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
 def _is_texty(series: pd.Series) -> bool:
@@ -286,13 +314,19 @@ def _robust_outliers(series: pd.Series) -> dict | None:
     return {"count": count, "share": round(count / len(x), 4), "median": median, "mad": mad, "threshold": ROBUST_Z}
 
 
-def _distribution(series: pd.Series) -> dict:
+def _distribution(series: pd.Series, ordered: np.ndarray | None = None) -> dict:
+    """A histogram of a number or date column, the top values of any other. ``ordered`` (the
+    column's ``_sorted_present`` values) lets a number column's histogram be read off by binary
+    search instead of a pass over the column."""
     if _is_numeric(series):
-        finite = series.to_numpy(dtype=float, na_value=np.nan)
-        finite = finite[np.isfinite(finite)]  # missing values are NaN here
-        if finite.size == 0:
+        if ordered is not None:
+            counts, edges = _sorted_histogram(ordered.astype(float, copy=False))
+        else:
+            finite = series.to_numpy(dtype=float, na_value=np.nan)
+            finite = finite[np.isfinite(finite)]  # missing values are NaN here
+            counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS) if finite.size else (None, None)
+        if counts is None:
             return {"type": "empty"}
-        counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
         return {"type": "histogram", "counts": counts.tolist(), "edges": [round(float(e), 6) for e in edges]}
     values = series.dropna()
     if values.empty:
@@ -305,6 +339,19 @@ def _distribution(series: pd.Series) -> dict:
     top = values.value_counts().head(TOP_VALUES)
     top.index = top.index.astype(str)
     return {"type": "top_values", "values": top.index.tolist(), "counts": [int(c) for c in top.to_numpy()]}
+
+
+def _sorted_histogram(ordered: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``np.histogram(finite, HISTOGRAM_BINS)`` of the finite part of sorted floats, exactly: the
+    same edges (they depend only on the smallest and largest value), and bin i holds
+    edges[i] <= x < edges[i + 1], the last bin its right edge too, as numpy assigns them."""
+    finite = ordered[np.searchsorted(ordered, -np.inf, "right") : np.searchsorted(ordered, np.inf, "left")]
+    if finite.size == 0:
+        return None, None
+    edges = np.histogram_bin_edges(finite[[0, -1]], bins=HISTOGRAM_BINS)
+    bounds = np.searchsorted(finite, edges, "left")
+    bounds[-1] = finite.size
+    return np.diff(bounds), edges
 
 
 def _pii(series: pd.Series, name: str) -> list[dict]:

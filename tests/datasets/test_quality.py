@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 
-from neural.datasets.quality import REDACTED, quality_report, redact_findings
+from neural.datasets.quality import REDACTED, quality_report, redact_findings, sample_positions
 from neural.datasets.services import dataset_store_frame
 
 SECRET_VALUES = ["alice@example.com", "10.20.30.40", "4111 1111 1111 1111", "AKIAIOSFODNN7EXAMPLE"]
@@ -100,7 +100,10 @@ def test_it_counts_distinct_values_and_classes_without_text_alike():
     ints = pd.Series(rng.integers(-5, 7, 500))
     wide = pd.Series(rng.integers(-(2**62), 2**62, 500))
     stamps = pd.Series(pd.to_datetime(rng.integers(0, 9, 500), unit="D")).where(rng.random(500) > 0.2)
-    for series in (ints, wide, stamps):
+    # Two instants an hour apart share a wall-clock time on the night the clocks go back.
+    zoned = pd.Series(pd.to_datetime(rng.integers(0, 9, 500) * 1800 + 1_667_089_800, unit="s", utc=True))
+    zoned = zoned.dt.tz_convert("Europe/Berlin").where(rng.random(500) > 0.2)
+    for series in (ints, wide, stamps, zoned):
         assert _count_distinct(series) == series.nunique(dropna=True)
     assert _count_distinct(pd.Series(pd.to_datetime([None, None]))) == 0
     ties = pd.Series(np.repeat(np.arange(10), 50)[rng.permutation(500)])
@@ -117,6 +120,35 @@ def test_it_counts_distinct_values_and_classes_without_text_alike():
         "edges": [round(float(e), 6) for e in edges],
     }
     assert _distribution(pd.Series([np.nan, np.inf])) == {"type": "empty"}
+
+
+def test_histograms_and_distinct_counts_read_off_the_sorted_values_equal_numpys_and_pandas():
+    from neural.datasets.quality import _count_distinct, _distribution, _sample_positions_for, _sorted_present
+
+    rng = np.random.default_rng(5)
+    cases = [
+        rng.normal(0, 1, 20_000),
+        rng.exponential(3, 20_000).round(2),  # ties on the bin edges
+        rng.integers(-5, 5, 1000),
+        rng.integers(-(2**62), 2**62, 1000),
+        np.full(10, 3.0),  # one value: numpy widens the range by 0.5 each side
+        np.r_[rng.normal(0, 1, 1000).round(1), np.nan, np.inf, -np.inf, -0.0, 0.0],
+    ]
+    for values in cases:
+        series = pd.Series(values)
+        finite = values[np.isfinite(values)].astype(float)
+        counts, edges = np.histogram(finite, bins=20)
+        assert _distribution(series, _sorted_present(series)) == {
+            "type": "histogram",
+            "counts": counts.tolist(),
+            "edges": [round(float(e), 6) for e in edges],
+        }
+        assert _count_distinct(series) == series.nunique(dropna=True)
+    for rows in (10, 30_000, 60_000):  # both samples from one draw are the ones drawn apart
+        pair = _sample_positions_for(rows, 50_000, 20_000)
+        for got, size in zip(pair, (50_000, 20_000), strict=True):
+            want = sample_positions(rows, size)
+            assert (got is None and want is None) or (got == want).all()
 
 
 def test_redaction_removes_exactly_what_the_report_finds():
