@@ -116,6 +116,11 @@ def test_it_shows_a_new_alert_live_and_acknowledges_it_without_a_reload(server, 
     assert cells[1:4] == [MODEL, "accuracy_below", "firing"], cells
     assert "realised accuracy 0.000 < 0.990" in cells[4], cells
 
+    # The row may come from a summary the page re-read after an accuracy event, before the alert's
+    # own frame is handed to this test: give the frame a moment (events are dispatched while waiting).
+    deadline = time.monotonic() + 10
+    while not any(e.get("type") == "monitoring.alert" for e in socket_events) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
     alert_events = [e for e in socket_events if e.get("type") == "monitoring.alert"]
     assert [e["status"] for e in alert_events] == ["firing"], socket_events
     assert row.get_attribute("data-alert") == str(alert_events[0]["id"])
