@@ -99,3 +99,46 @@ class WorkerHeartbeat(models.Model):
 
     hostname = models.CharField(max_length=255, unique=True)
     last_seen = models.DateTimeField()
+
+
+class TuningJob(models.Model):
+    """A hyperparameter search over one model version's data set and config (`neural
+    hyper-optimize`). Its trials live in an Optuna study in the same database (``study_name``),
+    which is how the Celery workers running them share what each has tried."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="tuning_jobs")
+    method = models.CharField(max_length=10)
+    objective = models.CharField(max_length=20, help_text="the --optimize name, e.g. accuracy")
+    direction = models.CharField(max_length=8)
+    trials = models.PositiveIntegerField(help_text="trials to run in all, over every worker")
+    trials_claimed = models.PositiveIntegerField(default=0, help_text="trials some runner has started")
+    epochs = models.PositiveIntegerField(help_text="epochs per trial at most (early stopping still applies)")
+    seed = models.IntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    best_value = models.FloatField(null=True, blank=True)
+    best_params = models.JSONField(default=dict, blank=True)
+    best_trial = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"tuning job {self.pk} ({self.method}, {self.status})"
+
+    @property
+    def study_name(self) -> str:
+        return f"photondrift-tuning-{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -105,10 +105,10 @@ def session_outcome(session: TrainingSession) -> dict:
     }
 
 
-def session_outcome_text(session: TrainingSession) -> str:
-    version = session.model_version
-    figures = " ".join(f"{k}={v:.4f}" for k, v in session.metrics.items() if isinstance(v, (int, float)))
-    return f"session {session.pk} {session.status}: {session.model_name}:{version.label} {figures}"
+def session_outcome_text(outcome: dict) -> str:
+    """``session_outcome``'s document for people."""
+    figures = " ".join(f"{k}={v:.4f}" for k, v in (outcome["metrics"] or {}).items() if isinstance(v, (int, float)))
+    return f"session {outcome['session_id']} {outcome['status']}: {outcome['model']}:{outcome['version']} {figures}"
 
 
 # --- model versions -------------------------------------------------------------------------
@@ -326,3 +326,56 @@ def batch_size_text(r: dict) -> str:
     ]
     lines.append(f"recommended batch size: {r['recommended']}")
     return "\n".join(lines)
+
+
+# --- hyper-optimize -------------------------------------------------------------------------
+
+
+def follow_tuning(job, bar) -> object:
+    """Wait for the workers to finish a tuning job, moving ``bar`` as trial slots are taken."""
+    while True:
+        job.refresh_from_db()
+        bar.update(job.trials_claimed - bar.n)
+        if job.is_finished:
+            return job
+        time.sleep(FOLLOW_POLL_S)
+
+
+def tuning_text(r: dict) -> str:
+    counts = ", ".join(f"{n} {state}" for state, n in r["counts"].items() if n)
+    lines = [
+        f"tuning job {r['job_id']} {r['status']}: {r['method']} search on {r['model']}:{r['version']}, "
+        f"{r['trials_requested']} trials of at most {r['epochs_per_trial']} epochs ({counts or 'none ran'}), "
+        f"{r['direction']} validation {r['objective']}"
+    ]
+    names = list(dict.fromkeys(k for t in r["trials"] for k in t["params"]))
+    header = ["trial", "state", r["objective"], *names, "seconds"]
+    table = [header] + [
+        [
+            str(t["number"]),
+            t["state"],
+            _cell(t["value"]),
+            *[_option(t["params"].get(n)) for n in names],
+            "-" if t["seconds"] is None else f"{t['seconds']:.1f}",
+        ]
+        for t in r["trials"]
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table]
+    if r["best"]:
+        best = r["best"]
+        options = " ".join(f"{k}={_option(v)}" for k, v in best["params"].items())
+        baseline = "" if r["baseline"] is None else f" ({r['version']}: {r['baseline']:.4f} on the same rows)"
+        lines.append(
+            f"best: trial {best['trial']}, validation {r['objective']} {best['value']:.4f}{baseline}: {options}"
+        )
+    if r.get("error"):
+        lines.append(f"error: {r['error']}")
+    if r.get("trained"):
+        lines.append("trained the best options: " + session_outcome_text(r["trained"]))
+    return "\n".join(lines)
+
+
+def _option(value) -> str:
+    """A searched option: 4 significant digits (a weight decay of 2.6e-06 is not 0.0000)."""
+    return f"{value:.4g}" if isinstance(value, float) else _cell(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from neural.training.services import SessionBusy, training_session_run
+from neural.training.tuning import tuning_job_run
 
 
 @shared_task(bind=True, name="neural.training.tasks.training_session_run_task", max_retries=None)
@@ -18,3 +19,9 @@ def training_session_run_task(self, session_id: int) -> str:
         return training_session_run(session_id=session_id, ran_in=self.request.hostname).status
     except SessionBusy as exc:
         raise self.retry(countdown=max(1.0, exc.retry_in_s)) from exc
+
+
+@shared_task(bind=True, name="neural.training.tasks.tuning_job_run_task")
+def tuning_job_run_task(self, job_id: int) -> str:
+    """One runner of a hyperparameter search: trains trials until none are left to take."""
+    return tuning_job_run(job_id=job_id, ran_in=self.request.hostname).status

@@ -160,6 +160,9 @@ CELERY_TASK_ROUTES = {"neural.training.tasks.*": {"queue": "training"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
 WORKER_HEARTBEAT_S = env_int("WORKER_HEARTBEAT_S", 5, minimum=1)
+# `neural hyper-optimize` queues this many tasks per search; each runs trials until none are left,
+# so up to this many workers share one search.
+TUNING_TASKS = env_int("TUNING_TASKS", 4, minimum=1)
 
 # --- Channels ---------------------------------------------------------------------------------
 CHANNEL_LAYERS = {

@@ -158,3 +158,71 @@ def test_bad_model_command_arguments_are_exit_2(trained):
     error = failing("neural", "simplify", "--model", "coord-model", "--target-params", "5")
     assert error.returncode == 2 and "too small" in str(error)
     assert ModelVersion.objects.count() == 1 and TrainingSession.objects.count() == 1
+
+
+def test_hyper_optimize_runs_its_trials_here_records_the_best_and_trains_it(trained):
+    from neural.training.models import TuningJob
+
+    body = run(
+        "neural", "hyper-optimize", "--model", "coord-model", "--method", "random", "--trials", "3",
+        "--epochs", "2", "--train-best",
+    )  # fmt: skip
+    job = TuningJob.objects.get(pk=body["job_id"])
+    assert body["status"] == job.status == "succeeded" and job.trials_claimed == 3
+    assert [t["number"] for t in body["trials"]] == [0, 1, 2]
+    complete = [t for t in body["trials"] if t["state"] == "complete"]
+    best = max(complete, key=lambda t: t["value"])
+    assert body["best"] == {"trial": best["number"], "value": best["value"], "params": best["params"]}
+    assert body["baseline"] == trained.model_version.metrics["val_accuracy"]
+    assert all(t["seconds"] > 0 for t in body["trials"])
+    # --train-best: a new version from the best options, with the base version's epochs and lineage
+    child = ModelVersion.objects.get(model__name="coord-model", version=2)
+    assert body["trained"]["version"] == "v2" and child.parent == trained.model_version
+    assert child.config["learning_rate"] == best["params"]["learning_rate"]
+    assert child.config["hidden_sizes"] == [int(h) for h in best["params"]["hidden_sizes"].split(",")]
+    assert child.config["epochs"] == trained.model_version.config["epochs"] == 4
+
+
+def test_a_grid_search_never_asks_for_more_trials_than_its_grid_and_texts_a_table(trained):
+    from neural.engine.tuning import grid_size
+    from neural.training.tuning import tuning_job_create
+
+    job = tuning_job_create(user=None, version=trained.model_version, method="grid", trials=10_000 % 500 + 499)
+    assert job.trials == min(499, grid_size()) and job.objective == "accuracy" and job.direction == "maximize"
+    out = StringIO()
+    call_command("neural", "hyper-optimize", "--model", "coord-model", "--method", "grid", "--trials", "2",
+                 "--epochs", "1", stdout=out)  # fmt: skip
+    text = out.getvalue()
+    assert "grid search on coord-model:v1, 2 trials" in text and "learning_rate" in text and "best: trial" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--method", "annealing"], "unknown method 'annealing'; choose one of grid, random, bayesian"),
+        (["--trials", "0"], "trials must be a whole number from 1 to 500"),
+        (["--optimize", "r2"], "cannot optimize 'r2' for classification"),
+        (["--epochs", "0"], "epochs must be a whole number > 0"),
+    ],
+)
+def test_bad_hyper_optimize_arguments_are_exit_2_and_store_no_job(trained, args, message):
+    from neural.training.models import TuningJob
+
+    error = failing("neural", "hyper-optimize", "--model", "coord-model", *args)
+    assert error.returncode == 2 and message in str(error)
+    assert not TuningJob.objects.exists()
+
+
+def test_roc_auc_is_an_objective_for_two_classes_only():
+    from types import SimpleNamespace
+
+    from neural.errors import DataError
+    from neural.training.tuning import objective_of
+
+    assert objective_of(SimpleNamespace(task="binary", classes=["no", "yes"]), "roc_auc")[1:] == (
+        "val_roc_auc",
+        "maximize",
+    )
+    with pytest.raises(DataError, match="two classes only"):
+        objective_of(SimpleNamespace(task="multiclass", classes=["a", "b", "c"]), "roc_auc")
+    assert objective_of(SimpleNamespace(task="regression", classes=None), None) == ("r2", "val_r2", "maximize")

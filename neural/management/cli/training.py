@@ -1,5 +1,6 @@
 """Training commands: `training neural-train|status|logs` and the `neural` sub-commands
-train (alias), validate, metrics, compare, retrain, simplify and optimize-batch-size.
+train (alias), validate, metrics, compare, retrain, simplify, optimize-batch-size and
+hyper-optimize.
 
 Each parses, calls services/selectors, and prints: one JSON document with --json, lines for
 people otherwise, progress on stderr. Bad input is one line and exit 2; a run-time failure
@@ -14,6 +15,7 @@ from tqdm import tqdm
 
 from neural.datasets.models import Pattern
 from neural.datasets.selectors import dataset_get
+from neural.engine import tuning
 from neural.engine.training_file import TrainingFile, load_training_file
 from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
 from neural.training import reports
@@ -24,6 +26,7 @@ from neural.training.services import (
     training_session_run,
     worker_alive,
 )
+from neural.training.tuning import best_config, tuning_job_create, tuning_job_run, tuning_report
 
 # CLI flag -> TrainConfig field, for the flags that map one to one.
 OPTION_FLAGS = {
@@ -51,6 +54,8 @@ class TrainingCommands:
         "retrain": "Train a new version on the same data set and config.",
         "simplify": "Distil a model into a smaller network under a parameter budget (a new version).",
         "optimize-batch-size": "Try batch sizes for a model's data set and config; recommend one.",
+        "hyper-optimize": "Search learning rate, regularisation and network shape with Optuna (trials run on "
+        "the Celery workers, or here when none is alive); --train-best trains the best into a new version.",
     }
 
     def add_train_arguments(self, p) -> None:
@@ -156,6 +161,58 @@ class TrainingCommands:
         )
         self.emit(report, reports.batch_size_text(report))
 
+    def add_hyper_optimize_arguments(self, p) -> None:
+        p.add_argument("--model", required=True, help="name or name:vN: its data set, split and config are the base")
+        p.add_argument("--method", default="bayesian", help=f"{', '.join(tuning.METHODS)} (default bayesian: TPE)")
+        p.add_argument("--trials", type=int, default=20, help="trials in all (default 20)")
+        p.add_argument(
+            "--optimize", help="validation figure to optimise: accuracy, macro_f1, roc_auc or loss; r2, mae or loss"
+        )
+        p.add_argument("--epochs", type=int, help="epochs per trial at most (default: the version's)")
+        p.add_argument("--train-best", action="store_true", help="then train the best options into a new version")
+
+    def do_hyper_optimize(
+        self, *, model: str, method: str, trials: int, optimize: str | None, epochs: int | None, train_best: bool, **_
+    ) -> None:
+        version = reports.resolve(model)
+        in_process = not worker_alive()
+        job = tuning_job_create(
+            user=None,
+            version=version,
+            method=method,
+            trials=trials,
+            objective=optimize,
+            epochs=epochs,
+            enqueue=not in_process,
+        )
+        with tqdm(
+            total=job.trials, unit="trial", desc=f"tuning job {job.pk}", leave=False, disable=self.as_json
+        ) as bar:
+            if in_process:
+                self.progress(f"no Celery worker is alive: running tuning job {job.pk}'s {job.trials} trials here")
+                job = tuning_job_run(job_id=job.pk, on_trial=lambda _t: bar.update(1))
+            else:
+                self.progress(f"tuning job {job.pk} queued; the workers run its {job.trials} trials")
+                job = reports.follow_tuning(job, bar)
+        report = tuning_report(job=job)
+        if job.status != job.Status.SUCCEEDED:
+            self.emit(report, reports.tuning_text(report))
+            raise fail(f"tuning job {job.pk} {job.status}: {job.error or 'no trial completed'}", EXIT_FAILED)
+        if train_best:
+            session = start_session(
+                self,
+                dataset=version.dataset,
+                pattern=version.model.pattern,
+                config=best_config(job),
+                model_name=version.model.name,
+                session_name=f"best of tuning job {job.pk} on {version}",
+                wait=True,
+                parent_version=version,
+                quiet=True,
+            )
+            report["trained"] = reports.session_outcome(session)
+        self.emit(report, reports.tuning_text(report))
+
 
 def add_train_arguments(p) -> None:
     p.add_argument("--pattern", required=True, help=", ".join(Pattern.values))
@@ -229,7 +286,8 @@ def start_session(cmd: SubcommandCommand, *, wait: bool, quiet: bool = False, **
     if session.status != TrainingSession.Status.SUCCEEDED:
         raise fail(f"training {session.status}: {session.error or 'no model was registered'}", EXIT_FAILED)
     if not quiet:
-        cmd.emit(reports.session_outcome(session), reports.session_outcome_text(session))
+        outcome = reports.session_outcome(session)
+        cmd.emit(outcome, reports.session_outcome_text(outcome))
     return session
 
 

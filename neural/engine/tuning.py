@@ -1,0 +1,163 @@
+"""Hyperparameter search with Optuna: the search space, the samplers, and one trial's training.
+
+A trial trains the model's network on the version's own data set and split with the sampled
+options and is scored on the VALIDATION rows (the test rows stay untouched, so the version
+trained from the best options reports an honest test figure). Each epoch's validation figure is
+reported to Optuna, whose median pruner stops a trial that trails the others' at the same epoch.
+
+The study lives wherever the caller's storage says (the shared database, so trials spread over
+Celery workers); nothing here knows about Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from neural.engine.callbacks import Callback, EpochState
+from neural.engine.config import TrainConfig
+from neural.engine.errors import DataError
+from neural.engine.pipeline import train_tabular
+from neural.engine.schema import ColumnSpec, TaskKind
+
+METHODS = ("grid", "random", "bayesian")
+# The figure a study optimises (a key of the trained model's validation metrics) and its
+# direction; --optimize takes the name on the left.
+OBJECTIVES = {
+    "classification": {
+        "accuracy": ("val_accuracy", "maximize"),
+        "macro_f1": ("val_macro_f1", "maximize"),
+        "roc_auc": ("val_roc_auc", "maximize"),
+        "loss": ("val_loss", "minimize"),
+    },
+    "regression": {
+        "r2": ("val_r2", "maximize"),
+        "mae": ("val_mae", "minimize"),
+        "loss": ("val_loss", "minimize"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched option: a range (``low``..``high``, on a log scale when ``log``) or a set of
+    ``choices``; ``grid`` holds the values the grid method tries (all choices when empty)."""
+
+    name: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple = ()
+    grid: tuple = ()
+
+    def grid_values(self) -> list:
+        return list(self.grid or self.choices)
+
+    def suggest(self, trial: optuna.Trial):
+        if self.choices:
+            return trial.suggest_categorical(self.name, list(self.choices))
+        return trial.suggest_float(self.name, self.low, self.high, log=self.log)
+
+
+# Around the defaults (TrainConfig, TASK_DEFAULTS). Hidden layers are written "256,128" because
+# Optuna's categorical values must be plain numbers or strings.
+SPACE = (
+    Param("learning_rate", low=1e-4, high=1e-2, log=True, grid=(5e-4, 2e-3, 5e-3)),
+    Param("weight_decay", low=1e-6, high=1e-2, log=True, grid=(1e-5, 1e-3)),
+    Param("dropout", low=0.0, high=0.5, grid=(0.1, 0.3)),
+    Param("batch_size", choices=(64, 128, 256, 512), grid=(128, 256)),
+    Param("hidden_sizes", choices=("128", "256,128", "512,256", "256,128,64"), grid=("256,128", "512,256")),
+    Param("norm", choices=("batch", "layer")),
+)
+
+
+def grid_size() -> int:
+    return int(np.prod([len(p.grid_values()) for p in SPACE]))
+
+
+def objective_for(task: TaskKind, name: str) -> tuple[str, str]:
+    """(metric key, direction) of ``--optimize name`` for the task; a clear error otherwise."""
+    kind = "classification" if task.is_classification else "regression"
+    options = OBJECTIVES[kind]
+    if name not in options:
+        raise DataError(f"cannot optimize {name!r} for {kind}; choose one of {', '.join(options)}", field="optimize")
+    return options[name]
+
+
+def make_sampler(method: str, seed: int) -> optuna.samplers.BaseSampler:
+    """grid: every combination of each option's grid values, in a seeded random order; random:
+    independent draws; bayesian: TPE (Optuna's default), after 5 random start-up trials."""
+    if method == "grid":
+        return optuna.samplers.GridSampler({p.name: p.grid_values() for p in SPACE}, seed=seed)
+    if method == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if method == "bayesian":
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
+    raise DataError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
+
+
+def make_pruner() -> optuna.pruners.BasePruner:
+    """The median rule, once 3 trials have finished and from the 3rd epoch on."""
+    return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+
+
+def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
+    """``base`` with every searched option drawn for ``trial``."""
+    values = {p.name: p.suggest(trial) for p in SPACE}
+    values["hidden_sizes"] = [int(h) for h in str(values["hidden_sizes"]).split(",")]
+    values["batch_size"] = int(values["batch_size"])
+    config = replace(base, **values)
+    config.validate()
+    return config
+
+
+def config_from_params(params: dict, base: TrainConfig) -> TrainConfig:
+    """``base`` with a finished trial's parameters (as Optuna stores them) applied."""
+    values = dict(params)
+    if "hidden_sizes" in values:
+        values["hidden_sizes"] = [int(h) for h in str(values["hidden_sizes"]).split(",")]
+    config = replace(base, **values)
+    config.validate()
+    return config
+
+
+class ReportToTrial(Callback):
+    """Reports each epoch's objective to the trial; raises ``optuna.TrialPruned`` when the pruner
+    says the trial trails the others."""
+
+    def __init__(self, trial: optuna.Trial, key: str) -> None:
+        self.trial = trial
+        self.key = key
+
+    def on_epoch_end(self, state: EpochState) -> None:
+        value = state.val_loss if self.key == "val_loss" else state.metrics.get(self.key)
+        if value is None:
+            return
+        self.trial.report(float(value), step=state.epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {state.epoch} ({self.key} {value:.4f})")
+
+
+def run_trial(
+    trial: optuna.Trial,
+    df: pd.DataFrame,
+    target: str,
+    *,
+    base: TrainConfig,
+    key: str,
+    columns: list[ColumnSpec] | None = None,
+    task: TaskKind | None = None,
+    holdout: np.ndarray | None = None,
+) -> float:
+    """Train with the trial's options and return the objective's validation value at the best
+    epoch. Raises ``optuna.TrialPruned`` when pruned."""
+    config = suggest_config(trial, base)
+    trained = train_tabular(
+        df, target, config=config, columns=columns, task=task, callbacks=[ReportToTrial(trial, key)], holdout=holdout
+    )
+    if key not in trained.metrics:
+        raise DataError(f"training measured no {key} (metrics: {', '.join(trained.metrics)})", field="optimize")
+    return float(trained.metrics[key])

@@ -1,0 +1,283 @@
+"""Hyperparameter searches (`neural hyper-optimize`): create a job, run its trials, report.
+
+A job's trials are an Optuna study stored in the project's own database (Optuna's RDB storage,
+its own tables), so any number of Celery workers can run trials of one search: each task takes
+trial slots from the job row with one conditional UPDATE until the requested number is taken,
+asks the study for options, trains, and tells the study the validation score. The runner that
+finds every trial finished writes the best options onto the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from optuna.trial import TrialState
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import NullPool
+
+from neural.datasets.services import dataset_holdout, dataset_load_frame
+from neural.engine import tuning
+from neural.engine.config import TrainConfig
+from neural.engine.errors import EngineError
+from neural.engine.schema import ColumnSpec, TaskKind
+from neural.errors import DataError
+from neural.registry.models import ModelVersion
+from neural.training.models import TuningJob
+
+logger = logging.getLogger(__name__)
+# Optuna's warnings go through Django's LOGGING like every other library's; its own stderr handler
+# wrote a line per trial over the CLI's progress bar, and the trials are in the report anyway.
+optuna.logging.disable_default_handler()
+optuna.logging.enable_propagation()
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+MAX_TRIALS = 500
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def storage_url() -> str:
+    """The SQLAlchemy URL of Django's default database (whatever name it has now: the test
+    database under pytest). An in-memory SQLite database (tests without PostgreSQL) cannot be
+    opened by a second connection, so its studies go to a SQLite file under PHOTONDRIFT_HOME."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        name = Path(settings.PHOTONDRIFT_HOME) / "tuning.sqlite3" if connection.is_in_memory_db() else db["NAME"]
+        return URL.create("sqlite", database=str(name)).render_as_string(hide_password=False)
+    if db["ENGINE"].endswith("postgresql"):
+        return URL.create(
+            "postgresql+psycopg",
+            username=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            host=db.get("HOST") or None,
+            port=int(db["PORT"]) if db.get("PORT") else None,
+            database=db["NAME"],
+        ).render_as_string(hide_password=False)
+    raise DataError(f"hyper-optimize needs PostgreSQL or SQLite, not {db['ENGINE']}", field="database")
+
+
+@contextmanager
+def study_storage():
+    """Optuna's storage on our database, with no pooled connection outliving the block (a kept
+    connection would stop the test database, or a migration, from dropping tables)."""
+    storage = optuna.storages.RDBStorage(storage_url(), engine_kwargs={"poolclass": NullPool})
+    try:
+        yield storage
+    finally:
+        storage.engine.dispose()
+
+
+def objective_of(version: ModelVersion, name: str | None) -> tuple[str, str, str]:
+    """(name, metric key, direction) of ``--optimize`` for the version; accuracy or R² by default."""
+    task = TaskKind(version.task)
+    name = name or ("accuracy" if task.is_classification else "r2")
+    key, direction = tuning.objective_for(task, name)
+    if key == "val_roc_auc" and len(version.classes or []) != 2:
+        raise DataError("roc_auc is measured for two classes only; choose accuracy or macro_f1", field="optimize")
+    return name, key, direction
+
+
+@transaction.atomic
+def tuning_job_create(
+    *,
+    user,
+    version: ModelVersion,
+    method: str,
+    trials: int,
+    objective: str | None = None,
+    epochs: int | None = None,
+    enqueue: bool = True,
+) -> TuningJob:
+    """Validate and store a search; with ``enqueue``, queue TUNING_TASKS runners once committed.
+    A grid search runs at most the grid's size."""
+    if method not in tuning.METHODS:
+        raise DataError(f"unknown method {method!r}; choose one of {', '.join(tuning.METHODS)}", field="method")
+    if not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
+        raise DataError(f"trials must be a whole number from 1 to {MAX_TRIALS}, got {trials!r}", field="trials")
+    base = TrainConfig.from_dict(version.config)
+    if epochs is not None and (not isinstance(epochs, int) or epochs <= 0):
+        raise DataError(f"epochs must be a whole number > 0, got {epochs!r}", field="epochs")
+    name, _, direction = objective_of(version, objective)
+    if method == "grid":
+        trials = min(trials, tuning.grid_size())
+    job = TuningJob.objects.create(
+        owner=user if getattr(user, "is_authenticated", False) else None,
+        model_version=version,
+        method=method,
+        objective=name,
+        direction=direction,
+        trials=trials,
+        epochs=epochs or base.epochs,
+        seed=base.seed,
+    )
+    if enqueue:
+        from neural.training.tasks import tuning_job_run_task
+
+        runners = min(trials, settings.TUNING_TASKS)
+        transaction.on_commit(lambda: [tuning_job_run_task.delay(job.pk) for _ in range(runners)])
+    return job
+
+
+def _claim_trial(job_id: int) -> int | None:
+    """The next trial slot of the job (0, 1, ...), or None when every slot is taken."""
+    with transaction.atomic():
+        taken = TuningJob.objects.filter(
+            pk=job_id, status=TuningJob.Status.RUNNING, trials_claimed__lt=F("trials")
+        ).update(trials_claimed=F("trials_claimed") + 1)
+        if not taken:
+            return None
+        return TuningJob.objects.values_list("trials_claimed", flat=True).get(pk=job_id) - 1
+
+
+def tuning_job_run(
+    *, job_id: int, ran_in: str | None = None, on_trial: Callable[[dict], None] | None = None
+) -> TuningJob:
+    """Run trials of the job until none are left to take, then (if every trial has finished)
+    record the best. Safe to run in many processes at once; each trial records ``ran_in``
+    (default: this host and process)."""
+    ran_in = ran_in or f"{socket.gethostname()}:{os.getpid()}"
+    TuningJob.objects.filter(pk=job_id, status=TuningJob.Status.QUEUED).update(status=TuningJob.Status.RUNNING)
+    job = TuningJob.objects.select_related("model_version__dataset").get(pk=job_id)
+    if job.is_finished:
+        return job
+    version = job.model_version
+    dataset = version.dataset
+    df = dataset_load_frame(dataset)
+    holdout = dataset_holdout(df)
+    columns = [ColumnSpec.from_dict(c) for c in dataset.schema]
+    task = TaskKind(version.task)
+    base = replace(TrainConfig.from_dict(version.config), epochs=job.epochs)
+    _, key, _ = objective_of(version, job.objective)
+    with study_storage() as storage:
+        optuna.create_study(storage=storage, study_name=job.study_name, direction=job.direction, load_if_exists=True)
+        while (slot := _claim_trial(job.pk)) is not None:
+            # A sampler seeded by the slot: the same search draws the same options whichever
+            # worker runs which trial (TPE also learns from the trials finished so far).
+            study = optuna.load_study(
+                study_name=job.study_name,
+                storage=storage,
+                sampler=tuning.make_sampler(job.method, job.seed + slot),
+                pruner=tuning.make_pruner(),
+            )
+            outcome = _run_one(
+                study, df, dataset.target, ran_in, base=base, key=key, columns=columns, task=task, holdout=holdout
+            )
+            if on_trial is not None:
+                on_trial(outcome)
+        return _finish(job, storage)
+
+
+def _run_one(study: optuna.Study, df, target: str, ran_in: str, **train) -> dict:
+    """One trial through ``study.optimize`` (which also lets the grid sampler end the study):
+    pruned and failed trials keep a note of why, and how long each took."""
+    outcome: dict = {}
+
+    def objective(trial: optuna.Trial) -> float:
+        started = time.perf_counter()
+        trial.set_user_attr("ran_in", ran_in)
+        try:
+            return tuning.run_trial(trial, df, target, **train)
+        except optuna.TrialPruned as exc:
+            trial.set_user_attr("note", str(exc))
+            raise
+        except EngineError as exc:
+            trial.set_user_attr("note", exc.message)
+            raise
+        except Exception as exc:  # the trial fails and Optuna logs the traceback; the search goes on
+            trial.set_user_attr("note", f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            trial.set_user_attr("seconds", round(time.perf_counter() - started, 3))
+
+    def record(_study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+        outcome.update(number=frozen.number, state=frozen.state.name.lower(), value=frozen.value)
+
+    study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[record])
+    return outcome
+
+
+def _finish(job: TuningJob, storage) -> TuningJob:
+    study = optuna.load_study(study_name=job.study_name, storage=storage)
+    trials = study.get_trials(deepcopy=False)
+    if sum(t.state in FINISHED for t in trials) >= job.trials:
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        running = TuningJob.objects.filter(pk=job.pk, status=TuningJob.Status.RUNNING)
+        if complete:
+            best = study.best_trial
+            running.update(
+                status=TuningJob.Status.SUCCEEDED,
+                best_value=best.value,
+                best_params=best.params,
+                best_trial=best.number,
+                finished_at=timezone.now(),
+            )
+        else:
+            notes = sorted({t.user_attrs.get("note", "") for t in trials} - {""})
+            running.update(
+                status=TuningJob.Status.FAILED,
+                error=f"no trial completed ({len(trials)} ended pruned or failed)" + (f": {notes[0]}" if notes else ""),
+                finished_at=timezone.now(),
+            )
+    job.refresh_from_db()
+    return job
+
+
+def tuning_report(*, job: TuningJob) -> dict:
+    """The job with every trial (state, score, options, seconds) and the best, from the study."""
+    version = job.model_version
+    with study_storage() as storage:
+        names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+        trials = (
+            optuna.load_study(study_name=job.study_name, storage=storage).get_trials(deepcopy=False)
+            if job.study_name in names
+            else []
+        )
+    _, key, _ = objective_of(version, job.objective)
+    return {
+        "job_id": job.pk,
+        "model": version.model.name,
+        "version": version.label,
+        "method": job.method,
+        "objective": job.objective,
+        "direction": job.direction,
+        "status": job.status,
+        "trials_requested": job.trials,
+        "epochs_per_trial": job.epochs,
+        "counts": {s.name.lower(): sum(t.state == s for t in trials) for s in (*FINISHED, TrialState.RUNNING)},
+        "trials": [
+            {
+                "number": t.number,
+                "state": t.state.name.lower(),
+                "value": t.value,
+                "params": t.params,
+                "seconds": t.user_attrs.get("seconds"),
+                "ran_in": t.user_attrs.get("ran_in"),
+                "note": t.user_attrs.get("note"),
+            }
+            for t in sorted(trials, key=lambda t: t.number)
+        ],
+        "best": None
+        if job.best_trial is None
+        else {"trial": job.best_trial, "value": job.best_value, "params": job.best_params},
+        # The version the search started from, scored on the same validation rows.
+        "baseline": version.metrics.get(key),
+        "error": job.error or None,
+    }
+
+
+def best_config(job: TuningJob) -> TrainConfig:
+    """The version's config with the job's best options (and the version's own epochs)."""
+    if job.status != TuningJob.Status.SUCCEEDED:
+        raise DataError(f"{job} has no best options", field="job")
+    return tuning.config_from_params(job.best_params, TrainConfig.from_dict(job.model_version.config))
