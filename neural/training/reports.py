@@ -29,6 +29,7 @@ from neural.registry.storage import version_dir
 from neural.training.models import TrainingSession
 from neural.training.selectors import session_get
 from neural.training.serializers import SessionLogSerializer, SessionStatusSerializer
+from neural.training.tuning import tuning_job_settle
 
 FOLLOW_POLL_S = 0.5
 
@@ -331,13 +332,21 @@ def batch_size_text(r: dict) -> str:
 # --- hyper-optimize -------------------------------------------------------------------------
 
 
+SETTLE_EVERY_S = 5.0
+
+
 def follow_tuning(job, bar) -> object:
-    """Wait for the workers to finish a tuning job, moving ``bar`` as trial slots are taken."""
+    """Wait for the workers to finish a tuning job, moving ``bar`` as trial slots are taken, and
+    now and then settling it (a trial whose worker died is failed once its heartbeat is stale)."""
+    settled = time.monotonic()
     while True:
         job.refresh_from_db()
         bar.update(job.trials_claimed - bar.n)
         if job.is_finished:
             return job
+        if time.monotonic() - settled > SETTLE_EVERY_S:
+            job, settled = tuning_job_settle(job_id=job.pk), time.monotonic()
+            continue
         time.sleep(FOLLOW_POLL_S)
 
 

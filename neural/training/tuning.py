@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
@@ -70,12 +71,26 @@ def storage_url() -> str:
 @contextmanager
 def study_storage():
     """Optuna's storage on our database, with no pooled connection outliving the block (a kept
-    connection would stop the test database, or a migration, from dropping tables)."""
-    storage = optuna.storages.RDBStorage(storage_url(), engine_kwargs={"poolclass": NullPool})
+    connection would stop the test database, or a migration, from dropping tables). A trial's
+    runner beats every TUNING_HEARTBEAT_S; one silent for three beats is failed as stale."""
+    beat = settings.TUNING_HEARTBEAT_S
+    with _knowingly_experimental():
+        storage = optuna.storages.RDBStorage(
+            storage_url(), engine_kwargs={"poolclass": NullPool}, heartbeat_interval=beat, grace_period=3 * beat
+        )
     try:
         yield storage
     finally:
         storage.engine.dispose()
+
+
+@contextmanager
+def _knowingly_experimental():
+    """Heartbeats and failing stale trials are marked experimental (since Optuna 2.9); we rely on
+    them knowingly, so their notice would only repeat itself on every run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
 
 
 def objective_of(version: ModelVersion, name: str | None) -> tuple[str, str, str]:
@@ -207,8 +222,21 @@ def _run_one(study: optuna.Study, df, target: str, ran_in: str, **train) -> dict
     return outcome
 
 
+def tuning_job_settle(*, job_id: int) -> TuningJob:
+    """Fail the job's trials whose runner stopped beating and, once every trial has ended,
+    record the outcome (what a runner does when it finds no trial left; waiting callers call it
+    now and then, so a search whose worker died still ends)."""
+    job = TuningJob.objects.get(pk=job_id)
+    if job.is_finished or job.trials_claimed < job.trials:
+        return job
+    with study_storage() as storage:
+        return _finish(job, storage)
+
+
 def _finish(job: TuningJob, storage) -> TuningJob:
     study = optuna.load_study(study_name=job.study_name, storage=storage)
+    with _knowingly_experimental():
+        optuna.storages.fail_stale_trials(study)
     trials = study.get_trials(deepcopy=False)
     if sum(t.state in FINISHED for t in trials) >= job.trials:
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
@@ -223,7 +251,7 @@ def _finish(job: TuningJob, storage) -> TuningJob:
                 finished_at=timezone.now(),
             )
         else:
-            notes = sorted({t.user_attrs.get("note", "") for t in trials} - {""})
+            notes = sorted({t.user_attrs.get("note", "its runner stopped answering") for t in trials})
             running.update(
                 status=TuningJob.Status.FAILED,
                 error=f"no trial completed ({len(trials)} ended pruned or failed)" + (f": {notes[0]}" if notes else ""),
@@ -263,7 +291,9 @@ def tuning_report(*, job: TuningJob) -> dict:
                 "params": t.params,
                 "seconds": t.user_attrs.get("seconds"),
                 "ran_in": t.user_attrs.get("ran_in"),
-                "note": t.user_attrs.get("note"),
+                # Every failure path writes a note, except a runner that stopped beating.
+                "note": t.user_attrs.get("note")
+                or ("its runner stopped answering" if t.state == TrialState.FAIL else None),
             }
             for t in sorted(trials, key=lambda t: t.number)
         ],

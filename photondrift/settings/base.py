@@ -163,6 +163,9 @@ WORKER_HEARTBEAT_S = env_int("WORKER_HEARTBEAT_S", 5, minimum=1)
 # `neural hyper-optimize` queues this many tasks per search; each runs trials until none are left,
 # so up to this many workers share one search.
 TUNING_TASKS = env_int("TUNING_TASKS", 4, minimum=1)
+# A trial's runner records a heartbeat this often; a running trial silent for 3 beats is failed
+# (its worker died), so the search still finishes.
+TUNING_HEARTBEAT_S = env_int("TUNING_HEARTBEAT_S", 10, minimum=1)
 
 # --- Channels ---------------------------------------------------------------------------------
 CHANNEL_LAYERS = {
