@@ -23,6 +23,8 @@ import optuna
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 from optuna.trial import TrialState
 from sqlalchemy.engine import URL
@@ -311,3 +313,17 @@ def best_config(job: TuningJob) -> TrainConfig:
     if job.status != TuningJob.Status.SUCCEEDED:
         raise DataError(f"{job} has no best options", field="job")
     return tuning.config_from_params(job.best_params, TrainConfig.from_dict(job.model_version.config))
+
+
+@receiver(post_delete, sender=TuningJob)
+def _drop_study(sender, instance: TuningJob, **_) -> None:
+    """A deleted job (its model version or model deleted) takes its Optuna study along, once the
+    deletion is committed."""
+    name = instance.study_name
+
+    def drop() -> None:
+        with study_storage() as storage:
+            if name in {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}:
+                optuna.delete_study(study_name=name, storage=storage)
+
+    transaction.on_commit(drop)

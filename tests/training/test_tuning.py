@@ -34,3 +34,16 @@ def test_a_trial_whose_runner_stops_beating_is_failed_and_the_search_still_ends(
     assert job.status == "failed" and "its runner stopped answering" in job.error
     report = tuning_report(job=job)
     assert report["counts"]["fail"] == 1 and report["trials"][0]["note"] == "its runner stopped answering"
+
+
+def test_deleting_the_model_deletes_its_searches_and_their_studies(trained, django_capture_on_commit_callbacks):
+    from neural.registry.services import model_delete
+
+    job = tuning_job_create(user=None, version=trained.model_version, method="random", trials=1, enqueue=False)
+    with study_storage() as storage:
+        optuna.create_study(storage=storage, study_name=job.study_name)
+    with django_capture_on_commit_callbacks(execute=True):
+        model_delete(model=trained.model_version.model, force=True)
+    assert not TuningJob.objects.exists()
+    with study_storage() as storage:
+        assert job.study_name not in {s.study_name for s in optuna.get_all_study_summaries(storage, False)}
