@@ -17,6 +17,7 @@ from neural.engine.config import TrainConfig
 from neural.engine.errors import DataError
 from neural.engine.metrics import classification_metrics, confusion, regression_metrics
 from neural.engine.networks import TabularMLP, build_network, count_parameters, hidden_sizes_for_budget
+from neural.engine.predictor import TabularPredictor
 from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 from neural.engine.schema import ColumnSpec, TaskKind, infer_schema, infer_task
 from neural.engine.trainer import FitResult, TensorData, Trainer
@@ -95,6 +96,8 @@ class TrainedModel:
     test_metrics: dict[str, float] = field(default_factory=dict)
     confusion_matrix: list[list[int]] | None = None
     training_time_s: float = 0.0
+    # Fine-tuned from another model (``train_tabular(warm_start=...)``): what was carried over.
+    transfer: dict | None = None
     # The rows of each split (train/val/test), for whoever needs them after training (reference
     # profiles for drift, calibration); never written into model.json.
     frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
@@ -127,6 +130,7 @@ class TrainedModel:
             "best_epoch": self.fit.best_epoch,
             "epochs_run": len(self.fit.history),
             "training_time_s": self.training_time_s,
+            **({"transfer": self.transfer} if self.transfer else {}),
         }
 
 
@@ -142,6 +146,7 @@ def train_tabular(
     teacher: Callable[[pd.DataFrame], np.ndarray] | None = None,
     param_budget: int | None = None,
     holdout: np.ndarray | None = None,
+    warm_start: TabularPredictor | None = None,
 ) -> TrainedModel:
     """Train the default tabular network on ``df`` to predict ``target``.
 
@@ -160,6 +165,10 @@ def train_tabular(
             with at most this many parameters.
         holdout: one boolean per row of ``df``: the test rows, when the data set carries its own
             split (see ``split_rows``).
+        warm_start: transfer learning: a trained model whose input layout (fitted preprocessing)
+            and network are the starting point; ``df`` must hold its feature columns. Every layer
+            is copied and fine-tuned; the output layer too when the classes are the same (or for
+            regression), else it starts afresh. ``config``'s network shape is the source's.
 
     Returns:
         The trained model with validation metrics at the best epoch and held-out test metrics.
@@ -173,12 +182,17 @@ def train_tabular(
     if holdout is not None:
         holdout = np.asarray(holdout, dtype=bool)[keep]
     task = task or infer_task(df[target])
+    if warm_start is not None:
+        config = _source_shape(config, warm_start, df, task)
     config = config.for_task(task.is_classification)
     specs = [c for c in (columns or infer_schema(df, target)) if c.name != target]
     if not any(not c.excluded for c in specs):
         raise DataError("no usable feature columns besides the target", field="target")
     split = split_rows(df[target], task, config, holdout)
-    pre = TabularPreprocessor(columns=specs, scaling=config.numeric_scaling).fit(df.iloc[split.train])
+    if warm_start is not None:
+        pre = warm_start.preprocessor  # the source's inputs, so its first layer still means the same
+    else:
+        pre = TabularPreprocessor(columns=specs, scaling=config.numeric_scaling).fit(df.iloc[split.train])
     # The label set is the whole column's (no feature information); a regression target's
     # scale is the training split's.
     encoder = TargetEncoder(task).fit(df[target] if task.is_classification else df[target].iloc[split.train])
@@ -218,10 +232,19 @@ def train_tabular(
         config = replace(config, hidden_sizes=sizes, residual=False)
         arch.update(hidden_sizes=sizes, residual=False)
     network = build_network(arch)
+    transfer = None
+    if warm_start is not None:
+        transfer = _copy_weights(warm_start, network, encoder)
+        for cb in callbacks:
+            cb.on_log(
+                "info",
+                f"transfer: {transfer['tensors']} tensors ({transfer['parameters']:,} parameters) copied from the"
+                f" source network; output layer {transfer['head']}",
+            )
     trainer = Trainer(config, task, callbacks, checkpoint_dir, (encoder.mean_, encoder.std_))
     fit = trainer.fit(network, data["train"], data["val"])
     network.to("cpu")
-    trained = TrainedModel(network, pre, target, encoder, config, fit, split.describe(config))
+    trained = TrainedModel(network, pre, target, encoder, config, fit, split.describe(config), transfer=transfer)
     trained.frames = {
         name: df.iloc[rows] for name, rows in (("train", split.train), ("val", split.val), ("test", split.test))
     }
@@ -231,6 +254,43 @@ def train_tabular(
         trained.test_metrics, trained.confusion_matrix = _test_metrics(trainer, network, data["test"], task, encoder)
     trained.training_time_s = time.perf_counter() - started
     return trained
+
+
+def _source_shape(config: TrainConfig, source: TabularPredictor, df: pd.DataFrame, task: TaskKind) -> TrainConfig:
+    """``config`` with the source network's shape; refuses data the source cannot read."""
+    source_task = source.encoder.task
+    if source_task.is_classification != task.is_classification:
+        raise DataError(f"the source model does {source_task}, this data set's target is {task}", field="target_domain")
+    missing = [name for name in source.feature_names if name not in df.columns]
+    if missing:
+        raise DataError(
+            f"the data set lacks the source model's feature column(s): {', '.join(missing)}", field="target_domain"
+        )
+    arch = source.meta["architecture"]
+    return replace(
+        config,
+        hidden_sizes=list(arch["hidden_sizes"]),
+        dropout=arch["dropout"],
+        residual=arch.get("residual", False),
+        norm=arch.get("norm", "batch"),
+        numeric_scaling=source.preprocessor.scaling,
+    )
+
+
+def _copy_weights(source: TabularPredictor, network: TabularMLP, encoder: TargetEncoder) -> dict:
+    """Load the source's weights into ``network``; the output layer only when its outputs mean the
+    same (the same classes in the same order, or regression). Returns what was carried over."""
+    same_head = not encoder.task.is_classification or list(map(str, encoder.classes_)) == list(
+        map(str, source.encoder.classes_)
+    )
+    state = {k: v for k, v in source.network.state_dict().items() if same_head or not k.startswith("head.")}
+    network.load_state_dict(state, strict=False)
+    tensors = [k for k in state if not k.endswith("num_batches_tracked")]
+    return {
+        "tensors": len(tensors),
+        "parameters": sum(state[k].numel() for k in tensors),
+        "head": "kept" if same_head else "new (the classes differ)",
+    }
 
 
 def _soft_targets(taught: np.ndarray, y: np.ndarray, encoder: TargetEncoder) -> np.ndarray:

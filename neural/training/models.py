@@ -54,6 +54,9 @@ class TrainingSession(models.Model):
     distil_params = models.PositiveIntegerField(
         null=True, blank=True, help_text="simplify: distil parent_version into at most this many parameters"
     )
+    fine_tune = models.BooleanField(
+        default=False, help_text="transfer: start from parent_version's network and inputs, fine-tune on dataset"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

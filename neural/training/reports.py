@@ -175,6 +175,7 @@ def metrics(*, model_ref: str, detailed: bool) -> dict:
         out["classes"] = version.classes
         out["confusion_matrix"] = version.confusion_matrix
         out["split"] = version.split
+        out["transfer"] = _predictor(version).meta.get("transfer")  # what a fine-tuned version started from
         out["epochs"] = (
             [{"epoch": e.epoch, **e.metrics} for e in version.session.epoch_metrics.order_by("epoch")]
             if version.session_id

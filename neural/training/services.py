@@ -52,11 +52,13 @@ def training_session_create(
     enqueue: bool = True,
     parent_version=None,
     distil_params: int | None = None,
+    fine_tune: bool = False,
 ) -> TrainingSession:
     """Create a queued session and, once committed, hand it to a Celery worker.
 
     ``parent_version`` links a retrain (or, with ``distil_params``, a distillation into a
-    smaller network) to the version it derives from."""
+    smaller network; with ``fine_tune``, a transfer to ``dataset``) to the version it derives
+    from."""
     validate_pattern(pattern)
     model_name = validate_name(model_name or pattern)
     if dataset.rows < MIN_ROWS:
@@ -65,6 +67,8 @@ def training_session_create(
             "into training, validation and test rows",
             field="training_data",
         )
+    if fine_tune:
+        transfer_check(source=parent_version, dataset=dataset)
     session = TrainingSession.objects.create(
         name=session_name or "",
         owner=user if getattr(user, "is_authenticated", False) else None,
@@ -75,6 +79,7 @@ def training_session_create(
         epochs=config.epochs,
         parent_version=parent_version,
         distil_params=distil_params,
+        fine_tune=fine_tune,
     )
     if enqueue:
         from neural.training.tasks import training_session_run_task
@@ -158,7 +163,10 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
             teacher=_teacher(session.parent_version) if session.distil_params else None,
             param_budget=session.distil_params,
             holdout=dataset_holdout(df),
+            warm_start=_source_model(session.parent_version) if session.fine_tune else None,
         )
+        if trained.transfer is not None:
+            trained.transfer["from"] = f"{session.parent_version.model.name}:{session.parent_version.label}"
         version = model_version_register(session=session, trained=trained, parent=session.parent_version)
         status = TrainingSession.Status.SUCCEEDED
     except ClaimLost:
@@ -190,15 +198,35 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
     return session
 
 
+def transfer_check(*, source, dataset: Dataset) -> None:
+    """Refuse a transfer the source model cannot make to ``dataset`` (before any session exists):
+    the same kind of task (classification or regression) and every feature column of the source."""
+    if source is None:
+        raise DataError("a transfer needs a source model version", field="source_model")
+    if TaskKind(source.task).is_classification != TaskKind(dataset.task).is_classification:
+        raise DataError(f"{source} does {source.task}; data set {dataset} is {dataset.task}", field="target_domain")
+    columns = {c["name"] for c in dataset.schema}
+    missing = [name for name in _source_model(source).feature_names if name not in columns]
+    if missing:
+        raise DataError(
+            f"data set {dataset} lacks the source model's feature column(s): {', '.join(missing)}",
+            field="target_domain",
+        )
+
+
+def _source_model(version):
+    from neural.registry.serving import load_predictor
+    from neural.registry.storage import version_dir
+
+    return load_predictor(version_dir(version.artifact_path))
+
+
 def _teacher(version):
     """The parent version's predictions, in the form ``train_tabular(teacher=...)`` expects."""
     import numpy as np
     import torch
 
-    from neural.registry.serving import load_predictor
-    from neural.registry.storage import version_dir
-
-    predictor = load_predictor(version_dir(version.artifact_path))
+    predictor = _source_model(version)
 
     def predict(df):
         x_num, x_cat = predictor.preprocessor.transform(df)

@@ -9,6 +9,7 @@ import torch
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from neural.datasets.generator import generate
 from neural.datasets.services import dataset_store_frame
 from neural.registry.models import ModelVersion
 from neural.training.models import TrainingSession
@@ -144,6 +145,8 @@ def test_a_string_where_a_number_belongs_names_key_and_line(dataset, tmp_path):
         ["neural", "retrain", "--model", "ghost"],
         ["neural", "simplify", "--model", "ghost", "--target-params", "100"],
         ["neural", "optimize-batch-size", "--model", "ghost"],
+        ["neural", "transfer", "--source-model", "ghost", "--target-domain", "coord"],
+        ["neural", "hyper-optimize", "--model", "ghost"],
         ["training", "status", "--session", "999"],
         ["training", "logs", "--session", "999"],
     ],
@@ -226,3 +229,37 @@ def test_roc_auc_is_an_objective_for_two_classes_only():
     with pytest.raises(DataError, match="two classes only"):
         objective_of(SimpleNamespace(task="multiclass", classes=["a", "b", "c"]), "roc_auc")
     assert objective_of(SimpleNamespace(task="regression", classes=None), None) == ("r2", "val_r2", "maximize")
+
+
+def test_transfer_fine_tunes_the_source_network_into_a_new_model_on_another_data_set(trained):
+    from neural.registry.serving import load_predictor
+    from neural.registry.storage import version_dir
+    from tests.factories import make_dataset
+
+    make_dataset(name="coord-b", rows=300, seed=9)
+    body = run("neural", "transfer", "--source-model", "coord-model", "--target-domain", "coord-b",
+               "--fine-tune-epochs", "3", "--wait")  # fmt: skip
+    assert body["status"] == "succeeded" and body["model"] == "coord-model-coord-b" and body["version"] == "v1"
+    version = ModelVersion.objects.get(model__name="coord-model-coord-b")
+    session = TrainingSession.objects.get(pk=body["session_id"])
+    assert session.fine_tune and version.parent == trained.model_version and version.dataset.name == "coord-b"
+    assert (
+        version.config["epochs"] == 3 and version.config["hidden_sizes"] == trained.model_version.config["hidden_sizes"]
+    )
+    meta = load_predictor(version_dir(version.artifact_path)).meta
+    assert meta["transfer"]["from"] == "coord-model:v1" and meta["transfer"]["head"] == "kept"
+    assert any(line.message.startswith("transfer: ") for line in session.log_lines.all())
+    detailed = run("neural", "metrics", "--model", "coord-model-coord-b", "--detailed")
+    assert detailed["transfer"] == meta["transfer"]
+
+
+def test_a_transfer_to_data_without_the_source_features_is_exit_2_and_starts_nothing(trained):
+    frame, target = generate(pattern="coordination", rows=200, seed=4)
+    dataset_store_frame(df=frame.drop(columns=["agent_skill"]), name="thin", target=target, pattern="coordination",
+                        source_format="generator")  # fmt: skip
+    error = failing("neural", "transfer", "--source-model", "coord-model", "--target-domain", "thin")
+    assert error.returncode == 2 and "lacks the source model's feature column(s): agent_skill" in str(error)
+    error = failing("neural", "transfer", "--source-model", "coord-model", "--target-domain", "coord",
+                    "--fine-tune-epochs", "0")  # fmt: skip
+    assert error.returncode == 2 and "--fine-tune-epochs" in str(error)
+    assert TrainingSession.objects.count() == 1 and ModelVersion.objects.count() == 1

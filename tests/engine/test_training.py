@@ -143,3 +143,40 @@ def test_given_test_rows_are_the_test_split_and_the_rest_is_divided():
     assert trained.split["train_rows"] + trained.split["val_rows"] == 499
     train_val = set(trained.frames["train"].index) | set(trained.frames["val"].index)
     assert not train_val & set(test.index)
+
+
+def _as_predictor(trained):
+    from neural.engine.predictor import TabularPredictor
+
+    return TabularPredictor(trained.network, trained.preprocessor, trained.encoder, trained.meta())
+
+
+def test_a_warm_start_copies_the_source_network_and_keeps_its_inputs():
+    source = _as_predictor(train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=5)))
+    target = learnable_frame(n=300, seed=7)
+    # A learning rate that moves nothing: the fine-tuned network predicts what the source does.
+    still = train_tabular(
+        target, "label", config=TrainConfig(epochs=1, learning_rate=1e-9, hidden_sizes=[8]), warm_start=source
+    )
+    assert still.config.hidden_sizes == source.meta["architecture"]["hidden_sizes"]  # the source's shape wins
+    assert still.preprocessor is source.preprocessor and still.transfer["head"] == "kept"
+    assert still.transfer["parameters"] == source.meta["architecture"]["parameters"]
+    before = np.array([r["probabilities"]["1"] for r in source.predict_frame(target)])
+    after = np.array([r["probabilities"]["1"] for r in _as_predictor(still).predict_frame(target)])
+    assert np.abs(before - after).max() < 1e-4
+    assert still.meta()["transfer"] == still.transfer
+
+
+def test_a_warm_start_to_other_classes_gets_a_new_output_layer_and_refuses_what_it_cannot_read():
+    source = _as_predictor(train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=2)))
+    target = learnable_frame(n=300, seed=8)
+    target["label"] = np.where(target["x1"] > 0.5, "high", np.where(target["x1"] < -0.5, "low", "mid"))
+    moved = train_tabular(target, "label", config=TrainConfig(epochs=2), warm_start=source)
+    assert moved.transfer["head"].startswith("new") and moved.encoder.n_outputs == 3
+    assert moved.transfer["parameters"] < source.meta["architecture"]["parameters"]
+    with pytest.raises(DataError, match="lacks the source model's feature column") as err:
+        train_tabular(target.drop(columns=["colour"]), "label", config=TrainConfig(epochs=1), warm_start=source)
+    assert err.value.field == "target_domain"
+    target["label"] = target["x2"] * 3.0  # a regression target
+    with pytest.raises(DataError, match="regression"):
+        train_tabular(target, "label", config=TrainConfig(epochs=1), warm_start=source)

@@ -54,6 +54,8 @@ class TrainingCommands:
         "retrain": "Train a new version on the same data set and config.",
         "simplify": "Distil a model into a smaller network under a parameter budget (a new version).",
         "optimize-batch-size": "Try batch sizes for a model's data set and config; recommend one.",
+        "transfer": "Fine-tune a model's network on another data set with its feature columns (a new model "
+        "whose parent is the source version).",
         "hyper-optimize": "Search learning rate, regularisation and network shape with Optuna (trials run on "
         "the Celery workers, or here when none is alive); --train-best trains the best into a new version.",
     }
@@ -160,6 +162,42 @@ class TrainingCommands:
             model_ref=model, sizes=sizes, epochs=epochs, progress=None if self.as_json else tqdm
         )
         self.emit(report, reports.batch_size_text(report))
+
+    def add_transfer_arguments(self, p) -> None:
+        p.add_argument("--source-model", required=True, help="name or name:vN: the network and inputs to start from")
+        p.add_argument("--target-domain", required=True, help="data set (name or name:vN) to fine-tune on")
+        p.add_argument("--fine-tune-epochs", type=int, default=25, help="default 25 (early stopping applies)")
+        p.add_argument("--learning-rate", type=float, help="default: the source version's")
+        p.add_argument("--model-name", help="default: <source model>-<data set>")
+        p.add_argument("--wait", action="store_true", help="wait for the result (trains here when no worker is alive)")
+
+    def do_transfer(
+        self,
+        *,
+        source_model: str,
+        target_domain: str,
+        fine_tune_epochs: int,
+        learning_rate: float | None,
+        model_name: str | None,
+        wait: bool,
+        **_,
+    ) -> None:
+        if fine_tune_epochs <= 0:
+            raise fail("--fine-tune-epochs must be a whole number > 0")
+        source = reports.resolve(source_model)
+        dataset = dataset_get(ref=target_domain)
+        overrides = {"learning_rate": learning_rate} if learning_rate is not None else {}
+        start_session(
+            self,
+            dataset=dataset,
+            pattern=source.model.pattern,
+            config=training_config_build(epochs=fine_tune_epochs, options={**source.config, **overrides}),
+            model_name=model_name or f"{source.model.name}-{dataset.name}"[:100],
+            session_name=f"transfer of {source} to {dataset}",
+            wait=wait,
+            parent_version=source,
+            fine_tune=True,
+        )
 
     def add_hyper_optimize_arguments(self, p) -> None:
         p.add_argument("--model", required=True, help="name or name:vN: its data set, split and config are the base")
