@@ -62,20 +62,48 @@ class Param:
         return trial.suggest_float(self.name, self.low, self.high, log=self.log)
 
 
-# Around the defaults (TrainConfig, TASK_DEFAULTS). Hidden layers are written "256,128" because
-# Optuna's categorical values must be plain numbers or strings.
-SPACE = (
-    Param("learning_rate", low=1e-4, high=1e-2, log=True, grid=(5e-4, 2e-3, 5e-3)),
-    Param("weight_decay", low=1e-6, high=1e-2, log=True, grid=(1e-5, 1e-3)),
-    Param("dropout", low=0.0, high=0.5, grid=(0.1, 0.3)),
-    Param("batch_size", choices=(64, 128, 256, 512), grid=(128, 256)),
-    Param("hidden_sizes", choices=("128", "256,128", "512,256", "256,128,64"), grid=("256,128", "512,256")),
-    Param("norm", choices=("batch", "layer")),
-)
+# Hidden layers are written "256,128" because Optuna's categorical values must be plain numbers,
+# booleans or strings.
+SPACES = {
+    # `neural hyper-optimize`: training options around the defaults (TrainConfig, TASK_DEFAULTS).
+    "hyper": (
+        Param("learning_rate", low=1e-4, high=1e-2, log=True, grid=(5e-4, 2e-3, 5e-3)),
+        Param("weight_decay", low=1e-6, high=1e-2, log=True, grid=(1e-5, 1e-3)),
+        Param("dropout", low=0.0, high=0.5, grid=(0.1, 0.3)),
+        Param("batch_size", choices=(64, 128, 256, 512), grid=(128, 256)),
+        Param("hidden_sizes", choices=("128", "256,128", "512,256", "256,128,64"), grid=("256,128", "512,256")),
+        Param("norm", choices=("batch", "layer")),
+    ),
+    # `neural architecture-search --search-space efficient`: small networks (a few thousand
+    # parameters) for cheap serving; the report shows what each costs in parameters.
+    "efficient": (
+        Param("hidden_sizes", choices=("16", "32", "64", "128", "32,16", "64,32", "64,64", "128,64", "64,32,16")),
+        Param("residual", choices=(False, True)),
+        Param("norm", choices=("batch", "layer", "none")),
+        Param("dropout", low=0.0, high=0.3, grid=(0.0, 0.1, 0.2)),
+    ),
+    # `--search-space standard`: the default network's size and larger.
+    "standard": (
+        Param(
+            "hidden_sizes",
+            choices=("128", "256", "256,128", "256,256", "512,256", "256,256,256", "512,256,128"),
+        ),
+        Param("residual", choices=(False, True)),
+        Param("norm", choices=("batch", "layer")),
+        Param("dropout", low=0.0, high=0.5, grid=(0.1, 0.3)),
+    ),
+}
+SPACE = SPACES["hyper"]
 
 
-def grid_size() -> int:
-    return int(np.prod([len(p.grid_values()) for p in SPACE]))
+def _space(name: str) -> tuple[Param, ...]:
+    if name not in SPACES:
+        raise DataError(f"unknown search space {name!r}; choose one of {', '.join(SPACES)}", field="search_space")
+    return SPACES[name]
+
+
+def grid_size(space: str = "hyper") -> int:
+    return int(np.prod([len(p.grid_values()) for p in _space(space)]))
 
 
 def objective_for(task: TaskKind, name: str) -> tuple[str, str]:
@@ -87,11 +115,11 @@ def objective_for(task: TaskKind, name: str) -> tuple[str, str]:
     return options[name]
 
 
-def make_sampler(method: str, seed: int) -> optuna.samplers.BaseSampler:
+def make_sampler(method: str, seed: int, space: str = "hyper") -> optuna.samplers.BaseSampler:
     """grid: every combination of each option's grid values, in a seeded random order; random:
     independent draws; bayesian: TPE (Optuna's default), after 5 random start-up trials."""
     if method == "grid":
-        return optuna.samplers.GridSampler({p.name: p.grid_values() for p in SPACE}, seed=seed)
+        return optuna.samplers.GridSampler({p.name: p.grid_values() for p in _space(space)}, seed=seed)
     if method == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if method == "bayesian":
@@ -104,14 +132,9 @@ def make_pruner() -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
 
 
-def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
-    """``base`` with every searched option drawn for ``trial``."""
-    values = {p.name: p.suggest(trial) for p in SPACE}
-    values["hidden_sizes"] = [int(h) for h in str(values["hidden_sizes"]).split(",")]
-    values["batch_size"] = int(values["batch_size"])
-    config = replace(base, **values)
-    config.validate()
-    return config
+def suggest_config(trial: optuna.Trial, base: TrainConfig, space: str = "hyper") -> TrainConfig:
+    """``base`` with every option of ``space`` drawn for ``trial``."""
+    return config_from_params({p.name: p.suggest(trial) for p in _space(space)}, base)
 
 
 def config_from_params(params: dict, base: TrainConfig) -> TrainConfig:
@@ -119,6 +142,8 @@ def config_from_params(params: dict, base: TrainConfig) -> TrainConfig:
     values = dict(params)
     if "hidden_sizes" in values:
         values["hidden_sizes"] = [int(h) for h in str(values["hidden_sizes"]).split(",")]
+    if "batch_size" in values:
+        values["batch_size"] = int(values["batch_size"])
     config = replace(base, **values)
     config.validate()
     return config
@@ -151,13 +176,16 @@ def run_trial(
     columns: list[ColumnSpec] | None = None,
     task: TaskKind | None = None,
     holdout: np.ndarray | None = None,
+    space: str = "hyper",
 ) -> float:
-    """Train with the trial's options and return the objective's validation value at the best
-    epoch. Raises ``optuna.TrialPruned`` when pruned."""
-    config = suggest_config(trial, base)
+    """Train with the trial's options (drawn from ``space``) and return the objective's
+    validation value at the best epoch; the network's size is kept as the trial's
+    ``parameters``. Raises ``optuna.TrialPruned`` when pruned."""
+    config = suggest_config(trial, base, space)
     trained = train_tabular(
         df, target, config=config, columns=columns, task=task, callbacks=[ReportToTrial(trial, key)], holdout=holdout
     )
+    trial.set_user_attr("parameters", trained.architecture()["parameters"])
     if key not in trained.metrics:
         raise DataError(f"training measured no {key} (metrics: {', '.join(trained.metrics)})", field="optimize")
     return float(trained.metrics[key])

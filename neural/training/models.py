@@ -118,6 +118,9 @@ class TuningJob(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="tuning_jobs")
     method = models.CharField(max_length=10)
+    space = models.CharField(
+        max_length=20, default="hyper", help_text="hyper (hyper-optimize), or an architecture-search space"
+    )
     objective = models.CharField(max_length=20, help_text="the --optimize name, e.g. accuracy")
     direction = models.CharField(max_length=8)
     trials = models.PositiveIntegerField(help_text="trials to run in all, over every worker")

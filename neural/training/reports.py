@@ -354,18 +354,20 @@ def follow_tuning(job, bar) -> object:
 def tuning_text(r: dict) -> str:
     counts = ", ".join(f"{n} {state}" for state, n in r["counts"].items() if n)
     lines = [
-        f"tuning job {r['job_id']} {r['status']}: {r['method']} search on {r['model']}:{r['version']}, "
+        f"tuning job {r['job_id']} {r['status']}: {r['method']} search ({r['space']} space) on "
+        f"{r['model']}:{r['version']}, "
         f"{r['trials_requested']} trials of at most {r['epochs_per_trial']} epochs ({counts or 'none ran'}), "
         f"{r['direction']} validation {r['objective']}"
     ]
     names = list(dict.fromkeys(k for t in r["trials"] for k in t["params"]))
-    header = ["trial", "state", r["objective"], *names, "seconds"]
+    header = ["trial", "state", r["objective"], *names, "parameters", "seconds"]
     table = [header] + [
         [
             str(t["number"]),
             t["state"],
             _cell(t["value"]),
             *[_option(t["params"].get(n)) for n in names],
+            _cell(t["parameters"]),
             "-" if t["seconds"] is None else f"{t['seconds']:.1f}",
         ]
         for t in r["trials"]
@@ -379,6 +381,12 @@ def tuning_text(r: dict) -> str:
         lines.append(
             f"best: trial {best['trial']}, validation {r['objective']} {best['value']:.4f}{baseline}: {options}"
         )
+    if len(r["pareto"]) > 1:
+        by_number = {t["number"]: t for t in r["trials"]}
+        front = ", ".join(
+            f"{by_number[n]['parameters']:,} parameters {by_number[n]['value']:.4f} (trial {n})" for n in r["pareto"]
+        )
+        lines.append(f"no smaller network scores better: {front}")
     if r.get("error"):
         lines.append(f"error: {r['error']}")
     if r.get("trained"):

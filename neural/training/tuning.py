@@ -114,10 +114,12 @@ def tuning_job_create(
     trials: int,
     objective: str | None = None,
     epochs: int | None = None,
+    space: str = "hyper",
     enqueue: bool = True,
 ) -> TuningJob:
-    """Validate and store a search; with ``enqueue``, queue TUNING_TASKS runners once committed.
-    A grid search runs at most the grid's size."""
+    """Validate and store a search over ``space`` (tuning.SPACES); with ``enqueue``, queue
+    TUNING_TASKS runners once committed. A grid search runs at most the grid's size."""
+    grid = tuning.grid_size(space)  # refuses an unknown space
     if method not in tuning.METHODS:
         raise DataError(f"unknown method {method!r}; choose one of {', '.join(tuning.METHODS)}", field="method")
     if not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
@@ -127,11 +129,12 @@ def tuning_job_create(
         raise DataError(f"epochs must be a whole number > 0, got {epochs!r}", field="epochs")
     name, _, direction = objective_of(version, objective)
     if method == "grid":
-        trials = min(trials, tuning.grid_size())
+        trials = min(trials, grid)
     job = TuningJob.objects.create(
         owner=user if getattr(user, "is_authenticated", False) else None,
         model_version=version,
         method=method,
+        space=space,
         objective=name,
         direction=direction,
         trials=trials,
@@ -184,11 +187,20 @@ def tuning_job_run(
             study = optuna.load_study(
                 study_name=job.study_name,
                 storage=storage,
-                sampler=tuning.make_sampler(job.method, job.seed + slot),
+                sampler=tuning.make_sampler(job.method, job.seed + slot, job.space),
                 pruner=tuning.make_pruner(),
             )
             outcome = _run_one(
-                study, df, dataset.target, ran_in, base=base, key=key, columns=columns, task=task, holdout=holdout
+                study,
+                df,
+                dataset.target,
+                ran_in,
+                base=base,
+                key=key,
+                columns=columns,
+                task=task,
+                holdout=holdout,
+                space=job.space,
             )
             if on_trial is not None:
                 on_trial(outcome)
@@ -274,31 +286,35 @@ def tuning_report(*, job: TuningJob) -> dict:
             else []
         )
     _, key, _ = objective_of(version, job.objective)
+    rows = [
+        {
+            "number": t.number,
+            "state": t.state.name.lower(),
+            "value": t.value,
+            "params": t.params,
+            "parameters": t.user_attrs.get("parameters"),
+            "seconds": t.user_attrs.get("seconds"),
+            "ran_in": t.user_attrs.get("ran_in"),
+            # Every failure path writes a note, except a runner that stopped beating.
+            "note": t.user_attrs.get("note")
+            or ("its runner stopped answering" if t.state == TrialState.FAIL else None),
+        }
+        for t in sorted(trials, key=lambda t: t.number)
+    ]
     return {
         "job_id": job.pk,
         "model": version.model.name,
         "version": version.label,
         "method": job.method,
+        "space": job.space,
         "objective": job.objective,
         "direction": job.direction,
         "status": job.status,
         "trials_requested": job.trials,
         "epochs_per_trial": job.epochs,
         "counts": {s.name.lower(): sum(t.state == s for t in trials) for s in (*FINISHED, TrialState.RUNNING)},
-        "trials": [
-            {
-                "number": t.number,
-                "state": t.state.name.lower(),
-                "value": t.value,
-                "params": t.params,
-                "seconds": t.user_attrs.get("seconds"),
-                "ran_in": t.user_attrs.get("ran_in"),
-                # Every failure path writes a note, except a runner that stopped beating.
-                "note": t.user_attrs.get("note")
-                or ("its runner stopped answering" if t.state == TrialState.FAIL else None),
-            }
-            for t in sorted(trials, key=lambda t: t.number)
-        ],
+        "trials": rows,
+        "pareto": _pareto(rows, job.direction),
         "best": None
         if job.best_trial is None
         else {"trial": job.best_trial, "value": job.best_value, "params": job.best_params},
@@ -306,6 +322,22 @@ def tuning_report(*, job: TuningJob) -> dict:
         "baseline": version.metrics.get(key),
         "error": job.error or None,
     }
+
+
+def _pareto(rows: list[dict], direction: str) -> list[int]:
+    """The completed trials no other beats on both score and size (fewer parameters), smallest
+    first: the accuracy each network size buys."""
+    sign = 1 if direction == "maximize" else -1
+    done = sorted(
+        (r for r in rows if r["state"] == "complete" and r["parameters"] is not None),
+        key=lambda r: (r["parameters"], -sign * r["value"]),
+    )
+    front, best = [], None
+    for row in done:
+        if best is None or sign * row["value"] > sign * best:
+            front.append(row["number"])
+            best = row["value"]
+    return front
 
 
 def best_config(job: TuningJob) -> TrainConfig:

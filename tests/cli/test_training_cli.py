@@ -196,7 +196,8 @@ def test_a_grid_search_never_asks_for_more_trials_than_its_grid_and_texts_a_tabl
     call_command("neural", "hyper-optimize", "--model", "coord-model", "--method", "grid", "--trials", "2",
                  "--epochs", "1", stdout=out)  # fmt: skip
     text = out.getvalue()
-    assert "grid search on coord-model:v1, 2 trials" in text and "learning_rate" in text and "best: trial" in text
+    assert "grid search (hyper space) on coord-model:v1, 2 trials" in text
+    assert "learning_rate" in text and "best: trial" in text
 
 
 @pytest.mark.parametrize(
@@ -263,3 +264,32 @@ def test_a_transfer_to_data_without_the_source_features_is_exit_2_and_starts_not
                     "--fine-tune-epochs", "0")  # fmt: skip
     assert error.returncode == 2 and "--fine-tune-epochs" in str(error)
     assert TrainingSession.objects.count() == 1 and ModelVersion.objects.count() == 1
+
+
+def test_architecture_search_tries_network_shapes_and_reports_their_size_front(trained):
+    body = run("neural", "architecture-search", "--task", "coordination", "--model", "coord-model",
+               "--search-space", "efficient", "--budget", "4", "--method", "random", "--epochs", "2")  # fmt: skip
+    assert body["space"] == "efficient" and body["status"] == "succeeded" and len(body["trials"]) == 4
+    assert all(set(t["params"]) == {"hidden_sizes", "residual", "norm", "dropout"} for t in body["trials"])
+    complete = {t["number"]: t for t in body["trials"] if t["state"] == "complete"}
+    assert all(t["parameters"] > 0 for t in complete.values())
+    front = [complete[n] for n in body["pareto"]]
+    assert front and [t["parameters"] for t in front] == sorted(t["parameters"] for t in front)
+    assert [t["value"] for t in front] == sorted(t["value"] for t in front)
+    assert front[-1]["value"] == max(t["value"] for t in complete.values()) == body["best"]["value"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--task", "weather"], "--task: unknown pattern 'weather'"),
+        (["--task", "coordination", "--search-space", "hyper"], "--search-space: unknown space 'hyper'"),
+        (["--task", "coordination", "--budget", "0"], "--budget must be a whole number from 1 to 500"),
+    ],
+)
+def test_bad_architecture_search_arguments_are_exit_2(trained, args, message):
+    from neural.training.models import TuningJob
+
+    error = failing("neural", "architecture-search", "--model", "coord-model", *args)
+    assert error.returncode == 2 and message in str(error)
+    assert not TuningJob.objects.exists()

@@ -71,3 +71,21 @@ def test_a_trial_the_pruner_rejects_stops_at_that_epoch():
         tuning.run_trial(trial, learnable_frame(), "label", base=TrainConfig(epochs=5), key="val_accuracy")
     study.tell(trial, state=TrialState.PRUNED)
     assert list(study.trials[0].intermediate_values) == [1]
+
+
+@pytest.mark.parametrize("space", ["efficient", "standard"])
+def test_every_architecture_grid_point_builds_a_valid_config(space):
+    study = optuna.create_study(sampler=tuning.make_sampler("grid", seed=0, space=space))
+    shapes = set()
+
+    def objective(trial):
+        config = tuning.suggest_config(trial, TrainConfig(), space)
+        shapes.add((tuple(config.hidden_sizes), config.residual, config.norm))
+        return 0.0
+
+    study.optimize(objective, n_trials=1000)
+    assert len(study.trials) == tuning.grid_size(space)
+    assert {p.name for p in tuning.SPACES[space]} == set(study.trials[0].params)
+    assert len(shapes) == tuning.grid_size(space) // len(tuning.SPACES[space][-1].grid_values())  # all but dropout
+    with pytest.raises(DataError, match="unknown search space 'huge'"):
+        tuning.grid_size("huge")
