@@ -62,3 +62,71 @@ def confusion_figure(matrix: list[list[int]], classes: list) -> go.Figure:
         **LAYOUT,
     )
     return fig
+
+
+STATE_COLOURS = {"complete": "#1f77b4", "pruned": "#bbbbbb", "fail": "#d62728", "running": "#ff7f0e"}
+
+
+def search_history_figure(report: dict) -> go.Figure:
+    """Each trial's validation score by trial number, coloured by how it ended (a pruned trial's
+    score is its last reported epoch's), with the best completed score so far as a line."""
+    objective = report["objective"]
+    traces = [
+        go.Scatter(
+            x=[t["number"] for t in trials],
+            y=[t["value"] for t in trials],
+            mode="markers",
+            name=state,
+            marker={"color": STATE_COLOURS.get(state), "size": 9},
+        )
+        for state in STATE_COLOURS
+        if (trials := [t for t in report["trials"] if t["state"] == state and t["value"] is not None])
+    ]
+    pick = max if report["direction"] == "maximize" else min
+    best, xs, ys = None, [], []
+    for t in report["trials"]:
+        if t["state"] == "complete":
+            best = t["value"] if best is None else pick(best, t["value"])
+        if best is not None:
+            xs.append(t["number"])
+            ys.append(best)
+    traces.append(go.Scatter(x=xs, y=ys, mode="lines", name="best so far", line={"shape": "hv"}))
+    fig = go.Figure(traces)
+    fig.update_layout(title=f"Validation {objective} per trial", xaxis_title="trial", yaxis_title=objective, **LAYOUT)
+    return fig
+
+
+def search_size_figure(report: dict) -> go.Figure | None:
+    """Completed trials by network size and score, the front of those no smaller network beats
+    joined by a line; None when no trial recorded its size."""
+    done = [t for t in report["trials"] if t["state"] == "complete" and t["parameters"]]
+    if not done:
+        return None
+    by_number = {t["number"]: t for t in done}
+    front = [by_number[n] for n in report["pareto"] if n in by_number]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=[t["parameters"] for t in done],
+                y=[t["value"] for t in done],
+                mode="markers",
+                name="trial",
+                text=[f"trial {t['number']}" for t in done],
+            ),
+            go.Scatter(
+                x=[t["parameters"] for t in front],
+                y=[t["value"] for t in front],
+                mode="lines+markers",
+                name="no smaller network scores better",
+                line={"shape": "hv"},
+            ),
+        ]
+    )
+    fig.update_layout(
+        title=f"Validation {report['objective']} by network size",
+        xaxis_title="parameters",
+        xaxis_type="log",
+        yaxis_title=report["objective"],
+        **{**LAYOUT, "legend": {"orientation": "h", "y": -0.35}},  # below the tilted size ticks
+    )
+    return fig

@@ -366,7 +366,7 @@ def tuning_text(r: dict) -> str:
             str(t["number"]),
             t["state"],
             _cell(t["value"]),
-            *[_option(t["params"].get(n)) for n in names],
+            *[option_text(t["params"].get(n)) for n in names],
             _cell(t["parameters"]),
             "-" if t["seconds"] is None else f"{t['seconds']:.1f}",
         ]
@@ -376,7 +376,7 @@ def tuning_text(r: dict) -> str:
     lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table]
     if r["best"]:
         best = r["best"]
-        options = " ".join(f"{k}={_option(v)}" for k, v in best["params"].items())
+        options = " ".join(f"{k}={option_text(v)}" for k, v in best["params"].items())
         baseline = "" if r["baseline"] is None else f" ({r['version']}: {r['baseline']:.4f} on the same rows)"
         lines.append(
             f"best: trial {best['trial']}, validation {r['objective']} {best['value']:.4f}{baseline}: {options}"
@@ -394,6 +394,6 @@ def tuning_text(r: dict) -> str:
     return "\n".join(lines)
 
 
-def _option(value) -> str:
+def option_text(value) -> str:
     """A searched option: 4 significant digits (a weight decay of 2.6e-06 is not 0.0000)."""
     return f"{value:.4g}" if isinstance(value, float) else _cell(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from neural.errors import NotFound
-from neural.training.models import EpochMetric, TrainingSession
+from neural.training.models import EpochMetric, TrainingSession, TuningJob
 
 
 def session_get(*, session_id: int) -> TrainingSession:
@@ -29,3 +29,15 @@ def epoch_series(*, session: TrainingSession, max_points: int | None = None) -> 
         return rows
     step = (len(rows) - 1) / (max_points - 1)
     return [rows[round(i * step)] for i in range(max_points)]
+
+
+def tuning_job_list():
+    """Searches (hyper-optimize, architecture-search), newest first, with their base version."""
+    return TuningJob.objects.select_related("model_version__model")
+
+
+def tuning_job_get(*, job_id: int) -> TuningJob:
+    job = tuning_job_list().filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(f"tuning job {job_id} does not exist", field="job")
+    return job

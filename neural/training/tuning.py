@@ -285,7 +285,6 @@ def tuning_report(*, job: TuningJob) -> dict:
             if job.study_name in names
             else []
         )
-    _, key, _ = objective_of(version, job.objective)
     rows = [
         {
             "number": t.number,
@@ -318,10 +317,16 @@ def tuning_report(*, job: TuningJob) -> dict:
         "best": None
         if job.best_trial is None
         else {"trial": job.best_trial, "value": job.best_value, "params": job.best_params},
-        # The version the search started from, scored on the same validation rows.
-        "baseline": version.metrics.get(key),
+        "baseline": search_baseline(job),
         "error": job.error or None,
     }
+
+
+def search_baseline(job: TuningJob) -> float | None:
+    """The version the search started from, scored by the search's objective on the same
+    validation rows."""
+    version = job.model_version
+    return version.metrics.get(objective_of(version, job.objective)[1])
 
 
 def _pareto(rows: list[dict], direction: str) -> list[int]:

@@ -1,13 +1,8 @@
-// Data set pages: upload with progress (XHR to the REST API), stored figures drawn with Plotly,
-// and per-column schema overrides (PATCH datasets/{id}).
+// Data set pages: upload with progress (XHR to the REST API) and per-column schema overrides
+// (PATCH datasets/{id}); stored figures are drawn by figures.js.
 (function () {
   const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
   const csrf = cookie ? cookie.split("=")[1] : "";
-
-  document.querySelectorAll("[data-figure]").forEach((el) => {
-    const fig = JSON.parse(document.getElementById(el.dataset.figure).textContent);
-    Plotly.newPlot(el, fig.data, fig.layout, { displaylogo: false, responsive: true });
-  });
 
   const form = document.getElementById("upload-form");
   if (form) {
