@@ -3,7 +3,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from neural.datasets.models import Pattern
-from neural.training.models import EpochMetric, SessionLog, TrainingSession
+from neural.engine import tuning
+from neural.training.models import EpochMetric, SessionLog, TrainingSession, TuningJob
+from neural.training.tuning import MAX_TRIALS
 
 
 class TrainRequestSerializer(serializers.Serializer):
@@ -93,3 +95,42 @@ class SessionLogSerializer(serializers.ModelSerializer):
     class Meta:
         model = SessionLog
         fields = ["id", "created_at", "level", "message"]
+
+
+class SearchRequestSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=120, help_text="the base version: model name, or name:vN")
+    space = serializers.ChoiceField(
+        choices=list(tuning.SPACES), default="hyper", help_text="hyper: training options; efficient, standard: shapes"
+    )
+    method = serializers.ChoiceField(choices=list(tuning.METHODS), default="bayesian")
+    trials = serializers.IntegerField(min_value=1, max_value=MAX_TRIALS, default=20)
+    optimize = serializers.CharField(
+        required=False, max_length=20, help_text="accuracy, macro_f1, roc_auc, loss; r2, mae"
+    )
+    epochs = serializers.IntegerField(required=False, min_value=1, max_value=100_000, help_text="per trial at most")
+
+
+class SearchSerializer(serializers.ModelSerializer):
+    job_id = serializers.IntegerField(source="pk", read_only=True)
+    model_version = serializers.StringRelatedField()
+
+    class Meta:
+        model = TuningJob
+        fields = [
+            "job_id",
+            "model_version",
+            "space",
+            "method",
+            "objective",
+            "direction",
+            "trials",
+            "trials_claimed",
+            "epochs",
+            "status",
+            "best_value",
+            "best_params",
+            "best_trial",
+            "error",
+            "created_at",
+            "finished_at",
+        ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -7,15 +8,19 @@ from rest_framework.views import APIView
 
 from neural.datasets.selectors import dataset_get
 from neural.errors import DataError, NotFound
-from neural.training.selectors import epoch_series, session_get, session_list
+from neural.registry.selectors import model_version_resolve
+from neural.training.selectors import epoch_series, session_get, session_list, tuning_job_get, tuning_job_list
 from neural.training.serializers import (
     EpochMetricSerializer,
+    SearchRequestSerializer,
+    SearchSerializer,
     SessionLogSerializer,
     SessionSerializer,
     SessionStatusSerializer,
     TrainRequestSerializer,
 )
 from neural.training.services import training_config_build, training_session_create, training_session_stop
+from neural.training.tuning import tuning_job_create, tuning_report
 
 
 class TrainView(generics.ListAPIView):
@@ -96,3 +101,42 @@ class SessionLogsView(APIView):
         return Response(
             {"session_id": session.pk, "status": session.status, "lines": SessionLogSerializer(lines, many=True).data}
         )
+
+
+class SearchView(generics.ListAPIView):
+    """POST starts a search (hyper-optimize or architecture-search; 202 at once, the Celery
+    workers run its trials); GET lists searches, newest first."""
+
+    serializer_class = SearchSerializer
+
+    def get_queryset(self):
+        return tuning_job_list()
+
+    @extend_schema(request=SearchRequestSerializer, responses={202: SearchSerializer})
+    def post(self, request):
+        body = SearchRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            version = model_version_resolve(ref=data["model"])
+        except NotFound as exc:  # a bad reference in the body is bad input, not a missing URL
+            raise DataError(exc.message, field="model") from exc
+        job = tuning_job_create(
+            user=request.user,
+            version=version,
+            method=data["method"],
+            trials=data["trials"],
+            objective=data.get("optimize"),
+            epochs=data.get("epochs"),
+            space=data["space"],
+        )
+        return Response(SearchSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SearchDetailView(APIView):
+    """The search with every trial (state, score, options, parameters, seconds, where it ran),
+    the best, the size-score front and the base version's own score."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, job_id: int):
+        return Response(tuning_report(job=tuning_job_get(job_id=job_id)))

@@ -29,7 +29,7 @@ def viewer_api(viewer) -> APIClient:
 
 def test_a_viewer_reads(viewer_api, trained):
     for url in ("/api/v1/neural/models", "/api/v1/neural/models/coord-model", "/api/v1/neural/train",
-                "/api/v1/neural/datasets", "/api/v1/neural/alerts"):  # fmt: skip
+                "/api/v1/neural/datasets", "/api/v1/neural/alerts", "/api/v1/neural/searches"):  # fmt: skip
         assert viewer_api.get(url).status_code == 200, url
 
 
@@ -39,6 +39,7 @@ def test_a_viewer_changes_nothing(viewer_api, trained):
         ("/api/v1/neural/train", {"pattern_type": "coordination", "training_data": dataset.pk, "epochs": 1}),
         ("/api/v1/neural/predict", {"model": "coord-model", "input": COORDINATION_INPUT}),
         ("/api/v1/neural/alert-rules", {"model": "coord-model", "kind": "accuracy_below", "threshold": 0.7}),
+        ("/api/v1/neural/searches", {"model": "coord-model", "trials": 2}),
     ]
     sessions = TrainingSession.objects.count()
     for url, body in attempts:
