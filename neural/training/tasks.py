@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from neural.training.services import SessionBusy, training_session_run
-from neural.training.tuning import tuning_job_run
+from neural.training.tuning import tuning_job_run, tuning_jobs_settle
 
 
 @shared_task(bind=True, name="neural.training.tasks.training_session_run_task", max_retries=None)
@@ -25,3 +25,9 @@ def training_session_run_task(self, session_id: int) -> str:
 def tuning_job_run_task(self, job_id: int) -> str:
     """One runner of a hyperparameter search: trains trials until none are left to take."""
     return tuning_job_run(job_id=job_id, ran_in=self.request.hostname).status
+
+
+@shared_task(name="neural.training.tasks.tuning_jobs_settle_task")
+def tuning_jobs_settle_task() -> int:
+    """Beat: end the searches whose trials all ended, or whose last runner died."""
+    return tuning_jobs_settle()

@@ -8,7 +8,14 @@ import optuna
 import pytest
 
 from neural.training.models import TuningJob
-from neural.training.tuning import _claim_trial, study_storage, tuning_job_create, tuning_job_settle, tuning_report
+from neural.training.tuning import (
+    _claim_trial,
+    study_storage,
+    tuning_job_create,
+    tuning_job_settle,
+    tuning_jobs_settle,
+    tuning_report,
+)
 
 
 def test_slots_are_handed_out_once_each_and_only_while_the_job_runs(trained):
@@ -30,7 +37,8 @@ def test_a_trial_whose_runner_stops_beating_is_failed_and_the_search_still_ends(
         storage.record_heartbeat(trial._trial_id)
     assert tuning_job_settle(job_id=job.pk).status == "running"  # within the grace period
     time.sleep(3.5)
-    job = tuning_job_settle(job_id=job.pk)
+    assert tuning_jobs_settle() == 1  # what celery beat runs every minute
+    job.refresh_from_db()
     assert job.status == "failed" and "its runner stopped answering" in job.error
     report = tuning_report(job=job)
     assert report["counts"]["fail"] == 1 and report["trials"][0]["note"] == "its runner stopped answering"
