@@ -5,7 +5,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -69,12 +70,14 @@ class DatasetDetailView(APIView):
 
 
 class DatasetQualityView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         dataset = dataset_by_id(pk=pk)
         return Response({"dataset": dataset.label, **(dataset.quality or {})})
 
 
 class DatasetSampleView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("limit", int)], responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         limit = request.query_params.get("limit", "20")
         if not limit.isdigit() or not 1 <= int(limit) <= 500:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.response import Response
@@ -39,7 +40,7 @@ def _feedback_document(fb) -> dict:
 
 
 class FeedbackView(APIView):
-    @extend_schema(request=FeedbackSerializer)
+    @extend_schema(request=FeedbackSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         body = FeedbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -48,7 +49,7 @@ class FeedbackView(APIView):
 
 
 class FeedbackBulkView(APIView):
-    @extend_schema(request=FeedbackBulkSerializer)
+    @extend_schema(request=FeedbackBulkSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         body = FeedbackBulkSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -65,7 +66,12 @@ def _required(request, name: str) -> str:
 
 class AccuracyView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("model", str), OpenApiParameter("timeframe", str), OpenApiParameter("bucket", str)]
+        parameters=[
+            OpenApiParameter("model", str),
+            OpenApiParameter("timeframe", str),
+            OpenApiParameter("bucket", str),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
         model = model_get(name=_required(request, "model"))
@@ -80,7 +86,8 @@ class DriftView(APIView):
             OpenApiParameter("model", str),
             OpenApiParameter("window", str),
             OpenApiParameter("threshold", float),
-        ]
+        ],
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
         version = model_version_resolve(ref=_required(request, "model"))
@@ -94,6 +101,10 @@ class DriftView(APIView):
 
 
 class DriftHistoryView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("model", str), OpenApiParameter("limit", int)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request):
         version = model_version_resolve(ref=_required(request, "model"))
         reports = drift_history(version=version, limit=int(request.query_params.get("limit", 30)))

@@ -6,8 +6,11 @@ import time
 import orjson
 from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.authentication import TokenScheme
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, generics, permissions, status
+from rest_framework import serializers as fields
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.parsers import JSONParser
@@ -179,6 +182,15 @@ class CachedTokenAuthentication(TokenAuthentication):
         return user, token
 
 
+class CachedTokenScheme(TokenScheme):
+    """The OpenAPI security scheme of ``CachedTokenAuthentication``: the same header as DRF's token
+    scheme, under its own name (one name for two classes makes drf-spectacular's schema ambiguous)."""
+
+    target_class = CachedTokenAuthentication
+    name = "cachedTokenAuth"
+    priority = 0
+
+
 def forget_tokens(**_signal_kwargs) -> None:
     with _tokens_lock:
         _tokens.clear()
@@ -256,8 +268,27 @@ def _caller(request, body: dict) -> str | None:
     return caller or None
 
 
+_PREDICTION = {
+    "prediction": fields.JSONField(help_text="the predicted label or value"),
+    "probabilities": fields.DictField(child=fields.FloatField(), required=False, help_text="classification"),
+    "score": fields.FloatField(required=False, help_text="where the pattern defines one"),
+    "prediction_id": fields.UUIDField(help_text="give it to POST feedback with the true outcome"),
+}
+PREDICTION_RESPONSE = inline_serializer(
+    "PredictResponse", {"model": fields.CharField(), "version": fields.CharField(), **_PREDICTION}
+)
+BATCH_RESPONSE = inline_serializer(
+    "PredictBatchResponse",
+    {
+        "model": fields.CharField(),
+        "version": fields.CharField(),
+        "predictions": inline_serializer("Prediction", _PREDICTION, many=True),
+    },
+)
+
+
 class PredictView(ServingView):
-    @extend_schema(request=PredictSerializer)
+    @extend_schema(request=PredictSerializer, responses={200: PREDICTION_RESPONSE})
     def post(self, request):
         body = request.data
         model, record = _predict_body(body)
@@ -266,7 +297,7 @@ class PredictView(ServingView):
 
 
 class PredictBatchView(ServingView):
-    @extend_schema(request=PredictBatchSerializer)
+    @extend_schema(request=PredictBatchSerializer, responses={200: BATCH_RESPONSE})
     def post(self, request):
         body = request.data
         if not isinstance(body, dict):
@@ -281,7 +312,7 @@ class PredictBatchView(ServingView):
 
 
 class RecommendView(ServingView):
-    @extend_schema(request=RecommendSerializer)
+    @extend_schema(request=RecommendSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
         body = RecommendSerializer(data=request.data)
         body.is_valid(raise_exception=True)

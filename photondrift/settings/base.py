@@ -201,6 +201,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set (several models have a `status`; two serializers list the patterns).
+    "ENUM_NAME_OVERRIDES": {
+        "PatternEnum": "neural.datasets.models.Pattern",
+        "TrainingSessionStatusEnum": "neural.training.models.TrainingSession.Status",
+        "SearchStatusEnum": "neural.training.models.TuningJob.Status",
+        "AlertStatusEnum": "neural.monitoring.models.Alert.Status",
+    },
 }
 
 LOGGING = {

@@ -1,4 +1,5 @@
 import pytest
+import yaml
 
 
 @pytest.mark.parametrize("url", ["/api/v1/neural/models", "/api/v1/neural/train", "/api/v1/neural/datasets"])
@@ -25,3 +26,14 @@ def test_healthz_reports_each_part(client, db):
 def test_the_openapi_schema_is_served(admin_client):
     res = admin_client.get("/api/v1/schema/")
     assert res.status_code == 200 and b"/api/v1/neural/train" in res.content
+
+
+def test_the_openapi_schema_describes_every_response_without_a_warning(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--file", str(out), "--validate", "--fail-on-warn")
+    schema = yaml.safe_load(out.read_text())
+    predict = schema["paths"]["/api/v1/neural/predict"]["post"]
+    assert "prediction_id" in yaml.safe_dump(schema["components"]["schemas"]["PredictResponse"])
+    assert "200" in predict["responses"] and {"cachedTokenAuth": []} in predict["security"]
