@@ -163,7 +163,7 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
             teacher=_teacher(session.parent_version) if session.distil_params else None,
             param_budget=session.distil_params,
             holdout=dataset_holdout(df),
-            warm_start=_source_model(session.parent_version) if session.fine_tune else None,
+            warm_start=_transfer_source(session) if session.fine_tune else None,
         )
         if trained.transfer is not None:
             trained.transfer["from"] = f"{session.parent_version.model.name}:{session.parent_version.label}"
@@ -212,6 +212,12 @@ def transfer_check(*, source, dataset: Dataset) -> None:
             f"data set {dataset} lacks the source model's feature column(s): {', '.join(missing)}",
             field="target_domain",
         )
+
+
+def _transfer_source(session: TrainingSession):
+    if session.parent_version is None:  # deleted after the session was queued
+        raise DataError("the source version of this transfer was deleted before training started", field="source_model")
+    return _source_model(session.parent_version)
 
 
 def _source_model(version):

@@ -293,3 +293,23 @@ def test_bad_architecture_search_arguments_are_exit_2(trained, args, message):
     error = failing("neural", "architecture-search", "--model", "coord-model", *args)
     assert error.returncode == 2 and message in str(error)
     assert not TuningJob.objects.exists()
+
+
+def test_a_transfer_whose_source_was_deleted_before_it_ran_fails_with_the_reason(trained):
+    from neural.engine.config import TrainConfig
+    from neural.registry.services import model_delete
+    from neural.training.services import training_session_create, training_session_run
+    from tests.factories import make_dataset
+
+    session = training_session_create(
+        user=None,
+        dataset=make_dataset(name="coord-c", rows=300, seed=11),
+        pattern="coordination",
+        config=TrainConfig.from_dict({**trained.model_version.config, "epochs": 1}),
+        parent_version=trained.model_version,
+        fine_tune=True,
+        enqueue=False,
+    )
+    model_delete(model=trained.model_version.model, force=True)
+    session = training_session_run(session_id=session.pk, ran_in="test")
+    assert session.status == "failed" and "source version of this transfer was deleted" in session.error
