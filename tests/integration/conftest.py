@@ -67,6 +67,14 @@ class Stack:
     def ws_url(self, path: str) -> str:
         return self.base_url.replace("http://", "ws://") + path
 
+    def log_tails(self) -> str:
+        """The last lines the worker and the web server wrote, for a failure message."""
+        return _log_tails(self.logs)
+
+
+def _log_tails(logs: Path) -> str:
+    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in logs.glob("*.log"))
+
 
 def _wait_for(check, what: str, logs: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
@@ -74,8 +82,7 @@ def _wait_for(check, what: str, logs: Path, timeout: float = 60) -> None:
         if check():
             return
         time.sleep(0.25)
-    tails = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in logs.glob("*.log"))
-    pytest.fail(f"timed out waiting for {what}\n{tails}")
+    pytest.fail(f"timed out waiting for {what}\n{_log_tails(logs)}")
 
 
 @pytest.fixture

@@ -44,8 +44,18 @@ def test_an_accuracy_alert_reaches_a_websocket_client_from_a_real_worker(product
                 break
             time.sleep(0.25)
         assert status == 201, body
+        seen: list[dict] = []
         while True:
-            event = json.loads(ws.recv(timeout=60))
+            try:
+                event = json.loads(ws.recv(timeout=60))
+            except TimeoutError:
+                _, alerts = stack.http("GET", "/api/v1/neural/alerts")
+                _, accuracy = stack.http("GET", "/api/v1/neural/accuracy?model=coordination")
+                pytest.fail(
+                    f"no monitoring.alert within 60 s; events {seen}; alerts {alerts}; accuracy {accuracy}\n"
+                    + stack.log_tails()
+                )
+            seen.append(event)
             if event["type"] == "monitoring.alert":
                 break
     assert event["status"] == "firing" and event["rule"] == "accuracy_below" and event["value"] == 0.0
