@@ -16,7 +16,7 @@ from neural.datasets import storage
 from neural.datasets.importers import open_importer
 from neural.datasets.models import Dataset, Pattern
 from neural.datasets.quality import ColumnProfile, finish_report, profile_columns, sample_positions
-from neural.engine.schema import ColumnKind, infer_schema, infer_task
+from neural.engine.schema import ColumnKind, ColumnSpec, TaskKind, infer_schema, infer_task
 from neural.errors import Conflict, DataError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -385,6 +385,19 @@ def dataset_set_schema(*, dataset: Dataset, overrides: dict) -> Dataset:
 
 def dataset_load_frame(dataset: Dataset) -> pd.DataFrame:
     return storage.read_parquet(dataset.file)
+
+
+def dataset_training_inputs(dataset: Dataset) -> dict:
+    """What ``train_tabular`` takes from a stored data set, as its keyword arguments: the frame,
+    the target, the column specs, the task and the data set's own test rows (``dataset_holdout``)."""
+    df = dataset_load_frame(dataset)
+    return {
+        "df": df,
+        "target": dataset.target,
+        "columns": [ColumnSpec.from_dict(c) for c in dataset.schema],
+        "task": TaskKind(dataset.task),
+        "holdout": dataset_holdout(df),
+    }
 
 
 def dataset_holdout(df: pd.DataFrame) -> np.ndarray | None:

@@ -15,12 +15,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from neural.datasets.selectors import dataset_get
-from neural.datasets.services import dataset_holdout, dataset_load_frame
+from neural.datasets.services import dataset_load_frame, dataset_training_inputs
 from neural.engine.config import TrainConfig
 from neural.engine.metrics import classification_metrics, regression_metrics
 from neural.engine.networks import build_network, count_parameters, hidden_sizes_for_budget
 from neural.engine.pipeline import train_tabular
-from neural.engine.schema import ColumnSpec, TaskKind
+from neural.engine.schema import TaskKind
 from neural.errors import DataError
 from neural.registry.models import ModelVersion
 from neural.registry.selectors import model_version_resolve
@@ -279,10 +279,9 @@ def optimize_batch_size(*, model_ref: str, sizes: list[int], epochs: int, progre
     """Train a few epochs at each batch size on the version's data set and config (the same
     split and seed); recommend the size with the lowest validation loss, the faster on a tie."""
     version = resolve(model_ref)
-    df = dataset_load_frame(version.dataset)
-    columns = [ColumnSpec.from_dict(c) for c in version.dataset.schema]
+    inputs = dataset_training_inputs(version.dataset)
     base = TrainConfig.from_dict(version.config)
-    train_rows = version.split.get("train_rows") or len(df)
+    train_rows = version.split.get("train_rows") or len(inputs["df"])
     usable = [s for s in sizes if s <= max(2, train_rows)]
     if not usable:
         raise DataError(f"every candidate exceeds the {train_rows} training rows", field="candidates")
@@ -290,14 +289,7 @@ def optimize_batch_size(*, model_ref: str, sizes: list[int], epochs: int, progre
     for size in progress(usable, desc="batch sizes", unit="size") if progress else usable:
         config = replace(base, batch_size=size, epochs=epochs, early_stopping=False)
         started = time.perf_counter()
-        trained = train_tabular(
-            df,
-            version.dataset.target,
-            config=config,
-            columns=columns,
-            task=TaskKind(version.dataset.task),
-            holdout=dataset_holdout(df),
-        )
+        trained = train_tabular(**inputs, config=config)
         seconds = time.perf_counter() - started
         best = min(h["val_loss"] for h in trained.fit.history)
         trials.append(

@@ -16,11 +16,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from neural.datasets.models import Dataset
-from neural.datasets.services import dataset_holdout, dataset_load_frame, validate_name, validate_pattern
+from neural.datasets.services import dataset_training_inputs, validate_name, validate_pattern
 from neural.engine.config import TrainConfig
 from neural.engine.errors import EngineError, NonFiniteLoss, StopTraining
 from neural.engine.pipeline import MIN_ROWS, train_tabular
-from neural.engine.schema import ColumnSpec, TaskKind
+from neural.engine.schema import TaskKind
 from neural.engine.training_file import validate_model_storage
 from neural.errors import Conflict, DataError
 from neural.registry.services import model_version_register
@@ -150,19 +150,13 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
         )
     status, error, version = TrainingSession.Status.FAILED, "", None
     try:
-        df = dataset_load_frame(session.dataset)
-        columns = [ColumnSpec.from_dict(c) for c in session.dataset.schema]
         trained = train_tabular(
-            df,
-            session.dataset.target,
+            **dataset_training_inputs(session.dataset),
             config=TrainConfig.from_dict(session.config),
-            columns=columns,
-            task=TaskKind(session.dataset.task),
             callbacks=[progress],
             checkpoint_dir=checkpoint_dir,
             teacher=_teacher(session.parent_version) if session.distil_params else None,
             param_budget=session.distil_params,
-            holdout=dataset_holdout(df),
             warm_start=_transfer_source(session) if session.fine_tune else None,
         )
         if trained.transfer is not None:

@@ -30,11 +30,11 @@ from optuna.trial import TrialState
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from neural.datasets.services import dataset_holdout, dataset_load_frame
+from neural.datasets.services import dataset_training_inputs
 from neural.engine import tuning
 from neural.engine.config import TrainConfig
 from neural.engine.errors import EngineError
-from neural.engine.schema import ColumnSpec, TaskKind
+from neural.engine.schema import TaskKind
 from neural.errors import DataError
 from neural.registry.models import ModelVersion
 from neural.training.models import TuningJob
@@ -197,11 +197,7 @@ def tuning_job_run(
     if job.is_finished:
         return job
     version = job.model_version
-    dataset = version.dataset
-    df = dataset_load_frame(dataset)
-    holdout = dataset_holdout(df)
-    columns = [ColumnSpec.from_dict(c) for c in dataset.schema]
-    task = TaskKind(version.task)
+    inputs = dataset_training_inputs(version.dataset)
     base = replace(TrainConfig.from_dict(version.config), epochs=job.epochs)
     _, key, _ = objective_of(version, job.objective)
     with study_storage() as storage:
@@ -215,24 +211,13 @@ def tuning_job_run(
                 sampler=tuning.make_sampler(job.method, job.seed + slot, job.space),
                 pruner=tuning.make_pruner(),
             )
-            outcome = _run_one(
-                study,
-                df,
-                dataset.target,
-                ran_in,
-                base=base,
-                key=key,
-                columns=columns,
-                task=task,
-                holdout=holdout,
-                space=job.space,
-            )
+            outcome = _run_one(study, ran_in, **inputs, base=base, key=key, space=job.space)
             if on_trial is not None:
                 on_trial(outcome)
         return _finish(job, storage)
 
 
-def _run_one(study: optuna.Study, df, target: str, ran_in: str, **train) -> dict:
+def _run_one(study: optuna.Study, ran_in: str, **train) -> dict:
     """One trial through ``study.optimize`` (which also lets the grid sampler end the study):
     pruned and failed trials keep a note of why, and how long each took."""
     outcome: dict = {}
@@ -241,7 +226,7 @@ def _run_one(study: optuna.Study, df, target: str, ran_in: str, **train) -> dict
         started = time.perf_counter()
         trial.set_user_attr("ran_in", ran_in)
         try:
-            return tuning.run_trial(trial, df, target, **train)
+            return tuning.run_trial(trial, **train)
         except optuna.TrialPruned as exc:
             trial.set_user_attr("note", str(exc))
             raise
