@@ -256,16 +256,23 @@ def train_tabular(
     return trained
 
 
-def _source_shape(config: TrainConfig, source: TabularPredictor, df: pd.DataFrame, task: TaskKind) -> TrainConfig:
-    """``config`` with the source network's shape; refuses data the source cannot read."""
+def check_transfer(source: TabularPredictor, columns, task: TaskKind) -> None:
+    """Refuse a transfer of ``source`` to data with these column names and this task: the same
+    kind of task (classification or regression) and every feature column of the source."""
     source_task = source.encoder.task
     if source_task.is_classification != task.is_classification:
         raise DataError(f"the source model does {source_task}, this data set's target is {task}", field="target_domain")
-    missing = [name for name in source.feature_names if name not in df.columns]
+    present = set(columns)
+    missing = [name for name in source.feature_names if name not in present]
     if missing:
         raise DataError(
             f"the data set lacks the source model's feature column(s): {', '.join(missing)}", field="target_domain"
         )
+
+
+def _source_shape(config: TrainConfig, source: TabularPredictor, df: pd.DataFrame, task: TaskKind) -> TrainConfig:
+    """``config`` with the source network's shape; refuses data the source cannot read."""
+    check_transfer(source, df.columns, task)
     arch = source.meta["architecture"]
     return replace(
         config,

@@ -19,7 +19,7 @@ from neural.datasets.models import Dataset
 from neural.datasets.services import dataset_training_inputs, validate_name, validate_pattern
 from neural.engine.config import TrainConfig
 from neural.engine.errors import EngineError, NonFiniteLoss, StopTraining
-from neural.engine.pipeline import MIN_ROWS, train_tabular
+from neural.engine.pipeline import MIN_ROWS, check_transfer, train_tabular
 from neural.engine.schema import TaskKind
 from neural.engine.training_file import validate_model_storage
 from neural.errors import Conflict, DataError
@@ -197,15 +197,7 @@ def transfer_check(*, source, dataset: Dataset) -> None:
     the same kind of task (classification or regression) and every feature column of the source."""
     if source is None:
         raise DataError("a transfer needs a source model version", field="source_model")
-    if TaskKind(source.task).is_classification != TaskKind(dataset.task).is_classification:
-        raise DataError(f"{source} does {source.task}; data set {dataset} is {dataset.task}", field="target_domain")
-    columns = {c["name"] for c in dataset.schema}
-    missing = [name for name in _source_model(source).feature_names if name not in columns]
-    if missing:
-        raise DataError(
-            f"data set {dataset} lacks the source model's feature column(s): {', '.join(missing)}",
-            field="target_domain",
-        )
+    check_transfer(_source_model(source), [c["name"] for c in dataset.schema], TaskKind(dataset.task))
 
 
 def _transfer_source(session: TrainingSession):
