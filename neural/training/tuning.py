@@ -275,7 +275,7 @@ def _finish(job: TuningJob, storage) -> TuningJob:
                 finished_at=timezone.now(),
             )
         else:
-            notes = sorted({t.user_attrs.get("note", "its runner stopped answering") for t in trials})
+            notes = sorted({_note(t) or "" for t in trials} - {""})
             running.update(
                 status=TuningJob.Status.FAILED,
                 error=f"no trial completed ({len(trials)} ended pruned or failed)" + (f": {notes[0]}" if notes else ""),
@@ -289,12 +289,8 @@ def tuning_report(*, job: TuningJob) -> dict:
     """The job with every trial (state, score, options, seconds) and the best, from the study."""
     version = job.model_version
     with study_storage() as storage:
-        names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
-        trials = (
-            optuna.load_study(study_name=job.study_name, storage=storage).get_trials(deepcopy=False)
-            if job.study_name in names
-            else []
-        )
+        study = _stored_study(storage, job.study_name)
+        trials = study.get_trials(deepcopy=False) if study is not None else []
     rows = [
         {
             "number": t.number,
@@ -304,9 +300,7 @@ def tuning_report(*, job: TuningJob) -> dict:
             "parameters": t.user_attrs.get("parameters"),
             "seconds": t.user_attrs.get("seconds"),
             "ran_in": t.user_attrs.get("ran_in"),
-            # Every failure path writes a note, except a runner that stopped beating.
-            "note": t.user_attrs.get("note")
-            or ("its runner stopped answering" if t.state == TrialState.FAIL else None),
+            "note": _note(t),
         }
         for t in sorted(trials, key=lambda t: t.number)
     ]
@@ -330,6 +324,22 @@ def tuning_report(*, job: TuningJob) -> dict:
         "baseline": search_baseline(job),
         "error": job.error or None,
     }
+
+
+def _stored_study(storage, name: str) -> optuna.Study | None:
+    """The study of that name, or None when no runner has created it yet (one lookup by name,
+    where listing every study's summary reads the whole table)."""
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return None
+
+
+def _note(trial: optuna.trial.FrozenTrial) -> str | None:
+    """Why a trial did not complete: every failure path writes a note, except a runner that
+    stopped beating (its trial was failed as stale)."""
+    note = trial.user_attrs.get("note")
+    return note or ("its runner stopped answering" if trial.state == TrialState.FAIL else None)
 
 
 def search_baseline(job: TuningJob) -> float | None:
@@ -370,7 +380,7 @@ def _drop_study(sender, instance: TuningJob, **_) -> None:
 
     def drop() -> None:
         with study_storage() as storage:
-            if name in {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}:
+            if _stored_study(storage, name) is not None:
                 optuna.delete_study(study_name=name, storage=storage)
 
     transaction.on_commit(drop)

@@ -55,3 +55,10 @@ def test_deleting_the_model_deletes_its_searches_and_their_studies(trained, djan
     assert not TuningJob.objects.exists()
     with study_storage() as storage:
         assert job.study_name not in {s.study_name for s in optuna.get_all_study_summaries(storage, False)}
+
+
+def test_a_search_no_runner_has_started_reports_no_trials(trained):
+    job = tuning_job_create(user=None, version=trained.model_version, method="random", trials=2, enqueue=False)
+    report = tuning_report(job=job)
+    assert report["status"] == "queued" and report["trials"] == [] and report["best"] is None
+    assert sum(report["counts"].values()) == 0
