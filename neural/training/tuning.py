@@ -23,8 +23,6 @@ import optuna
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 from django.utils import timezone
 from optuna.trial import TrialState
 from sqlalchemy.engine import URL
@@ -372,11 +370,9 @@ def best_config(job: TuningJob) -> TrainConfig:
     return tuning.config_from_params(job.best_params, TrainConfig.from_dict(job.model_version.config))
 
 
-@receiver(post_delete, sender=TuningJob)
-def _drop_study(sender, instance: TuningJob, **_) -> None:
-    """A deleted job (its model version or model deleted) takes its Optuna study along, once the
-    deletion is committed."""
-    name = instance.study_name
+def study_drop_on_commit(name: str) -> None:
+    """Delete the Optuna study of that name once the current transaction commits (a deleted
+    search's trials), if a runner ever created it."""
 
     def drop() -> None:
         with study_storage() as storage:
