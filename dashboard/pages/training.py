@@ -12,7 +12,7 @@ from django.urls import path
 
 from dashboard import figures
 from neural.errors import NotFound
-from neural.training.reports import option_text
+from neural.training.reports import option_names, option_text
 from neural.training.selectors import session_get, tuning_job_get, tuning_job_list
 from neural.training.tuning import search_baseline, tuning_report
 
@@ -54,7 +54,7 @@ def search_detail(request, job_id: int):
         return render(request, "dashboard/not_found.html", {"what": f"search {job_id}"}, status=404)
     report = tuning_report(job=job)
     size_fig = figures.search_size_figure(report)
-    names = list(dict.fromkeys(k for t in report["trials"] for k in t["params"]))
+    names = option_names(report)
     context = {
         "job": job,
         "report": report,

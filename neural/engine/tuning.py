@@ -93,7 +93,6 @@ SPACES = {
         Param("dropout", low=0.0, high=0.5, grid=(0.1, 0.3)),
     ),
 }
-SPACE = SPACES["hyper"]
 
 
 def _space(name: str) -> tuple[Param, ...]:
@@ -115,16 +114,20 @@ def objective_for(task: TaskKind, name: str) -> tuple[str, str]:
     return options[name]
 
 
+def check_method(method: str) -> None:
+    if method not in METHODS:
+        raise DataError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
+
+
 def make_sampler(method: str, seed: int, space: str = "hyper") -> optuna.samplers.BaseSampler:
     """grid: every combination of each option's grid values, in a seeded random order; random:
     independent draws; bayesian: TPE (Optuna's default), after 5 random start-up trials."""
+    check_method(method)
     if method == "grid":
         return optuna.samplers.GridSampler({p.name: p.grid_values() for p in _space(space)}, seed=seed)
     if method == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if method == "bayesian":
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
-    raise DataError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}", field="method")
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
 
 
 def make_pruner() -> optuna.pruners.BasePruner:
@@ -158,7 +161,7 @@ class ReportToTrial(Callback):
         self.key = key
 
     def on_epoch_end(self, state: EpochState) -> None:
-        value = state.val_loss if self.key == "val_loss" else state.metrics.get(self.key)
+        value = state.to_dict().get(self.key)
         if value is None:
             return
         self.trial.report(float(value), step=state.epoch)

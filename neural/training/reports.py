@@ -351,7 +351,7 @@ def tuning_text(r: dict) -> str:
         f"{r['trials_requested']} trials of at most {r['epochs_per_trial']} epochs ({counts or 'none ran'}), "
         f"{r['direction']} validation {r['objective']}"
     ]
-    names = list(dict.fromkeys(k for t in r["trials"] for k in t["params"]))
+    names = option_names(r)
     header = ["trial", "state", r["objective"], *names, "parameters", "seconds"]
     table = [header] + [
         [
@@ -384,6 +384,11 @@ def tuning_text(r: dict) -> str:
     if r.get("trained"):
         lines.append("trained the best options: " + session_outcome_text(r["trained"]))
     return "\n".join(lines)
+
+
+def option_names(report: dict) -> list[str]:
+    """The searched options of a ``tuning_report``, in the order its trials drew them."""
+    return list(dict.fromkeys(k for t in report["trials"] for k in t["params"]))
 
 
 def option_text(value) -> str:

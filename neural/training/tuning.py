@@ -118,8 +118,7 @@ def tuning_job_create(
     """Validate and store a search over ``space`` (tuning.SPACES); with ``enqueue``, queue
     TUNING_TASKS runners once committed. A grid search runs at most the grid's size."""
     grid = tuning.grid_size(space)  # refuses an unknown space
-    if method not in tuning.METHODS:
-        raise DataError(f"unknown method {method!r}; choose one of {', '.join(tuning.METHODS)}", field="method")
+    tuning.check_method(method)
     if not isinstance(trials, int) or not 1 <= trials <= MAX_TRIALS:
         raise DataError(f"trials must be a whole number from 1 to {MAX_TRIALS}, got {trials!r}", field="trials")
     base = TrainConfig.from_dict(version.config)

@@ -25,7 +25,7 @@ def test_every_grid_point_is_a_valid_config_and_the_grid_method_visits_each_once
 
     study.optimize(objective, n_trials=500)  # the grid sampler stops the study once every point is tried
     seen = {tuple(sorted(t.params.items())) for t in study.trials}
-    grid = [tuple(p.grid_values()) for p in tuning.SPACE]
+    grid = [tuple(p.grid_values()) for p in tuning.SPACES["hyper"]]
     assert len(study.trials) == len(seen) == len(list(itertools.product(*grid))) == tuning.grid_size() == 96
     assert {tuple(c.hidden_sizes) for c in configs} == {(256, 128), (512, 256)}
 
