@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from neural.datasets.selectors import dataset_get
-from neural.errors import DataError, NotFound
+from neural.errors import DataError, named_in_body
 from neural.registry.selectors import model_version_resolve
 from neural.training.selectors import epoch_series, session_get, session_list, tuning_job_get, tuning_job_list
 from neural.training.serializers import (
@@ -38,10 +38,8 @@ class TrainView(generics.ListAPIView):
         body = TrainRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        try:
+        with named_in_body("training_data"):
             dataset = dataset_get(ref=data["training_data"])
-        except NotFound as exc:  # a bad reference in the body is bad input, not a missing URL
-            raise DataError(exc.message, field="training_data") from exc
         config = training_config_build(epochs=data.get("epochs"), options=data["config"])
         session = training_session_create(
             user=request.user,
@@ -117,10 +115,8 @@ class SearchView(generics.ListAPIView):
         body = SearchRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        try:
+        with named_in_body("model"):
             version = model_version_resolve(ref=data["model"])
-        except NotFound as exc:  # a bad reference in the body is bad input, not a missing URL
-            raise DataError(exc.message, field="model") from exc
         job = tuning_job_create(
             user=request.user,
             version=version,
