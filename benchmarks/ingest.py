@@ -6,7 +6,8 @@ SHA-256), infer the task and the schema (with identifier flags) and compute the 
 report a column at a time from the stored file. The plain side reads the same file with
 ``pandas.read_csv`` and writes Parquet with ``DataFrame.to_parquet``. Both run in this process on
 the same file, interleaved, after one warm-up each; the median of each side and the ratio
-product / plain are printed, with the machine's load (other people's tests run here too).
+product / plain are printed, with the machine's load (other people's tests run here too), and
+the median wall and CPU seconds of each part (the product's parse + write and its profile).
 
 Peak memory: each side runs once more in a fresh interpreter that reports its peak resident set
 (``ru_maxrss``) and its resident set after the imports, before reading the file; the difference
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -52,25 +54,41 @@ def make_csv(path: Path, rows: int, seed: int = 0) -> None:
     pd.DataFrame(cols).to_csv(path, index=False)
 
 
-def plain(path: Path, out: Path) -> float:
-    started = time.perf_counter()
+def _cpu_s() -> float:
+    """CPU time of this process so far, user + system, every thread."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def plain(path: Path, out: Path, phases: dict | None = None) -> float:
+    started, cpu = time.perf_counter(), _cpu_s()
     pd.read_csv(path).to_parquet(out)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    if phases is not None:
+        phases.setdefault("plain read_csv + to_parquet", []).append((elapsed, _cpu_s() - cpu))
+    return elapsed
 
 
-def product(path: Path) -> float:
+def product(path: Path, phases: dict | None = None) -> float:
+    """The import; ``phases`` (when given) gets (wall, CPU) seconds of its two parts."""
     from neural.datasets import storage
     from neural.datasets.importers import open_importer
     from neural.datasets.services import _profile
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_s()
     importer = open_importer(path)
     relative = f"bench/{time.monotonic_ns()}.parquet"
     written, _, _, _ = importer.stream(
         path, lambda schema, batches: storage.write_parquet_batches(schema, batches, relative)
     )
+    streamed, streamed_cpu = time.perf_counter(), _cpu_s()
     _profile(storage.ParquetColumns(written), target="flag", overrides=None)
     elapsed = time.perf_counter() - started
+    if phases is not None:
+        phases.setdefault("product parse + write + SHA-256", []).append((streamed - started, streamed_cpu - cpu))
+        phases.setdefault("product schema + quality report", []).append(
+            (time.perf_counter() - streamed, _cpu_s() - streamed_cpu)
+        )
     written.unlink()
     return elapsed
 
@@ -138,10 +156,13 @@ def main() -> None:
         plain(path, Path(tmp) / "warm.parquet")
         product(path)
         times: dict[str, list[float]] = {"plain": [], "product": []}
+        phases: dict[str, list[tuple[float, float]]] = {}
         for i in range(args.repeats):
             order = ["plain", "product"] if i % 2 == 0 else ["product", "plain"]
             for side in order:
-                times[side].append(plain(path, Path(tmp) / "p.parquet") if side == "plain" else product(path))
+                times[side].append(
+                    plain(path, Path(tmp) / "p.parquet", phases) if side == "plain" else product(path, phases)
+                )
         p, q = statistics.median(times["plain"]), statistics.median(times["product"])
         print(
             f"plain pandas read_csv + to_parquet: median {p:.2f} s  ({args.rows / p:,.0f} rows/s)  "
@@ -152,6 +173,9 @@ def main() -> None:
             f"  runs {[round(t, 2) for t in times['product']]}"
         )
         print(f"ratio product / plain: {q / p:.2f}x  (target <= 1.5x)")
+        for name, runs in phases.items():
+            wall, cpu = (statistics.median(r[i] for r in runs) for i in (0, 1))
+            print(f"  {name}: median wall {wall:.2f} s, CPU (user + system, all threads) {cpu:.2f} s")
         print("load after:", _uptime())
         if not args.no_memory:
             for side in ("plain", "product"):
