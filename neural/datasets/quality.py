@@ -315,16 +315,14 @@ def _robust_outliers(series: pd.Series) -> dict | None:
 
 
 def _distribution(series: pd.Series, ordered: np.ndarray | None = None) -> dict:
-    """A histogram of a number or date column, the top values of any other. ``ordered`` (the
-    column's ``_sorted_present`` values) lets a number column's histogram be read off by binary
-    search instead of a pass over the column."""
+    """A histogram of a number or date column, the top values of any other. A number column's
+    histogram is read off its sorted values by binary search: ``ordered`` (the column's
+    ``_sorted_present`` values) when the caller has them, else sorted here (nullable types)."""
     if _is_numeric(series):
-        if ordered is not None:
-            counts, edges = _sorted_histogram(ordered.astype(float, copy=False))
-        else:
-            finite = series.to_numpy(dtype=float, na_value=np.nan)
-            finite = finite[np.isfinite(finite)]  # missing values are NaN here
-            counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS) if finite.size else (None, None)
+        if ordered is None:
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            ordered = np.sort(values[~np.isnan(values)])
+        counts, edges = _sorted_histogram(ordered.astype(float, copy=False))
         if counts is None:
             return {"type": "empty"}
         return {"type": "histogram", "counts": counts.tolist(), "edges": [round(float(e), 6) for e in edges]}
