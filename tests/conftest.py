@@ -4,9 +4,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from neural.engine.config import TrainConfig
-from neural.training.services import training_session_create, training_session_run
-from tests.factories import UserFactory, make_dataset
+from tests.factories import UserFactory, make_dataset, train_here
 
 
 @pytest.fixture(autouse=True)
@@ -45,17 +43,7 @@ def dataset(db):
 @pytest.fixture
 def trained(dataset, user):
     """A finished session (trained in this process) and its registered version."""
-    session = training_session_create(
-        user=user,
-        dataset=dataset,
-        pattern="coordination",
-        config=TrainConfig(epochs=4),
-        model_name="coord-model",
-        enqueue=False,
-    )
-    session = training_session_run(session_id=session.pk, ran_in="test")
-    assert session.status == "succeeded", session.error
-    return session
+    return train_here(dataset=dataset, model_name="coord-model", epochs=4, user=user)
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,24 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw-for-tests")
 
 
+def train_here(*, dataset, model_name: str, epochs: int, user=None, **config):
+    """A training session run to success in this process (no worker), for tests that need a model."""
+    from neural.engine.config import TrainConfig
+    from neural.training.services import training_session_create, training_session_run
+
+    session = training_session_create(
+        user=user,
+        dataset=dataset,
+        pattern=dataset.pattern,
+        config=TrainConfig(epochs=epochs, **config),
+        model_name=model_name,
+        enqueue=False,
+    )
+    session = training_session_run(session_id=session.pk, ran_in="test")
+    assert session.status == "succeeded", session.error
+    return session
+
+
 def make_dataset(*, name: str = "coord", pattern: str = "coordination", rows: int = 400, seed: int = 3):
     df, target = generate(pattern=pattern, rows=rows, seed=seed)
     return dataset_store_frame(df=df, name=name, target=target, pattern=pattern, source_format="generator")

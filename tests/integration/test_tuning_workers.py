@@ -12,26 +12,15 @@ import time
 import pytest
 from django.db import connection
 
-from neural.engine.config import TrainConfig
 from neural.training.models import TuningJob
-from neural.training.services import training_session_create, training_session_run
 from neural.training.tuning import tuning_job_run, tuning_report
-from tests.factories import make_dataset
+from tests.factories import make_dataset, train_here
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_a_search_shares_its_trials_between_a_real_worker_and_another_process(production_stack, settings):
-    dataset = make_dataset(name="tune", rows=1500)
-    session = training_session_create(
-        user=None,
-        dataset=dataset,
-        pattern="coordination",
-        config=TrainConfig(epochs=3),
-        model_name="tuned",
-        enqueue=False,
-    )
-    assert training_session_run(session_id=session.pk, ran_in="test").status == "succeeded"
+    train_here(dataset=make_dataset(name="tune", rows=1500), model_name="tuned", epochs=3)
     cli = subprocess.Popen(
         [sys.executable, "manage.py", "neural", "hyper-optimize", "--model", "tuned", "--method", "random",
          "--trials", "8", "--epochs", "4", "--json"],

@@ -12,11 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from neural.engine.archive import compression_from_config
-from neural.engine.config import TrainConfig
 from neural.errors import ArtifactIntegrityError
 from neural.registry.models import ActivationEvent, ModelVersion
 from neural.registry.serving import predict
-from neural.training.services import training_session_create, training_session_run
+from tests.factories import train_here
 
 
 def run(*args) -> dict:
@@ -26,16 +25,7 @@ def run(*args) -> dict:
 
 
 def _train(dataset, user, name: str, storage: dict):
-    session = training_session_create(
-        user=user,
-        dataset=dataset,
-        pattern="coordination",
-        config=TrainConfig(epochs=2, model_storage=storage),
-        model_name=name,
-        enqueue=False,
-    )
-    session = training_session_run(session_id=session.pk, ran_in="test")
-    assert session.status == "succeeded", session.error
+    train_here(dataset=dataset, model_name=name, epochs=2, user=user, model_storage=storage)
     return ModelVersion.objects.get(model__name=name)
 
 
