@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from neural.engine.errors import ArtifactIntegrityError, DataError, EngineError, InputValidationError
+from neural.engine.errors import ArtifactIntegrityError, DataError, EngineError, InputValidationError, UnsafePath
 
 __all__ = [
     "ArtifactIntegrityError",
@@ -18,6 +18,7 @@ __all__ = [
     "EngineError",
     "InputValidationError",
     "NotFound",
+    "UnsafePath",
     "named_in_body",
 ]
 

@@ -3,11 +3,13 @@ traffic split, admin buttons) and a comparison of 2-5 versions."""
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, register_converter
 from django.views.decorators.http import require_POST
 
 from dashboard import figures
@@ -135,9 +137,24 @@ def model_action(request, name: str, action: str):
     return redirect("model-page", name=name)
 
 
+class ModelNameConverter:
+    """A model name in a URL. Valid names pass unchanged; a name stored before names were checked
+    (one with ``/``) is escaped, so its link renders and its page opens instead of a 500."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return unquote(value)
+
+    def to_url(self, value: str) -> str:
+        return quote(str(value), safe="")
+
+
+register_converter(ModelNameConverter, "model_name")
+
 urlpatterns = [
     path("models/", models_page, name="models-page"),
     path("models/compare/", compare_page, name="models-compare"),
-    path("models/<str:name>/", model_page, name="model-page"),
-    path("models/<str:name>/<str:action>/", model_action, name="model-action"),
+    path("models/<model_name:name>/", model_page, name="model-page"),
+    path("models/<model_name:name>/<str:action>/", model_action, name="model-action"),
 ]

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from neural.datasets.importers import REGISTRY
 from neural.datasets.models import Dataset, Pattern
+from neural.engine.names import NAME_RE, NAME_RULE
+
+name_validator = RegexValidator(NAME_RE, f"must be {NAME_RULE}")
 
 
 class DatasetUploadSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[name_validator])
     file = serializers.FileField()
     target = serializers.CharField(max_length=200, required=False, allow_blank=True)
     pattern = serializers.ChoiceField(choices=Pattern.choices, default=Pattern.PREDICTION)

@@ -16,21 +16,13 @@ from neural.datasets import storage
 from neural.datasets.importers import open_importer
 from neural.datasets.models import Dataset, Pattern
 from neural.datasets.quality import ColumnProfile, finish_report, profile_columns, sample_positions
+from neural.engine.names import validate_name
 from neural.engine.schema import ColumnKind, ColumnSpec, TaskKind, infer_schema, infer_task
 from neural.errors import Conflict, DataError
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 ID_NAME = re.compile(r"(^|[_.\s-])(id|uuid|guid|key)$|Id$|ID$", re.IGNORECASE)
 SPLIT_COLUMN = "__split__"
 SCHEMA_SAMPLE_ROWS = 20_000
-
-
-def validate_name(name: str) -> str:
-    if not NAME_RE.match(name or ""):
-        raise DataError(
-            "name must be 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit", field="name"
-        )
-    return name
 
 
 def validate_pattern(pattern: str) -> str:

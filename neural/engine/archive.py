@@ -9,8 +9,10 @@ A portable archive (``neural save``) is one uncompressed tar::
     files/<name>         the version folder's files, SHA256SUMS included
     SHA256SUMS           over manifest.json and every files/<name>
 
-Reading an archive never extracts blindly: only regular files with the expected names are read,
-into memory, with a size cap; every listed checksum must match and every member must be listed.
+Reading an archive never extracts blindly: only regular files with the names a version holds
+(``VERSION_FILES``) are read, into memory, with a size cap; any other member (a README, a pickle,
+a link, an absolute or ``..`` path) refuses the whole archive; every listed checksum must match
+and every member must be listed. The manifest's model name must follow the name rule.
 Nothing is ever unpickled (tensors are safetensors, metadata is JSON).
 """
 
@@ -40,6 +42,7 @@ from neural.engine.artifacts import (
     verify_bundle,
 )
 from neural.engine.errors import ArtifactIntegrityError
+from neural.engine.names import NAME_RULE, is_valid_name
 
 ARCHIVE_FORMAT = "photondrift-model-archive"
 ARCHIVE_FORMAT_VERSION = 1
@@ -47,6 +50,9 @@ MANIFEST = "manifest.json"
 WEIGHTS_ZST = WEIGHTS + ".zst"
 MAX_MEMBER_BYTES = 2 << 30  # 2 GiB: a generous cap against decompression / archive bombs
 COMPRESSIONS = ("none", "zstd")
+# The only files a version folder holds, and so the only members an archive may carry.
+VERSION_FILES = frozenset({MODEL_JSON, WEIGHTS, WEIGHTS_ZST, SUMS})
+ARCHIVE_MEMBERS = frozenset({MANIFEST, SUMS, *(f"files/{n}" for n in VERSION_FILES)})
 
 
 def compression_from_config(value: object) -> str:
@@ -158,11 +164,7 @@ def _read_members(path: Path) -> dict[str, bytes]:
                 name = info.name
                 if not info.isreg():
                     raise ArtifactIntegrityError(f"archive member {name!r} is not a regular file; refused")
-                parts = name.split("/")
-                allowed = name in (MANIFEST, SUMS) or (
-                    len(parts) == 2 and parts[0] == "files" and parts[1] and not parts[1].startswith(".")
-                )
-                if not allowed or name in members:
+                if name not in ARCHIVE_MEMBERS or name in members:
                     raise ArtifactIntegrityError(f"archive member {name!r} is unexpected; refused")
                 if info.size > MAX_MEMBER_BYTES:
                     raise ArtifactIntegrityError(f"archive member {name!r} is larger than the limit; refused")
@@ -215,6 +217,7 @@ def read_archive(path: Path, workdir: Path) -> tuple[dict, Path]:
             f"{path}: archive format version {manifest.get('format_version')!r} is not supported "
             f"(expected {ARCHIVE_FORMAT_VERSION})"
         )
+    check_manifest(manifest, source=path)
     folder = workdir / "version"
     folder.mkdir(parents=True)
     for name, data in members.items():
@@ -222,3 +225,20 @@ def read_archive(path: Path, workdir: Path) -> tuple[dict, Path]:
             (folder / name.removeprefix("files/")).write_bytes(data)
     read_version(folder)  # the version's own SHA256SUMS, format version and tensors
     return manifest, folder
+
+
+def check_manifest(manifest: object, *, source: Path) -> None:
+    """The manifest's ``model.name`` is a valid name and ``version.version`` a positive number.
+
+    Raises:
+        ArtifactIntegrityError: naming the manifest key at fault.
+    """
+    model = manifest.get("model") if isinstance(manifest, dict) else None
+    version = manifest.get("version") if isinstance(manifest, dict) else None
+    if not isinstance(model, dict) or not isinstance(version, dict):
+        raise ArtifactIntegrityError(f"{source}: {MANIFEST} must hold a model and a version mapping")
+    if not is_valid_name(model.get("name")):
+        raise ArtifactIntegrityError(f"{source}: {MANIFEST} model.name {model.get('name')!r} is not {NAME_RULE}")
+    number = version.get("version")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise ArtifactIntegrityError(f"{source}: {MANIFEST} version.version {number!r} is not a positive number")

@@ -24,6 +24,10 @@ class InputValidationError(EngineError):
         self.fields = fields
 
 
+class UnsafePath(DataError):
+    """A storage path that would leave its root (``..``, an absolute path, a symbolic link out)."""
+
+
 class ArtifactIntegrityError(EngineError):
     """A model artifact is missing, truncated or its checksum does not match."""
 

@@ -9,7 +9,7 @@ Shape (every section optional)::
         validation_split: 0.2
     data_sources:              # data set names (or name:vN); the first is used when --data is omitted
       - coordination-history
-    model_storage:
+    model_storage:             # folders are taken from the storage root and must stay inside it
       path: ./models/
       versioning: true
       compression: true        # true/false, "zstd" or "none"
@@ -36,7 +36,8 @@ from pathlib import Path
 import yaml
 
 from neural.engine.config import TrainConfig
-from neural.engine.errors import DataError
+from neural.engine.errors import DataError, UnsafePath
+from neural.engine.names import confined
 
 PATTERNS = ("coordination", "optimization", "prediction", "security")
 MODEL_KEYS = {"epochs": "epochs", "learning_rate": "learning_rate", "validation_split": "validation_split"}
@@ -93,8 +94,9 @@ class TrainingFile:
         return None
 
 
-def load_training_file(path: Path) -> TrainingFile:
-    """Read and validate ``path``.
+def load_training_file(path: Path, *, storage_root: Path | None = None) -> TrainingFile:
+    """Read and validate ``path``. ``model_storage`` folders are taken from ``storage_root`` (the
+    configured model store) and must stay inside it.
 
     Raises:
         TrainingFileError: unreadable YAML, an unknown key or a bad value (key and line named).
@@ -102,11 +104,11 @@ def load_training_file(path: Path) -> TrainingFile:
     """
     if not path.is_file():
         raise DataError(f"config file {path} does not exist", field="config")
-    return parse_training_file(path.read_text(), source=str(path), base_dir=path.parent)
+    return parse_training_file(path.read_text(), source=str(path), storage_root=storage_root)
 
 
 def parse_training_file(
-    text: str, *, source: str = ".neural-training.yml", base_dir: Path | None = None
+    text: str, *, source: str = ".neural-training.yml", storage_root: Path | None = None
 ) -> TrainingFile:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -128,7 +130,7 @@ def parse_training_file(
     if "model_storage" in top:
         entry = reader.mapping(top["model_storage"], "model_storage", STORAGE_KEYS)
         result.model_storage = _storage(
-            {k: reader.scalar(v, f"model_storage.{k}") for k, v in entry.items()}, reader, base_dir
+            {k: reader.scalar(v, f"model_storage.{k}") for k, v in entry.items()}, reader, storage_root
         )
     if "optimization" in top:
         entry = reader.mapping(top["optimization"], "optimization", tuple(OPTIMIZATION_KEYS))
@@ -177,15 +179,18 @@ def model_storage_problem(values: dict) -> tuple[str, str] | None:
     return None
 
 
-def validate_model_storage(values: object) -> dict:
+def validate_model_storage(values: object, *, from_request: bool = False) -> dict:
     """Check an API or CLI ``model_storage`` dict and return it in the stored form (as the file's).
+
+    ``from_request``: paths never come from a request, so a folder in ``path`` or ``backup`` is
+    refused (``backup: true`` still asks for the store's own backup folder).
 
     Raises:
         DataError: naming the bad ``model_storage`` key.
     """
     if not isinstance(values, dict):
         raise DataError("model_storage must be a mapping", field="model_storage")
-    problem = model_storage_problem(values)
+    problem = model_storage_problem(values) or (request_path_problem(values) if from_request else None)
     if problem:
         raise DataError(f"{problem[0]} {problem[1]}", field=problem[0])
     if values.get("backup") is True:  # the same folder the file's `backup: true` names
@@ -193,29 +198,48 @@ def validate_model_storage(values: object) -> dict:
     return values
 
 
+def request_path_problem(values: dict) -> tuple[str, str] | None:
+    """(key, problem) when a request names a folder: the server's files are not the caller's to place."""
+    for key in ("path", "backup"):
+        if isinstance(values.get(key), str):
+            return (
+                f"model_storage.{key}",
+                "is a server folder and is not accepted from a request; set it in the training file or leave it out",
+            )
+    return None
+
+
 def _backup_folder(values: dict) -> str:
-    return str(Path(values.get("path") or "models") / "backups")
+    return str(Path(values.get("path") or ".") / "backups")
 
 
-def _normalise_storage(values: dict, base_dir: Path | None) -> dict:
-    """``backup: true`` becomes ``<path>/backups``, false none; relative paths are taken from
-    ``base_dir`` (the file's folder)."""
+def _normalise_storage(values: dict, storage_root: Path | None, reader: _Reader) -> dict:
+    """``backup: true`` becomes ``<path>/backups``, false none; folders are taken from
+    ``storage_root`` and must stay inside it (without a root: relative, without ``..``)."""
     if values.get("backup") is True:
         values["backup"] = _backup_folder(values)
     for key in ("path", "backup"):
         value = values.get(key)
-        if isinstance(value, str) and base_dir is not None and not Path(value).expanduser().is_absolute():
-            values[key] = str((base_dir / value).resolve())
+        if not isinstance(value, str):
+            continue
+        if storage_root is None:
+            if Path(value).is_absolute() or ".." in Path(value).parts:
+                reader.fail(f"model_storage.{key}", "must be a folder inside the model store (relative, no '..')")
+            continue
+        try:
+            values[key] = str(confined(storage_root, value))
+        except UnsafePath:
+            reader.fail(f"model_storage.{key}", f"must be a folder inside the model store {storage_root}")
     if values.get("backup") is False:
         values["backup"] = None
     return values
 
 
-def _storage(values: dict, reader: _Reader, base_dir: Path | None) -> dict:
+def _storage(values: dict, reader: _Reader, storage_root: Path | None) -> dict:
     problem = model_storage_problem(values)
     if problem:
         reader.fail(*problem)
-    return _normalise_storage(values, base_dir)
+    return _normalise_storage(values, storage_root, reader)
 
 
 class _Reader:

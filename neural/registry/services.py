@@ -63,9 +63,8 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
             "parent_version": parent.version if parent else None,
         }
         directory = storage.version_dir(relative)
-        if directory.exists():
-            # Left by a crash between writing and committing: never part of a committed version.
-            shutil.rmtree(directory)
+        # Left by a crash between writing and committing: never part of a committed version.
+        storage.clear_stale_version(directory)
         backup = None
         try:
             sha = artifacts.save_model(directory, trained.network, meta)

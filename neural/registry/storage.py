@@ -1,8 +1,14 @@
 """Artifact files of model versions: where they live, compression, backup copies, and the
-portable archive that `neural save` writes and `neural load` imports."""
+portable archive that `neural save` writes and `neural load` imports.
+
+Every path here is resolved and must stay inside MODEL_STORAGE_PATH (``confined``) before
+anything is written or deleted, and a folder is only ever replaced when it holds nothing but the
+files a version folder has (``clear_stale_version``): never one the product did not write.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -16,8 +22,11 @@ from neural.datasets.models import Dataset, Pattern
 from neural.engine import archive
 from neural.engine.artifacts import MODEL_JSON, SUMS, read_document, sha256_file, verify_bundle
 from neural.engine.errors import ArtifactIntegrityError
-from neural.errors import DataError
+from neural.engine.names import confined, validate_name
+from neural.errors import Conflict, DataError, UnsafePath
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,11 +52,42 @@ def storage_options(config: dict | None) -> StorageOptions:
         return StorageOptions(compression, None)
     if not isinstance(backup, str):
         raise DataError("model_storage.backup must be a folder path", field="model_storage.backup")
-    return StorageOptions(compression, Path(backup).expanduser())
+    try:
+        return StorageOptions(compression, confined(storage_root(), backup))
+    except UnsafePath as exc:
+        raise DataError(
+            f"model_storage.backup must be a folder inside MODEL_STORAGE_PATH ({storage_root()}): {exc.message}",
+            field="model_storage.backup",
+        ) from exc
+
+
+def storage_root() -> Path:
+    return Path(settings.MODEL_STORAGE_PATH).expanduser().resolve()
 
 
 def version_dir(relative: str) -> Path:
-    return Path(settings.MODEL_STORAGE_PATH) / relative
+    """The folder of a version (``ModelVersion.artifact_path``), refused unless inside the store."""
+    return confined(storage_root(), relative)
+
+
+def clear_stale_version(directory: Path) -> None:
+    """Remove a version folder left by a crash before its row was committed, only when it holds
+    nothing but the files a version folder has; anything else is not ours to delete.
+
+    Raises:
+        Conflict: the folder holds something else (or is a link).
+    """
+    if not directory.exists() and not directory.is_symlink():
+        return
+    if directory.is_symlink() or not directory.is_dir():
+        raise Conflict(f"{directory} exists and is not a model version folder; not replaced", field="model")
+    strangers = [p.name for p in directory.iterdir() if p.name not in archive.VERSION_FILES or not p.is_file()]
+    if strangers:
+        raise Conflict(
+            f"{directory} holds files PhotonDrift did not write ({', '.join(sorted(strangers)[:5])}); not replaced",
+            field="model",
+        )
+    shutil.rmtree(directory)
 
 
 def folder_size(directory: Path) -> int:
@@ -62,15 +102,16 @@ def backup_copy(directory: Path, relative: str, backup_root: Path | None) -> Pat
     """Copy a written version folder to ``backup_root/relative`` and verify the copy."""
     if backup_root is None:
         return None
-    target = backup_root / relative
+    target = confined(backup_root, relative)
+    if target.is_relative_to(directory) or directory.is_relative_to(target):
+        raise DataError(f"model_storage.backup {backup_root} overlaps the version folder", field="model_storage.backup")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         for item in directory.iterdir():
             shutil.copy2(item, tmp / item.name)
         verify_bundle(tmp)
-        if target.exists():
-            shutil.rmtree(target)
+        clear_stale_version(target)
         os.replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -79,8 +120,15 @@ def backup_copy(directory: Path, relative: str, backup_root: Path | None) -> Pat
 
 
 def remove_versions(relatives: list[str]) -> None:
+    """Delete version folders, each only when it lies inside the store (a row written before
+    names were checked may name a path outside it: that is logged and left alone)."""
     for relative in relatives:
-        shutil.rmtree(version_dir(relative), ignore_errors=True)
+        try:
+            directory = version_dir(relative)
+        except UnsafePath as exc:
+            logger.warning("not deleting artifact %r: %s", relative, exc.message)
+            continue
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def version_archive_write(*, version: ModelVersion, path: Path) -> dict:
@@ -116,7 +164,9 @@ def version_archive_write(*, version: ModelVersion, path: Path) -> dict:
 def version_archive_import(*, path: Path, name: str | None = None, user=None) -> ModelVersion:
     """Verify an archive completely, then add it as the next version of model ``name`` (default:
     the name in the archive). It becomes active only if the model has no active version."""
-    root = Path(settings.MODEL_STORAGE_PATH)
+    if name is not None:
+        validate_name(name)
+    root = storage_root()
     root.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
     try:
@@ -129,7 +179,7 @@ def version_archive_import(*, path: Path, name: str | None = None, user=None) ->
 def _import_folder(manifest: dict, folder: Path, name: str | None, user, source: Path) -> ModelVersion:
     info, model_info = manifest.get("version") or {}, manifest.get("model") or {}
     meta = read_document(folder, MODEL_JSON)
-    name = name or model_info.get("name")
+    name = validate_name(name or model_info.get("name"))
     pattern = model_info.get("pattern")
     if not name or pattern not in Pattern.values:
         raise ArtifactIntegrityError(f"{source}: the manifest names no model or an unknown pattern {pattern!r}")
@@ -147,8 +197,7 @@ def _import_folder(manifest: dict, folder: Path, name: str | None, user, source:
         number = (model.versions.order_by("-version").values_list("version", flat=True).first() or 0) + 1
         relative = f"{model.name}/v{number}"
         target = version_dir(relative)
-        if target.exists():
-            shutil.rmtree(target)
+        clear_stale_version(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(folder, target)
         try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from neural.datasets.models import Pattern
+from neural.datasets.serializers import name_validator
 from neural.engine import tuning
 from neural.training.models import EpochMetric, SessionLog, TrainingSession, TuningJob
 from neural.training.tuning import MAX_TRIALS
@@ -13,8 +14,10 @@ class TrainRequestSerializer(serializers.Serializer):
     training_data = serializers.CharField(max_length=120, help_text="data set name, or name:vN")
     epochs = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
     config = serializers.DictField(required=False, default=dict, help_text="training options (learning_rate, ...)")
-    session_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
-    model_name = serializers.CharField(required=False, max_length=100)
+    session_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, default="", validators=[name_validator]
+    )
+    model_name = serializers.CharField(required=False, max_length=100, validators=[name_validator])
 
 
 class SessionSerializer(serializers.ModelSerializer):

@@ -24,19 +24,26 @@ from neural.engine.schema import TaskKind
 from neural.engine.training_file import validate_model_storage
 from neural.errors import Conflict, DataError
 from neural.registry.services import model_version_register
+from neural.registry.storage import storage_options
 from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
 from neural.training.progress import ClaimLost, SessionProgress, broadcast_status
 
 logger = logging.getLogger(__name__)
 
 
-def training_config_build(*, epochs: int | None = None, options: dict | None = None) -> TrainConfig:
-    """Merge request options and an explicit epoch count into a validated TrainConfig."""
+def training_config_build(
+    *, epochs: int | None = None, options: dict | None = None, from_request: bool = False
+) -> TrainConfig:
+    """Merge request options and an explicit epoch count into a validated TrainConfig.
+
+    ``from_request``: the options come from an API request, which may not name server folders.
+    Folders from the CLI or the training file must lie inside MODEL_STORAGE_PATH."""
     data = dict(options or {})
     if epochs is not None:
         data["epochs"] = epochs
     if "model_storage" in data:
-        data["model_storage"] = validate_model_storage(data["model_storage"])
+        data["model_storage"] = validate_model_storage(data["model_storage"], from_request=from_request)
+        storage_options({"model_storage": data["model_storage"]})  # confined under the store, or refused
     return TrainConfig.from_dict(data)
 
 
@@ -60,7 +67,9 @@ def training_session_create(
     smaller network; with ``fine_tune``, a transfer to ``dataset``) to the version it derives
     from."""
     validate_pattern(pattern)
-    model_name = validate_name(model_name or pattern)
+    model_name = validate_name(model_name or pattern, field="model_name")
+    if session_name:
+        validate_name(session_name, field="session_name")
     if dataset.rows < MIN_ROWS:
         raise DataError(
             f"data set {dataset} has {dataset.rows} rows; at least {MIN_ROWS} are needed to split it "

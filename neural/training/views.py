@@ -40,7 +40,7 @@ class TrainView(generics.ListAPIView):
         data = body.validated_data
         with named_in_body("training_data"):
             dataset = dataset_get(ref=data["training_data"])
-        config = training_config_build(epochs=data.get("epochs"), options=data["config"])
+        config = training_config_build(epochs=data.get("epochs"), options=data["config"], from_request=True)
         session = training_session_create(
             user=request.user,
             dataset=dataset,

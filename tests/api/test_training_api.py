@@ -57,6 +57,12 @@ def test_it_downsamples_metrics_on_request(api, dataset):
         ({"config": {"dropout": "high"}}, "dropout"),
         ({"config": {"model_storage": {"compression": "lz4"}}}, "model_storage.compression"),
         ({"config": {"model_storage": {"compresion": True}}}, "model_storage.compresion"),
+        ({"config": {"model_storage": {"backup": "/tmp/anywhere"}}}, "model_storage.backup"),
+        ({"config": {"model_storage": {"backup": "copies"}}}, "model_storage.backup"),
+        ({"config": {"model_storage": {"path": "../../etc"}}}, "model_storage.path"),
+        ({"model_name": "../../x"}, "model_name"),
+        ({"model_name": "team/a"}, "model_name"),
+        ({"session_name": "../s"}, "session_name"),
         pytest.param(
             {"config": {"gpu": True}},
             "gpu",

@@ -37,7 +37,7 @@ advanced:
 def test_it_reads_the_seed_shape_per_pattern(tmp_path):
     path = tmp_path / ".neural-training.yml"
     path.write_text(SEED_FILE)
-    parsed = load_training_file(path)
+    parsed = load_training_file(path, storage_root=tmp_path)
     options = parsed.train_options("coordination")
     assert options["epochs"] == 50 and options["learning_rate"] == 0.001 and options["validation_split"] == 0.2
     assert options["patience"] == 10 and options["batch_size"] == 32 and options["gpu"] is False
@@ -86,3 +86,14 @@ def test_it_refuses_broken_yaml_and_a_missing_file(tmp_path):
 
 def test_an_empty_file_sets_nothing():
     assert parse_training_file("").train_options("coordination") == {}
+
+
+@pytest.mark.parametrize("folder", ["/etc", "../../up", "models/../../up"])
+def test_it_refuses_a_storage_folder_outside_the_model_store(tmp_path, folder):
+    path = tmp_path / ".neural-training.yml"
+    path.write_text(SEED_FILE.replace("  backup: true", f"  backup: {folder}"))
+    with pytest.raises(TrainingFileError) as err:
+        load_training_file(path, storage_root=tmp_path / "store")
+    assert err.value.field == "model_storage.backup" and err.value.line == 14
+    with pytest.raises(TrainingFileError):
+        parse_training_file(SEED_FILE.replace("  backup: true", f"  backup: {folder}"))

@@ -41,3 +41,15 @@ def test_compare_shows_two_to_five_versions(client, user, model):
     res = client.get("/models/compare/?versions=coord-model:v1,coord-model:v9")
     assert res.status_code == 400 and "no version v9" in res.content.decode()
     assert client.get("/models/ghost/").status_code == 404
+
+
+def test_a_stored_name_with_a_slash_renders_and_opens(client, user, trained):
+    """A name stored before names were checked must not make the pages fail for everyone."""
+    from neural.registry.models import RegisteredModel
+
+    RegisteredModel.objects.filter(name="coord-model").update(name="team/a")
+    client.force_login(user)
+    page = client.get("/models/")
+    assert page.status_code == 200 and "team/a" in page.content.decode()
+    assert "/models/team%252Fa/" in page.content.decode()
+    assert client.get("/models/team%252Fa/").status_code == 200

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from neural.engine.archive import compression_from_config
-from neural.errors import ArtifactIntegrityError
+from neural.errors import ArtifactIntegrityError, DataError
 from neural.registry.models import ActivationEvent, ModelVersion
 from neural.registry.serving import predict
 from tests.factories import train_here
@@ -38,9 +38,9 @@ def _rows(dataset, n=3):
 
 
 def test_it_compresses_and_backs_up_and_predicts_the_same(dataset, user, settings, tmp_path):
-    backup = tmp_path / "backups"
+    backup = Path(settings.MODEL_STORAGE_PATH) / "backups"
     plain = _train(dataset, user, "plain", {})
-    packed = _train(dataset, user, "packed", {"compression": "zstd", "backup": str(backup)})
+    packed = _train(dataset, user, "packed", {"compression": "zstd", "backup": "backups"})
     folder = Path(settings.MODEL_STORAGE_PATH) / packed.artifact_path
     assert sorted(p.name for p in folder.iterdir()) == ["SHA256SUMS", "model.json", "weights.safetensors.zst"]
     assert packed.compression == "zstd"
@@ -150,3 +150,99 @@ def test_save_refuses_a_version_whose_files_were_altered(trained, tmp_path, sett
     with pytest.raises(CommandError) as err:
         call_command("neural", "save", "--model", "coord-model", "--path", str(tmp_path / "x.tar"))
     assert "altered or truncated" in str(err.value) and not (tmp_path / "x.tar").exists()
+
+
+def _forge(good: Path, dest: Path, change) -> None:
+    """Rewrite an archive's members with ``change(members)`` and sign them again (valid sums), as
+    an attacker who writes their own archive would."""
+    from hashlib import sha256
+
+    with tarfile.open(good) as tar:
+        members = {i.name: tar.extractfile(i).read() for i in tar}
+    change(members)
+    members["SHA256SUMS"] = "".join(
+        f"{sha256(d).hexdigest()}  {n}\n" for n, d in sorted(members.items()) if n != "SHA256SUMS"
+    ).encode()
+    with tarfile.open(dest, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def _manifest_name(name: str):
+    def change(members: dict) -> None:
+        manifest = json.loads(members["manifest.json"])
+        manifest["model"]["name"] = name
+        members["manifest.json"] = json.dumps(manifest).encode()
+
+    return change
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "/tmp/pd-absolute-escape", "team/a", ".hidden"])
+def test_load_refuses_a_manifest_name_that_is_not_a_plain_name(trained, tmp_path, settings, name):
+    good = tmp_path / "good.tar"
+    run("neural", "save", "--model", "coord-model", "--path", str(good))
+    _forge(good, forged := tmp_path / "forged.tar", _manifest_name(name))
+    with pytest.raises(CommandError) as err:
+        call_command("neural", "load", "--path", str(forged))
+    assert err.value.returncode == 2 and "model.name" in str(err.value)
+    root = Path(settings.MODEL_STORAGE_PATH)
+    assert not (root.parent / "escaped").exists() and not (root.parent.parent / "escaped").exists()
+    assert not Path("/tmp/pd-absolute-escape").exists()
+    assert sorted(p.name for p in root.iterdir()) == ["coord-model"]
+
+
+@pytest.mark.parametrize("member", ["files/README", "files/model.pkl", "../evil", "/tmp/pd-evil", "files/../x"])
+def test_load_refuses_a_member_a_version_does_not_have(trained, tmp_path, member):
+    good = tmp_path / "good.tar"
+    run("neural", "save", "--model", "coord-model", "--path", str(good))
+    _forge(good, forged := tmp_path / "forged.tar", lambda members: members.update({member: b"\x80\x04K\x01."}))
+    _refused(forged, "unexpected; refused")
+
+
+def test_load_refuses_a_symlink_member(trained, tmp_path):
+    good = tmp_path / "good.tar"
+    run("neural", "save", "--model", "coord-model", "--path", str(good))
+    linked = tmp_path / "linked.tar"
+    with tarfile.open(good) as tin, tarfile.open(linked, "w") as tout:
+        for info in tin:
+            tout.addfile(info, tin.extractfile(info))
+        link = tarfile.TarInfo("files/weights.safetensors.zst")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tout.addfile(link)
+    _refused(linked, "not a regular file")
+
+
+def test_load_never_replaces_a_folder_it_did_not_write(trained, tmp_path, settings):
+    good = tmp_path / "good.tar"
+    run("neural", "save", "--model", "coord-model", "--path", str(good))
+    foreign = Path(settings.MODEL_STORAGE_PATH) / "bad" / "v1"
+    foreign.mkdir(parents=True)
+    (foreign / "notes.txt").write_text("mine")
+    _refused(good, "did not write")
+    assert (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_delete_leaves_a_folder_outside_the_store_alone(trained, tmp_path, settings):
+    """A row stored before names were checked may point outside the store: delete keeps to it."""
+    outside = tmp_path / "outside" / "v1"
+    outside.mkdir(parents=True)
+    (outside / "keep.txt").write_text("not the product's")
+    version = ModelVersion.objects.get(model__name="coord-model")
+    ModelVersion.objects.filter(pk=version.pk).update(artifact_path=str(outside))
+    run("neural", "delete", "--model", "coord-model", "--force")
+    assert (outside / "keep.txt").read_text() == "not the product's"
+    assert not ModelVersion.objects.filter(model__name="coord-model").exists()
+
+
+def test_backup_must_stay_inside_the_model_store(dataset, user, tmp_path):
+    from neural.training.services import training_config_build
+
+    with pytest.raises(DataError) as err:
+        training_config_build(options={"model_storage": {"backup": str(tmp_path / "elsewhere")}})
+    assert err.value.field == "model_storage.backup"
+    with pytest.raises(DataError):
+        training_config_build(options={"model_storage": {"backup": "../../up"}})
+    inside = training_config_build(options={"model_storage": {"backup": "copies"}})
+    assert inside.model_storage["backup"] == "copies"

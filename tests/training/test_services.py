@@ -105,8 +105,8 @@ def test_a_redelivered_message_for_a_finished_session_is_a_no_op(session):
 def test_backup_true_from_the_api_is_stored_as_a_folder_like_the_file_does():
     from neural.training.services import training_config_build
 
-    config = training_config_build(options={"model_storage": {"path": "store", "backup": True}})
-    assert config.model_storage["backup"] == "store/backups"
+    config = training_config_build(options={"model_storage": {"backup": True}}, from_request=True)
+    assert config.model_storage["backup"] == "backups"
 
 
 def test_the_session_keeps_the_options_its_task_chose(session):

@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from neural.datasets.models import Pattern
 from neural.engine import tuning
+from neural.engine.names import name_from_text
 from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
 from neural.management.cli.training import start_session
 from neural.training import reports
@@ -109,7 +110,7 @@ def run_search(
             pattern=version.model.pattern,
             config=best_config(job),
             model_name=version.model.name,
-            session_name=f"best of tuning job {job.pk} on {version}",
+            session_name=name_from_text(f"best of tuning job {job.pk} on {version}"),
             wait=True,
             parent_version=version,
             quiet=True,

@@ -15,8 +15,10 @@ from tqdm import tqdm
 
 from neural.datasets.models import Pattern
 from neural.datasets.selectors import dataset_get
+from neural.engine.names import name_from_text
 from neural.engine.training_file import TrainingFile, load_training_file
 from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
+from neural.registry.storage import storage_root
 from neural.training import reports
 from neural.training.models import TrainingSession
 from neural.training.services import (
@@ -111,7 +113,7 @@ class TrainingCommands:
             pattern=version.model.pattern,
             config=config,
             model_name=version.model.name,
-            session_name=f"retrain of {version}",
+            session_name=name_from_text(f"retrain of {version}"),
             wait=wait,
             parent_version=version,
         )
@@ -131,7 +133,7 @@ class TrainingCommands:
             pattern=version.model.pattern,
             config=training_config_build(options=version.config),
             model_name=version.model.name,
-            session_name=f"simplify {version} to {target_params} parameters",
+            session_name=name_from_text(f"simplify {version} to {target_params} parameters"),
             wait=True,
             parent_version=version,
             distil_params=target_params,
@@ -189,7 +191,7 @@ class TrainingCommands:
             pattern=source.model.pattern,
             config=training_config_build(epochs=fine_tune_epochs, options={**source.config, **overrides}),
             model_name=model_name or f"{source.model.name}-{dataset.name}"[:100],
-            session_name=f"transfer of {source} to {dataset}",
+            session_name=name_from_text(f"transfer of {source} to {dataset}"),
             wait=wait,
             parent_version=source,
             fine_tune=True,
@@ -228,7 +230,7 @@ def run_train(cmd: SubcommandCommand, options: dict) -> None:
         raise fail(f"--pattern: unknown pattern {options['pattern']!r}; expected one of {', '.join(Pattern.values)}")
     if options["epochs"] is not None and options["epochs"] <= 0:
         raise fail("--epochs must be a whole number > 0")
-    file = load_training_file(options["config"]) if options.get("config") else None
+    file = load_training_file(options["config"], storage_root=storage_root()) if options.get("config") else None
     data_ref = options["data"] or (file.data_sources[0] if file and file.data_sources else None)
     if data_ref is None:
         raise fail("--data: name a data set (or list one under data_sources in --config)")
