@@ -15,6 +15,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from dashboard.auth import TokenAuthMiddleware, has_token_header  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from photondrift.limits import BodyLimitMiddleware  # noqa: E402
 
 _router = URLRouter(websocket_urlpatterns)
 _cookie_app = AllowedHostsOriginValidator(AuthMiddlewareStack(_router))
@@ -27,4 +28,5 @@ async def websocket_app(scope, receive, send):
     return await app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_app})
+# Body limits sit in front of Django, which reads (and spools) a whole body before its middleware runs.
+application = ProtocolTypeRouter({"http": BodyLimitMiddleware(django_asgi_app), "websocket": websocket_app})

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 
 from neural.engine.artifacts import sha256_file
+from neural.engine.names import confined
 
 # Row groups hold a fixed number of rows whatever the reader's block size, so the bytes (and the
 # SHA-256) of a stored file depend only on its content; and a row group is what a reader holds.
@@ -35,8 +36,9 @@ def _writer_options(schema: pa.Schema) -> dict:
 
 
 def stored_path(relative: str) -> Path:
-    """Where a data set's file (``Dataset.file``, relative) lies under DATASET_STORAGE_PATH."""
-    return Path(settings.DATASET_STORAGE_PATH) / relative
+    """Where a data set's file (``Dataset.file``, relative) lies under DATASET_STORAGE_PATH
+    (resolved; refused when it would leave that folder)."""
+    return confined(settings.DATASET_STORAGE_PATH, relative)
 
 
 def write_parquet(df: pd.DataFrame, relative: str) -> tuple[Path, str, int]:

@@ -127,6 +127,8 @@ MEDIA_ROOT = PHOTONDRIFT_HOME / "uploads"
 DATASET_STORAGE_PATH = Path(env_str("DATASET_STORAGE_PATH", str(PHOTONDRIFT_HOME / "datasets")))
 MODEL_STORAGE_PATH = Path(env_str("MODEL_STORAGE_PATH", str(PHOTONDRIFT_HOME / "models")))
 DATA_UPLOAD_MAX_MB = env_int("DATA_UPLOAD_MAX_MB", 1024, minimum=1)
+# Every request body that is not an authenticated upload (photondrift/limits.py), checked before it is read.
+REQUEST_BODY_MAX_MB = env_int("REQUEST_BODY_MAX_MB", 16, minimum=1)
 PREDICT_BATCH_MAX = env_int("PREDICT_BATCH_MAX", 10_000, minimum=1)
 # Django refuses request bodies above this before our code sees them; uploads stream to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
