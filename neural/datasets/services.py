@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from neural.datasets import storage
+from neural.datasets import limits, storage
 from neural.datasets.importers import open_importer
 from neural.datasets.models import Dataset, Pattern
 from neural.datasets.quality import ColumnProfile, finish_report, profile_columns, sample_positions
@@ -52,6 +52,7 @@ def dataset_import(
     if hasattr(importer, "stream"):
         return _import_streamed(importer, path=path, name=name, target=target, pattern=pattern, owner=owner)
     df = importer.read(path)
+    limits.check_shape(len(df), len(df.columns))
     df.columns = [str(c) for c in df.columns]
     target = _imported_target(importer, target, columns=df.columns, rows=len(df))
     return dataset_store_frame(
@@ -65,7 +66,10 @@ def _import_streamed(importer, *, path: Path, name: str, target: str | None, pat
     version = _next_version(name)
     relative = _relative_path(name, version)
     stored, sha, size, rows = importer.stream(
-        path, lambda schema, batches: storage.write_parquet_batches(schema, batches, relative)
+        path,
+        lambda schema, batches: storage.write_parquet_batches(
+            schema, limits.counted_batches(batches, columns=len(schema)), relative
+        ),
     )
     try:
         columns = storage.ParquetColumns(stored)

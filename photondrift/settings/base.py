@@ -129,6 +129,12 @@ MODEL_STORAGE_PATH = Path(env_str("MODEL_STORAGE_PATH", str(PHOTONDRIFT_HOME / "
 DATA_UPLOAD_MAX_MB = env_int("DATA_UPLOAD_MAX_MB", 1024, minimum=1)
 # Every request body that is not an authenticated upload (photondrift/limits.py), checked before it is read.
 REQUEST_BODY_MAX_MB = env_int("REQUEST_BODY_MAX_MB", 16, minimum=1)
+# What an imported file may hold once decoded, whatever its size on disk (neural/datasets/limits.py).
+DATA_MAX_ROWS = env_int("DATA_MAX_ROWS", 10_000_000, minimum=1)
+DATA_MAX_CELLS = env_int("DATA_MAX_CELLS", 200_000_000, minimum=1)
+DATA_MAX_DECODED_MB = env_int("DATA_MAX_DECODED_MB", 4096, minimum=1)
+# Nesting of JSON documents: uploaded files and API request bodies.
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32, minimum=2)
 PREDICT_BATCH_MAX = env_int("PREDICT_BATCH_MAX", 10_000, minimum=1)
 # Django refuses request bodies above this before our code sees them; uploads stream to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
@@ -186,6 +192,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "neural.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",

@@ -100,3 +100,11 @@ def test_it_lets_a_body_within_the_limit_through(db):
         "/api/v1/neural/predict", headers={"content-type": "application/json", "content-length": "2"}, chunks=[b"{}"]
     )
     assert status == 401  # Django answered: authentication, not the body limit
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_it_refuses_a_deeply_nested_json_body_with_a_400(api, depth):
+    body = '{"pattern_type": "prediction", "training_data": "x", "config": ' + "[" * depth + "]" * depth + "}"
+    res = api.post("/api/v1/neural/train", body, content_type="application/json")
+    assert res.status_code == 400, res.content
+    assert "nested" in res.json()["fields"]["body"]

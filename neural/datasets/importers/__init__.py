@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
 import pandas as pd
 
+from neural.datasets import limits
 from neural.datasets.importers import claude_flow, fann, photondrift, ruv_swarm, tabular  # noqa: F401 (register)
 from neural.datasets.importers.base import (
     HEAD_BYTES,
@@ -56,7 +56,7 @@ def probe(path: Path) -> Probe:
                 return found  # binary: the reader says so
             raise DataError(f"file looks like JSON but is not valid UTF-8 at byte {exc.start}", field="file") from exc
         try:
-            found.json_doc = json.loads(text)
+            found.json_doc = limits.loads(text)
         except ValueError:
             found.json_doc = None  # not one JSON document: maybe JSON Lines
     return found

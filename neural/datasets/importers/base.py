@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from neural.datasets import limits
 from neural.errors import DataError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -83,7 +84,7 @@ def load_json(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise DataError(f"file is not valid UTF-8 JSON at byte {exc.start}", field="file") from exc
     try:
-        return json.loads(text)
+        return limits.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(
             f"file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", field="file"
@@ -97,7 +98,9 @@ def records_frame(records: Any, *, what: str) -> pd.DataFrame:
     bad = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None)
     if bad is not None:
         raise DataError(f"{what}: item {bad} is not a JSON object", field="file")
+    limits.check_shape(len(records), max(len(r) for r in records[:1000]), what=what)
     df = pd.json_normalize(records, sep=".")
+    limits.check_shape(len(df), len(df.columns), what=what)
     return _lists_as_json(df)
 
 
@@ -120,6 +123,15 @@ def epoch_ms_to_iso(series: pd.Series) -> pd.Series:
 def sqlite_tables(path: Path) -> set[str]:
     with sqlite_connect(path) as conn:
         return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+
+
+def check_sqlite_tables(conn: sqlite3.Connection, tables: set[str], *, what: str) -> None:
+    """Rows and columns of each table the importer will read, counted before it reads them."""
+    for table in sorted(tables):
+        quoted = '"' + table.replace('"', '""') + '"'
+        rows = conn.execute(f"SELECT COUNT(*) FROM {quoted}").fetchone()[0]
+        columns = len(conn.execute(f"PRAGMA table_info({quoted})").fetchall())
+        limits.check_shape(rows, columns, what=f"{what} table {table}")
 
 
 def sqlite_connect(path: Path) -> sqlite3.Connection:

@@ -12,6 +12,7 @@ import pandas as pd
 from neural.datasets.importers.base import (
     Importer,
     Probe,
+    check_sqlite_tables,
     epoch_ms_to_iso,
     records_frame,
     register,
@@ -151,6 +152,7 @@ class MemoryDbImporter(Importer):
     def read(self, path: Path) -> pd.DataFrame:
         require_tables(path, {"memory_entries"}, what="claude-flow memory")
         with sqlite_connect(path) as conn:
+            check_sqlite_tables(conn, {"memory_entries"}, what="claude-flow memory")
             entries = pd.read_sql_query(
                 "SELECT key, value, namespace, created_at FROM memory_entries "
                 "WHERE namespace IN ('hooks:pre-task', 'hooks:post-task') ORDER BY created_at",

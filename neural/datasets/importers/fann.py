@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neural.datasets import limits
 from neural.datasets.importers.base import Importer, Probe, register
 from neural.errors import DataError
 
@@ -26,6 +27,11 @@ class FannImporter(Importer):
         return bool(HEADER.match(probe.head.split(b"\n", 1)[0]))
 
     def read(self, path: Path) -> pd.DataFrame:
+        with path.open("rb") as fh:
+            header = HEADER.match(fh.readline())
+        if header:  # the shape it promises, checked before any line is read
+            n_data, n_in, n_out = (int(v) for v in header.groups())
+            limits.check_shape(n_data, n_in + n_out, what="FANN file")
         with path.open("r", encoding="ascii", errors="strict") as fh:
             try:
                 lines = [(n, ln.split()) for n, ln in enumerate(fh, start=1) if ln.strip()]

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from neural.datasets.importers.base import Importer, Probe, register, require_tables, sqlite_connect
+from neural.datasets.importers.base import (
+    Importer,
+    Probe,
+    check_sqlite_tables,
+    register,
+    require_tables,
+    sqlite_connect,
+)
 from neural.errors import DataError
 
 TABLES = {"tasks", "task_results", "agents", "metrics"}
@@ -26,6 +33,7 @@ class RuvSwarmImporter(Importer):
     def read(self, path: Path) -> pd.DataFrame:
         require_tables(path, TABLES, what="ruv-swarm")
         with sqlite_connect(path) as conn:
+            check_sqlite_tables(conn, {"tasks", "task_results", "agents", "metrics"}, what="ruv-swarm")
             tasks = pd.read_sql_query("SELECT * FROM tasks", conn)
             results = pd.read_sql_query("SELECT * FROM task_results", conn)
             agents = pd.read_sql_query("SELECT * FROM agents", conn)

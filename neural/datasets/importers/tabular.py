@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from neural.datasets import limits
 from neural.datasets.importers.base import (
     PARQUET_MAGIC,
     SQLITE_MAGIC,
@@ -245,7 +246,7 @@ class JsonLinesImporter(Importer):
             return False
         try:
             return all(isinstance(json.loads(ln), dict) for ln in lines[:-1])
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
 
     def read(self, path: Path) -> pd.DataFrame:
@@ -255,12 +256,13 @@ class JsonLinesImporter(Importer):
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = limits.loads(line, what=f"JSON Lines: line {number}")
                 except json.JSONDecodeError as exc:
                     raise DataError(f"JSON Lines: line {number} is not valid JSON ({exc.msg})", field="file") from exc
                 if not isinstance(record, dict):
                     raise DataError(f"JSON Lines: line {number} is not a JSON object", field="file")
                 records.append(record)
+                limits.check_shape(len(records), len(record), what="JSON Lines file")
         return records_frame(records, what="JSON Lines")
 
 
@@ -275,6 +277,24 @@ class ParquetImporter(Importer):
 
     def read(self, path: Path) -> pd.DataFrame:
         try:
+            check_parquet_metadata(pq.ParquetFile(path))
             return pq.read_table(path).to_pandas()
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"file is not a readable Parquet file ({exc})", field="file") from exc
+
+
+def check_parquet_metadata(file: pq.ParquetFile) -> None:
+    """Rows, columns and decoded bytes from the file's footer, before any row group is read.
+
+    The footer's uncompressed sizes are of the encoded pages (a run of 2 M zeros encodes to a few
+    bytes), so fixed-width columns count their width per row, and the rest their page bytes."""
+    metadata = file.metadata
+    limits.check_shape(metadata.num_rows, metadata.num_columns, what="Parquet file")
+    widths = 0
+    for field in file.schema_arrow:
+        try:
+            widths += max(field.type.bit_width // 8, 1)
+        except ValueError:
+            pass  # variable width: counted by its page bytes below
+    pages = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    limits.check_decoded(metadata.num_rows * widths + pages, what="Parquet file")
