@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 import zstandard
+from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
 
 from neural.engine.artifacts import (
@@ -118,10 +119,16 @@ def read_version(directory: Path) -> tuple[dict[str, torch.Tensor], dict]:
     if WEIGHTS_ZST in listed:
         with (directory / WEIGHTS_ZST).open("rb") as fh:
             reader = zstandard.ZstdDecompressor().stream_reader(fh)
-            raw = reader.read(MAX_MEMBER_BYTES + 1)
+            try:
+                raw = reader.read(MAX_MEMBER_BYTES + 1)
+            except zstandard.ZstdError as exc:
+                raise ArtifactIntegrityError(f"{directory}: {WEIGHTS_ZST} is not valid zstd data ({exc})") from exc
         if len(raw) > MAX_MEMBER_BYTES:
             raise ArtifactIntegrityError(f"{directory}: {WEIGHTS_ZST} decompresses beyond the size limit")
-        return load_safetensors_bytes(raw), meta
+        try:
+            return load_safetensors_bytes(raw), meta
+        except SafetensorError as exc:
+            raise ArtifactIntegrityError(f"{directory}: {WEIGHTS_ZST} is not a readable safetensors file") from exc
     if WEIGHTS not in listed:
         raise ArtifactIntegrityError(f"{directory}: no weights file is listed in {SUMS}")
     return read_tensors(directory, WEIGHTS), meta

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from neural.engine.errors import ArtifactIntegrityError
@@ -89,11 +90,22 @@ def verify_bundle(directory: Path) -> dict[str, str]:
 
 
 def read_tensors(directory: Path, filename: str) -> dict[str, torch.Tensor]:
-    return load_file(str(directory / filename))
+    """The tensors of a safetensors file; a damaged or foreign file is an ArtifactIntegrityError."""
+    try:
+        return load_file(str(directory / filename))
+    except SafetensorError as exc:
+        raise ArtifactIntegrityError(f"{directory}: {filename} is not a readable safetensors file ({exc})") from exc
 
 
 def read_document(directory: Path, filename: str) -> dict:
-    return json.loads((directory / filename).read_text())
+    """A JSON document of a bundle; one that is not a JSON object is an ArtifactIntegrityError."""
+    try:
+        document = json.loads((directory / filename).read_text())
+    except (ValueError, RecursionError) as exc:
+        raise ArtifactIntegrityError(f"{directory}: {filename} is not valid JSON") from exc
+    if not isinstance(document, dict):
+        raise ArtifactIntegrityError(f"{directory}: {filename} is not a JSON object")
+    return document
 
 
 def save_model(directory: Path, model: torch.nn.Module, meta: dict) -> str:

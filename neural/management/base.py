@@ -40,6 +40,9 @@ class SubcommandCommand(BaseCommand):
             raise CommandError(f"{exc.message}: {details}", returncode=EXIT_BAD_INPUT) from exc
         except EngineError as exc:
             raise CommandError(exc.message, returncode=EXIT_BAD_INPUT) from exc
+        except OSError as exc:  # a full disk, a folder not writable: a failure at run time, one line
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise CommandError(f"{exc.strerror or exc}{where}", returncode=EXIT_FAILED) from exc
 
     def emit(self, document: Any, text: str) -> None:
         """Print ``document`` as JSON when --json, else ``text`` for people."""

@@ -183,6 +183,8 @@ def _import_folder(manifest: dict, folder: Path, name: str | None, user, source:
     pattern = model_info.get("pattern")
     if not name or pattern not in Pattern.values:
         raise ArtifactIntegrityError(f"{source}: the manifest names no model or an unknown pattern {pattern!r}")
+    if not isinstance(meta.get("target"), dict) or "task" not in meta["target"]:
+        raise ArtifactIntegrityError(f"{source}: {MODEL_JSON} names no target task")
     dataset_sha = (meta.get("dataset") or {}).get("sha256")
     dataset = Dataset.objects.filter(sha256=dataset_sha).order_by("-pk").first() if dataset_sha else None
     with transaction.atomic():

@@ -246,3 +246,31 @@ def test_backup_must_stay_inside_the_model_store(dataset, user, tmp_path):
         training_config_build(options={"model_storage": {"backup": "../../up"}})
     inside = training_config_build(options={"model_storage": {"backup": "copies"}})
     assert inside.model_storage["backup"] == "copies"
+
+
+def test_load_of_a_bad_safetensors_file_is_one_line_and_leaves_nothing(
+    trained, tmp_path, settings, capsys, monkeypatch
+):
+    """Checksums that match a file that is not safetensors (an archive made by hand) still fail cleanly."""
+    from hashlib import sha256
+
+    from django.core.management import ManagementUtility
+
+    good = tmp_path / "good.tar"
+    run("neural", "save", "--model", "coord-model", "--path", str(good))
+
+    def garbage_weights(members: dict) -> None:
+        members["files/weights.safetensors"] = b"\xff" * 64
+        files = {n.removeprefix("files/"): d for n, d in members.items() if n.startswith("files/")}
+        members["files/SHA256SUMS"] = "".join(
+            f"{sha256(d).hexdigest()}  {n}\n" for n, d in sorted(files.items()) if n != "SHA256SUMS"
+        ).encode()
+
+    _forge(good, bad := tmp_path / "bad.tar", garbage_weights)
+    monkeypatch.setattr("django.core.management.base.connections.close_all", lambda: None)
+    with pytest.raises(SystemExit) as exited:
+        ManagementUtility(["manage.py", "neural", "load", "--path", str(bad), "--name", "bad"]).execute()
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "not a readable safetensors file" in err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err
+    assert sorted(p.name for p in Path(settings.MODEL_STORAGE_PATH).iterdir()) == ["coord-model"]
