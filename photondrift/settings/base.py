@@ -132,6 +132,10 @@ PREDICT_BATCH_MAX = env_int("PREDICT_BATCH_MAX", 10_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
+# Networks that outbound requests (alert webhooks, photondrift/outbound.py) may reach although
+# they are not public (loopback, private, link-local): a comma-separated CIDR list, default none.
+OUTBOUND_ALLOWED_CIDRS = env_list("OUTBOUND_ALLOWED_CIDRS", [])
+
 # --- Celery -----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 BROKER_DIR = PHOTONDRIFT_HOME / "broker"

@@ -26,6 +26,9 @@ BROKER_DIR = TEST_HOME / "broker"
 STATIC_ROOT = TEST_HOME / "staticfiles"
 STATIC_ROOT.mkdir()
 
+# The tests' webhook receivers listen on loopback.
+OUTBOUND_ALLOWED_CIDRS = ["127.0.0.1/32"]
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CI = env_bool("CI", False)
 
