@@ -64,7 +64,7 @@ def setup(env: dict) -> tuple[str, list[dict]]:
            "--wait", "--model-name", "bench", "--json")  # fmt: skip
     user = "from django.contrib.auth.models import User; User.objects.create_user('bench', password='x')"
     manage(env, "shell", "-c", user)
-    token = manage(env, "drf_create_token", "bench").split()[2]
+    token = manage(env, "neural", "token", "--user", "bench").strip()
     code = (
         "import json; from neural.datasets.models import Dataset;"
         "from neural.datasets.services import dataset_load_frame;"

@@ -1,4 +1,4 @@
-"""Websocket authentication by ``Authorization: Token <key>`` (DRF authtoken)."""
+"""Websocket authentication by ``Authorization: Token <key>`` (knox: hashed tokens)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,16 @@ def has_token_header(scope) -> bool:
 
 @database_sync_to_async
 def _user_for(key: str):
-    from rest_framework.authtoken.models import Token
+    from knox.auth import TokenAuthentication
+    from rest_framework.exceptions import AuthenticationFailed
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    return token.user if token and token.user.is_active else AnonymousUser()
+    if not key:
+        return AnonymousUser()
+    try:
+        user, _ = TokenAuthentication().authenticate_credentials(key.encode())
+    except AuthenticationFailed:
+        return AnonymousUser()
+    return user
 
 
 class TokenAuthMiddleware:

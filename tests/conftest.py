@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory, make_dataset, train_here
+from tests.factories import UserFactory, api_token, make_dataset, train_here
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +22,7 @@ def user(db):
 @pytest.fixture
 def api(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 
