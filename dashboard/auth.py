@@ -21,7 +21,7 @@ def has_token_header(scope) -> bool:
 
 @database_sync_to_async
 def _user_for(key: str):
-    from knox.auth import TokenAuthentication
+    from knox.auth import TokenAuthentication  # no request here: nothing to throttle by
     from rest_framework.exceptions import AuthenticationFailed
 
     if not key:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, api_token, make_dataset, train_here
@@ -12,6 +13,14 @@ def isolated_storage(settings, tmp_path):
     settings.DATASET_STORAGE_PATH = tmp_path / "datasets"
     settings.MODEL_STORAGE_PATH = tmp_path / "models"
     settings.PHOTONDRIFT_HOME = tmp_path
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Throttle counts live in the cache; each test starts with none (all tests share one address)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

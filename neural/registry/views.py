@@ -10,7 +10,6 @@ from django.utils import timezone
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework import serializers as fields
@@ -21,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
+from neural.api.auth import TokenAuthentication
 from neural.errors import DataError, NotFound
 from neural.registry.admin import can_activate
 from neural.registry.models import ModelVersion, RegisteredModel
@@ -232,6 +232,7 @@ class OrjsonRenderer(JSONRenderer):
 
 
 class ServingView(APIView):
+    throttle_scope = "predict"  # PREDICT_THROTTLE_RATE per user (settings.REST_FRAMEWORK)
     authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     parser_classes = [OrjsonParser]
     renderer_classes = [OrjsonRenderer, BrowsableAPIRenderer]
