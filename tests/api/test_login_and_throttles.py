@@ -47,9 +47,7 @@ def test_predict_is_throttled_per_user(api, monkeypatch):
 def test_failed_token_checks_throttle_the_address(client, db, monkeypatch):
     monkeypatch.setitem(TokenFailureThrottle.THROTTLE_RATES, "token_failure", "3/min")
     good = api_token(UserFactory(username="ci"))
-    codes = [
-        client.get("/api/v1/neural/models", HTTP_AUTHORIZATION=f"Token guess{i}").status_code for i in range(4)
-    ]
+    codes = [client.get("/api/v1/neural/models", HTTP_AUTHORIZATION=f"Token guess{i}").status_code for i in range(4)]
     assert codes == [401, 401, 401, 429]
     assert client.get("/api/v1/neural/models", HTTP_AUTHORIZATION=f"Token {good}").status_code == 429
     other = client.get("/api/v1/neural/models", HTTP_AUTHORIZATION=f"Token {good}", REMOTE_ADDR="10.9.8.7")
