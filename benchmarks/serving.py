@@ -209,6 +209,7 @@ def main() -> None:
         "REDIS_URL": "redis://127.0.0.1:6379/14",
         "PHOTONDRIFT_HOME": str(home),
         "PREDICT_THROTTLE_RATE": "1000000/min",  # measure the server, not its throttle
+        "DJANGO_HTTPS": "false",  # plain HTTP on loopback
         "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_DEBUG": "false",

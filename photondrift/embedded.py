@@ -80,6 +80,8 @@ def start_worker() -> threading.Thread:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photondrift.settings")
+    # This server speaks plain HTTP on this machine: no HTTPS redirect, HSTS or Secure cookies.
+    os.environ.setdefault("DJANGO_HTTPS", "false")
     django.setup()
     import uvicorn
     from django.conf import settings

@@ -103,6 +103,7 @@ def production_stack(transactional_db, tmp_path, settings):
         "DATASET_STORAGE_PATH": str(settings.DATASET_STORAGE_PATH),
         "MODEL_STORAGE_PATH": str(settings.MODEL_STORAGE_PATH),
         "DJANGO_SECRET_KEY": "integration-tests-only",
+        "DJANGO_HTTPS": "false",  # the test server speaks plain HTTP on loopback
         "WORKER_HEARTBEAT_S": "1",
     }
     logs = tmp_path / "logs"
