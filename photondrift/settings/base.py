@@ -18,9 +18,10 @@ import plotly
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from photondrift.settings.env import env_bool, env_int, env_list, env_str
+from photondrift.settings.home import private_home, private_sqlite
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-PHOTONDRIFT_HOME = Path(env_str("PHOTONDRIFT_HOME", str(BASE_DIR / "var"))).resolve()
+PHOTONDRIFT_HOME = private_home(Path(env_str("PHOTONDRIFT_HOME", str(BASE_DIR / "var"))).resolve())
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -110,7 +111,7 @@ DATABASES = {
     if DATABASE_URL
     else {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": PHOTONDRIFT_HOME / "db.sqlite3",
+        "NAME": private_sqlite(PHOTONDRIFT_HOME / "db.sqlite3"),
         # The worker thread and the web server write at once; WAL lets readers carry on.
         "OPTIONS": {
             "timeout": 30,
