@@ -95,3 +95,18 @@ def test_an_operator_sees_addresses_and_urls_but_never_a_password_or_secret(api,
     assert "hookpass" not in text and "signing-secret" not in text
     webhook = DeliveryAttempt.objects.get(channel="webhook")
     assert webhook.target == "http://127.0.0.1:9/in" and webhook.error  # stored without credentials
+
+
+def test_the_admin_form_never_shows_the_secret_and_checks_the_url(admin_client, settings):
+    settings.OUTBOUND_ALLOWED_CIDRS = []
+    model = RegisteredModel.objects.create(name="coord-model", pattern="coordination")
+    rule = AlertRule.objects.create(model=model, kind="accuracy_below", threshold=0.7, webhook_secret="signing-secret")
+    url = f"/admin/monitoring/alertrule/{rule.pk}/change/"
+    assert "signing-secret" not in admin_client.get(url).content.decode()
+    form = {"model": model.pk, "kind": "accuracy_below", "threshold": 0.5, "consecutive": 1, "window_s": 60}
+    form.update(min_count=1, cooldown_s=0, emails="[]", enabled="on", webhook_secret="")
+    res = admin_client.post(url, {**form, "webhook_url": "http://169.254.169.254/"})
+    assert res.status_code == 200 and "not a public address" in res.content.decode()
+    assert admin_client.post(url, {**form, "webhook_url": ""}).status_code == 302
+    rule.refresh_from_db()
+    assert rule.threshold == 0.5 and rule.webhook_secret == "signing-secret"  # blank kept it
