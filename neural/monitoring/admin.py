@@ -47,6 +47,7 @@ class AlertRuleForm(forms.ModelForm):
     """The webhook secret is write-only (left blank, the stored one is kept); the webhook URL is
     checked as the API checks it (photondrift.outbound)."""
 
+    webhook_url = forms.URLField(required=False, assume_scheme="https", max_length=500)
     webhook_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
