@@ -252,6 +252,9 @@ REST_FRAMEWORK = {
     # Views that name a throttle_scope are throttled per user (predict: neural/registry/views.py);
     # failed token checks per address (neural/api/auth.py). DRF's rate syntax: N/second|min|hour|day.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # The client's address is REMOTE_ADDR, never a client-sent X-Forwarded-For (behind a proxy,
+    # uvicorn's --proxy-headers --forwarded-allow-ips=<proxy> puts the real one there).
+    "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_RATES": {
         "predict": env_str("PREDICT_THROTTLE_RATE", "6000/min") or None,
         "token_failure": env_str("TOKEN_FAILURE_RATE", "20/min") or None,

@@ -70,3 +70,14 @@ def test_a_weak_admin_password_from_the_environment_is_refused(db, monkeypatch, 
     monkeypatch.setenv("PHOTONDRIFT_ADMIN_PASSWORD", "correct horse battery staple")
     ensure_admin()
     assert get_user_model().objects.get(username="admin").is_superuser
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_token_throttle(client, db, monkeypatch):
+    monkeypatch.setitem(TokenFailureThrottle.THROTTLE_RATES, "token_failure", "2/min")
+    codes = [
+        client.get(
+            "/api/v1/neural/models", HTTP_AUTHORIZATION="Token guess", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}"
+        ).status_code
+        for i in range(3)
+    ]
+    assert codes == [401, 401, 429]
