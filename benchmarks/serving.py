@@ -64,7 +64,7 @@ def setup(env: dict) -> tuple[str, list[dict]]:
            "--wait", "--model-name", "bench", "--json")  # fmt: skip
     user = "from django.contrib.auth.models import User; User.objects.create_user('bench', password='x')"
     manage(env, "shell", "-c", user)
-    token = manage(env, "drf_create_token", "bench").split()[2]
+    token = manage(env, "neural", "token", "--user", "bench").strip()
     code = (
         "import json; from neural.datasets.models import Dataset;"
         "from neural.datasets.services import dataset_load_frame;"
@@ -208,6 +208,8 @@ def main() -> None:
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/photondrift_bench",
         "REDIS_URL": "redis://127.0.0.1:6379/14",
         "PHOTONDRIFT_HOME": str(home),
+        "PREDICT_THROTTLE_RATE": "1000000/min",  # measure the server, not its throttle
+        "DJANGO_HTTPS": "false",  # plain HTTP on loopback
         "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_DEBUG": "false",

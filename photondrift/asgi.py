@@ -13,12 +13,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from dashboard.auth import TokenAuthMiddleware, has_token_header  # noqa: E402
+from dashboard.auth import SameOriginValidator, TokenAuthMiddleware, has_token_header  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
 from photondrift.limits import BodyLimitMiddleware  # noqa: E402
 
 _router = URLRouter(websocket_urlpatterns)
-_cookie_app = AllowedHostsOriginValidator(AuthMiddlewareStack(_router))
+# A cookie connection must come from a page of this very site: host in ALLOWED_HOSTS and an
+# Origin of the same host and port (or in CSRF_TRUSTED_ORIGINS).
+_cookie_app = AllowedHostsOriginValidator(SameOriginValidator(AuthMiddlewareStack(_router)))
 _token_app = TokenAuthMiddleware(_router)
 
 

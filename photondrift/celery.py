@@ -19,4 +19,4 @@ def ensure_broker_folders() -> None:
     for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
         folder = (app.conf.broker_transport_options or {}).get(key)
         if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
+            Path(folder).mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -30,12 +30,19 @@ def prepare() -> None:
 
 
 def ensure_admin() -> None:
-    from django.contrib.auth import get_user_model
+    from django.contrib.auth import get_user_model, password_validation
+    from django.core.exceptions import ValidationError
 
     User = get_user_model()
     if User.objects.filter(username="admin").exists():
         return
     password = os.environ.get("PHOTONDRIFT_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    try:
+        # The same validators as every other account (settings.AUTH_PASSWORD_VALIDATORS).
+        password_validation.validate_password(password, User(username="admin"))
+    except ValidationError as exc:
+        sys.stderr.write(f"PHOTONDRIFT_ADMIN_PASSWORD refused: {' '.join(exc.messages)}\n")
+        raise SystemExit(2) from exc
     User.objects.create_superuser("admin", "", password)
     if "PHOTONDRIFT_ADMIN_PASSWORD" not in os.environ:
         # Printed once, at creation; it is not stored anywhere in clear.
@@ -73,6 +80,8 @@ def start_worker() -> threading.Thread:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photondrift.settings")
+    # This server speaks plain HTTP on this machine: no HTTPS redirect, HSTS or Secure cookies.
+    os.environ.setdefault("DJANGO_HTTPS", "false")
     django.setup()
     import uvicorn
     from django.conf import settings

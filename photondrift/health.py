@@ -1,4 +1,6 @@
-"""GET /healthz: database, broker and channel layer, each reported. Open to anonymous callers."""
+"""GET /healthz: database, broker and channel layer, each reported. Open to anonymous callers,
+who learn only ok or not per part; signed-in staff also see the driver names and error texts
+(which may name internal hosts and ports)."""
 
 from __future__ import annotations
 
@@ -45,4 +47,7 @@ def _channel_layer() -> str:
 def healthz(request):
     checks = {"database": _check(_database), "broker": _check(_broker), "channel_layer": _check(_channel_layer)}
     ok = all(c["ok"] for c in checks.values())
+    user = getattr(request, "user", None)
+    if not (user is not None and user.is_authenticated and user.is_staff):
+        checks = {name: {"ok": c["ok"]} for name, c in checks.items()}
     return JsonResponse({"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503)

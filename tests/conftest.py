@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory, make_dataset, train_here
+from tests.factories import UserFactory, api_token, make_dataset, train_here
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +15,14 @@ def isolated_storage(settings, tmp_path):
     settings.PHOTONDRIFT_HOME = tmp_path
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Throttle counts live in the cache; each test starts with none (all tests share one address)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def user(db):
     return UserFactory(username="operator")
@@ -23,8 +31,7 @@ def user(db):
 @pytest.fixture
 def api(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 

@@ -18,6 +18,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw-for-tests")
 
 
+def api_token(user) -> str:
+    """A new API token key for ``user`` (knox keeps only its digest, so the key is returned here)."""
+    from neural.api.tokens import api_token_create
+
+    return api_token_create(user=user)
+
+
 def train_here(*, dataset, model_name: str, epochs: int, user=None, **config):
     """A training session run to success in this process (no worker), for tests that need a model."""
     from neural.engine.config import TrainConfig

@@ -31,6 +31,8 @@ PII_PATTERNS = {
     "phone": re.compile(
         r"(?<![\w.])(?<!\d[ -])\+?\d{1,3}[ .-]?\(?\d{2,4}\)?[ .-]\d{3,4}[ .-]\d{3,4}(?![\w.])(?![ -]\d)"
     ),
+    # US social security numbers: never area 000, 666 or 9xx, group 00 or serial 0000.
+    "ssn": re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])"),
     "private_key": re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"),
     "api_key": re.compile(
         r"\b(?:AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,}"
@@ -38,6 +40,9 @@ PII_PATTERNS = {
     ),
 }
 CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+# An integer column is one of card numbers when this share of its 13 to 19 digit values pass the
+# Luhn check (one in ten random numbers does).
+CARD_COLUMN_SHARE = 0.9
 TOKEN = re.compile(r"\b[A-Za-z0-9_\-+/=]{32,}\b")
 
 
@@ -129,6 +134,8 @@ def profile_columns(df, *, target: str | None, extra_sample_rows: int | None = N
         del ordered
         if _is_texty(series):
             part["pii"] = _pii(part["picked"], str(col))
+        elif pd.api.types.is_integer_dtype(series):
+            part["pii"] = _numeric_cards(part["picked"], str(col))
         return part
 
     for col, part in zip(df.columns, _ordered_map(judge, df.columns), strict=True):
@@ -378,6 +385,45 @@ def _pii(series: pd.Series, name: str) -> list[dict]:
     if tokens:
         found.append({"column": name, "kind": "secret_token", "count": tokens})
     return found
+
+
+def _card_like(series: pd.Series) -> pd.Series:
+    """The values of an integer column with 13 to 19 digits, as digit strings."""
+    digits = series.dropna().map(lambda v: str(abs(int(v)))).astype(object)
+    return digits[digits.str.len().between(13, 19)] if len(digits) else digits
+
+
+def _numeric_cards(series: pd.Series, name: str) -> list[dict]:
+    """Card numbers stored as numbers: a finding when nearly all card-like values pass Luhn."""
+    digits = _card_like(series)
+    if digits.empty:
+        return []
+    passes = digits.map(_is_card_number).to_numpy(dtype=bool)
+    if passes.mean() < CARD_COLUMN_SHARE:
+        return []
+    return [{"column": name, "kind": "credit_card", "count": int(passes.sum())}]
+
+
+def redact_frame(df: pd.DataFrame, *, card_columns: set[str] = frozenset()) -> pd.DataFrame:
+    """A copy of ``df`` for display: in every text column, each finding the report counts is
+    replaced by ``REDACTED`` (whether or not the report's row sample saw that row); in the
+    integer ``card_columns`` (report kind ``credit_card``), each value that passes Luhn."""
+    out = df.copy()
+    for col in out.columns:
+        series = out[col]
+        if _is_texty(series):
+            text = series.astype("string")
+            redacted = redact_findings(text)
+            changed = (redacted != text).fillna(False).to_numpy(dtype=bool)
+            if changed.any():
+                out[col] = series.astype(object).where(~changed, REDACTED)
+        elif str(col) in card_columns and pd.api.types.is_integer_dtype(series):
+            digits = _card_like(series)
+            hits = digits.index[digits.map(_is_card_number).to_numpy(dtype=bool)]
+            if len(hits):
+                out[col] = series.astype(object)
+                out.loc[hits, col] = REDACTED
+    return out
 
 
 def _has_card_number(value: str) -> bool:

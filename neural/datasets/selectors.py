@@ -6,6 +6,7 @@ import json
 
 from neural.datasets import storage
 from neural.datasets.models import Dataset
+from neural.datasets.quality import redact_frame
 from neural.errors import NotFound
 
 
@@ -38,6 +39,9 @@ def dataset_family(*, dataset: Dataset) -> list[Dataset]:
 
 
 def dataset_sample(*, dataset: Dataset, limit: int = 20) -> list[dict]:
-    """The first ``limit`` rows as JSON-ready records, reading only the first row group."""
+    """The first ``limit`` rows as JSON-ready records, reading only the first row group, with PII
+    and secrets redacted as the quality report counts them (neural.datasets.quality.redact_frame)."""
     frame = storage.read_parquet_head(dataset.file, limit)
+    cards = {p["column"] for p in (dataset.quality or {}).get("pii", []) if p.get("kind") == "credit_card"}
+    frame = redact_frame(frame, card_columns=cards)
     return json.loads(frame.to_json(orient="records", date_format="iso", default_handler=str))

@@ -1,5 +1,8 @@
+from django import forms
 from django.contrib import admin
 
+from neural.errors import DataError
+from neural.monitoring.alerts import validate_webhook_url
 from neural.monitoring.models import (
     Alert,
     AlertRule,
@@ -40,8 +43,37 @@ class DriftReportAdmin(admin.ModelAdmin):
     list_display = ["model_version", "window_end", "rows", "drift_score", "drifted"]
 
 
+class AlertRuleForm(forms.ModelForm):
+    """The webhook secret is write-only (left blank, the stored one is kept); the webhook URL is
+    checked as the API checks it (photondrift.outbound)."""
+
+    webhook_url = forms.URLField(required=False, assume_scheme="https", max_length=500)
+    webhook_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="write-only: leave blank to keep the current secret",
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = "__all__"
+
+    def clean_webhook_url(self) -> str:
+        url = self.cleaned_data.get("webhook_url") or ""
+        if url:
+            try:
+                validate_webhook_url(url)
+            except DataError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return url
+
+    def clean_webhook_secret(self) -> str:
+        return self.cleaned_data.get("webhook_secret") or (self.instance.webhook_secret if self.instance.pk else "")
+
+
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
+    form = AlertRuleForm
     list_display = ["model", "kind", "threshold", "consecutive", "window_s", "enabled"]
     list_filter = ["kind", "enabled"]
 

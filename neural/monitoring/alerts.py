@@ -25,6 +25,8 @@ from neural.monitoring.models import Alert, AlertRule, DriftReport, PredictionLo
 from neural.monitoring.selectors import prediction_frame, with_estimates
 from neural.monitoring.services import drift_check, validate_fraction
 from neural.training.models import TrainingSession
+from photondrift import outbound
+from photondrift.outbound import without_credentials
 from photondrift.realtime import DASHBOARD_GROUP, broadcast
 
 Kind = AlertRule.Kind
@@ -36,10 +38,15 @@ TRAINING_KINDS = {Kind.TRAINING_FAILED, Kind.NAN_LOSS, Kind.LOSS_PLATEAU}
 
 
 def validate_webhook_url(url: str) -> str:
+    """An http(s) URL whose host resolves to public addresses only (photondrift.outbound), checked
+    when a rule is stored and again at every delivery (DNS may change in between)."""
     parsed = urlparse(url or "")
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise DataError(f"{url!r} is not an http(s) URL", field="webhook_url")
-    return url
+        raise DataError(f"{without_credentials(url)!r} is not an http(s) URL", field="webhook_url")
+    try:
+        return outbound.check_url(url)
+    except outbound.OutboundRefused as exc:
+        raise DataError(f"webhook URL refused: {exc}", field="webhook_url") from exc
 
 
 def alert_rule_create(

@@ -13,14 +13,14 @@ import hmac
 import json
 import socket
 import time
-import urllib.error
-import urllib.request
 
+import urllib3
 from django.conf import settings
 from django.core.mail import send_mail
 
 from neural.monitoring.alerts import alert_claim, alert_payload
 from neural.monitoring.models import Alert, DeliveryAttempt
+from photondrift import outbound
 from photondrift.realtime import DASHBOARD_GROUP, broadcast
 
 Channel = DeliveryAttempt.Channel
@@ -77,8 +77,9 @@ def alert_deliver(*, alert_id: int, worker: str | None = None) -> bool:
 
 
 def webhook_attempt(*, alert_id: int, attempt: int, worker: str | None = None) -> float | None:
-    """POST the signed alert once; returns the backoff before the next attempt, or None when it
-    succeeded or this was the last allowed attempt."""
+    """POST the signed alert once through photondrift.outbound; returns the backoff before the
+    next attempt, or None when it succeeded, was refused (a non-public address) or this was the
+    last allowed attempt. The recorded target never holds the URL's credentials."""
     worker = worker or socket.gethostname()
     alert = Alert.objects.select_related("rule", "model").get(pk=alert_id)
     rule = alert.rule
@@ -86,21 +87,23 @@ def webhook_attempt(*, alert_id: int, attempt: int, worker: str | None = None) -
     headers = {"Content-Type": "application/json", "User-Agent": "PhotonDrift-Neural"}
     if rule.webhook_secret:
         headers["X-PhotonDrift-Signature"] = webhook_signature(rule.webhook_secret, body)
-    request = urllib.request.Request(rule.webhook_url, data=body, headers=headers, method="POST")
     started = time.perf_counter()
-    status, error = None, ""
+    status, error, permanent = None, "", False
     try:
-        with urllib.request.urlopen(request, timeout=_setting("MONITORING_WEBHOOK_TIMEOUT_S", 5)) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status, error = exc.code, f"HTTP {exc.code}: {exc.reason}"
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        status = outbound.post(
+            rule.webhook_url, body=body, headers=headers, timeout_s=_setting("MONITORING_WEBHOOK_TIMEOUT_S", 5)
+        )
+        if not 200 <= status < 300:
+            error = f"HTTP {status}"
+    except outbound.OutboundRefused as exc:
+        error, permanent = f"refused: {exc}", True
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        error = type(exc).__name__
     ok = status is not None and 200 <= status < 300
     _record(
         alert,
         Channel.WEBHOOK,
-        rule.webhook_url,
+        outbound.without_credentials(rule.webhook_url),
         started,
         worker,
         attempt=attempt,
@@ -108,6 +111,6 @@ def webhook_attempt(*, alert_id: int, attempt: int, worker: str | None = None) -
         status_code=status,
         error=error,
     )
-    if ok or attempt >= _setting("MONITORING_WEBHOOK_ATTEMPTS", 4):
+    if ok or permanent or attempt >= _setting("MONITORING_WEBHOOK_ATTEMPTS", 4):
         return None
     return _setting("MONITORING_WEBHOOK_BACKOFF_S", 2.0) * 2 ** (attempt - 1)

@@ -2,7 +2,34 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from neural.api.permissions import is_viewer
 from neural.monitoring.models import Alert, AlertRule, DeliveryAttempt, RetrainRun
+from photondrift.outbound import without_credentials
+
+
+def mask_email(address: str) -> str:
+    """``o***@example.com``: enough to tell addresses apart, not enough to write to them."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else "***"
+
+
+def mask_password(url: str) -> str:
+    """The URL with a password in its userinfo replaced by ``***`` (an operator's view)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{host}").geturl()
+
+
+def _viewer(serializer: serializers.Serializer) -> bool:
+    request = serializer.context.get("request")
+    return request is None or is_viewer(request.user)
 
 
 class FeedbackSerializer(serializers.Serializer):
@@ -34,6 +61,17 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
+    def to_representation(self, instance):
+        """Viewers see masked addresses and no webhook URL; a URL's password and the webhook
+        secret are returned to nobody. Without a request in the context, the viewer's view."""
+        data = super().to_representation(instance)
+        if _viewer(self):
+            data["emails"] = [mask_email(e) for e in data["emails"]]
+            data["webhook_url"] = "(set)" if data["webhook_url"] else ""
+        else:
+            data["webhook_url"] = mask_password(data["webhook_url"])
+        return data
+
 
 class AlertRuleCreateSerializer(serializers.Serializer):
     model = serializers.CharField(max_length=100)
@@ -53,6 +91,20 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeliveryAttempt
         fields = ["channel", "target", "attempt", "ok", "status_code", "error", "duration_ms", "worker", "created_at"]
+
+    def to_representation(self, instance):
+        """A viewer sees whether each attempt worked, not where it went nor how it failed: status
+        codes and error texts of webhook attempts would make a port scanner of the alert list."""
+        data = super().to_representation(instance)
+        if _viewer(self):
+            if instance.channel == DeliveryAttempt.Channel.EMAIL:
+                data["target"] = mask_email(data["target"])
+            elif instance.channel == DeliveryAttempt.Channel.WEBHOOK:
+                data["target"] = "webhook"
+            data["status_code"], data["error"] = None, ""
+        else:
+            data["target"] = without_credentials(data["target"])
+        return data
 
 
 class AlertSerializer(serializers.ModelSerializer):

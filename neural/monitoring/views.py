@@ -133,7 +133,7 @@ class AlertRuleListView(APIView):
         rules = AlertRule.objects.select_related("model")
         if request.query_params.get("model"):
             rules = rules.filter(model__name=request.query_params["model"])
-        return Response(AlertRuleSerializer(rules, many=True).data)
+        return Response(AlertRuleSerializer(rules, many=True, context={"request": request}).data)
 
     @extend_schema(request=AlertRuleCreateSerializer, responses={201: AlertRuleSerializer})
     def post(self, request):
@@ -142,7 +142,7 @@ class AlertRuleListView(APIView):
         data = dict(body.validated_data)
         model = model_get(name=data.pop("model"))
         rule = alert_services.alert_rule_create(model=model, **data)
-        return Response(AlertRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+        return Response(AlertRuleSerializer(rule, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class AlertListView(generics.ListAPIView):
@@ -168,7 +168,7 @@ class AlertAcknowledgeView(APIView):
     @extend_schema(request=None, responses={200: AlertSerializer})
     def post(self, request, alert_id: int):
         alert = alert_services.alert_acknowledge(alert=_alert(alert_id), user=request.user)
-        return Response(AlertSerializer(alert).data)
+        return Response(AlertSerializer(alert, context={"request": request}).data)
 
 
 class AlertResolveView(APIView):
@@ -177,7 +177,7 @@ class AlertResolveView(APIView):
     @extend_schema(request=None, responses={200: AlertSerializer})
     def post(self, request, alert_id: int):
         alert = alert_services.alert_resolve(alert=_alert(alert_id))
-        return Response(AlertSerializer(alert).data)
+        return Response(AlertSerializer(alert, context={"request": request}).data)
 
 
 class RetrainRunListView(generics.ListAPIView):

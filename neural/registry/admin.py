@@ -4,15 +4,19 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from neural.api.permissions import is_viewer
 from neural.errors import Conflict
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
 from neural.registry.services import model_version_activate
 
 
 def can_activate(user) -> bool:
-    """Activation is for admins: superusers, or staff allowed to change versions."""
+    """Activation is for admins: superusers, or staff allowed to change versions who are not in
+    the viewers group (the viewer role wins over staff permissions)."""
     return bool(
-        user.is_active and user.is_staff and (user.is_superuser or user.has_perm("registry.change_modelversion"))
+        user.is_active
+        and user.is_staff
+        and (user.is_superuser or (user.has_perm("registry.change_modelversion") and not is_viewer(user)))
     )
 
 

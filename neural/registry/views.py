@@ -6,19 +6,21 @@ import time
 import orjson
 from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from drf_spectacular.authentication import TokenScheme
+from django.utils import timezone
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from knox.models import AuthToken
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework import serializers as fields
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
+from neural.api.auth import TokenAuthentication
 from neural.errors import DataError, NotFound
 from neural.registry.admin import can_activate
 from neural.registry.models import ModelVersion, RegisteredModel
@@ -159,22 +161,27 @@ class ModelPromoteView(APIView):
 # is checked by hand, with the same error shapes) and the stdlib json module (orjson both ways).
 
 TOKEN_TTL_S = 2.0  # a token deleted (or a user deactivated) in another process stops working within this
-_tokens: dict[str, tuple[float, Token]] = {}
+_tokens: dict[str, tuple[float, AuthToken]] = {}
 _tokens_lock = threading.Lock()
 
 
 class CachedTokenAuthentication(TokenAuthentication):
-    """DRF's token check, with each valid token's answer kept ``TOKEN_TTL_S`` seconds per process.
+    """knox's (hashed) token check, with each valid token's answer kept ``TOKEN_TTL_S`` seconds
+    per process.
 
     Unknown tokens are never cached (each is asked again); deleting a token, saving or deleting a
-    user, or changing a user's groups, in this process forgets the cached answers at once.
+    user, or changing a user's groups, in this process forgets the cached answers at once. A token
+    past its expiry is not served from the cache either.
     """
 
-    def authenticate_credentials(self, key: str):
+    def authenticate_credentials(self, token: bytes):
+        key = token.decode("utf-8", "replace")
         known = _tokens.get(key)
         if known is not None and known[0] > time.monotonic():
-            return known[1].user, known[1]
-        user, token = super().authenticate_credentials(key)
+            expiry = known[1].expiry
+            if expiry is None or expiry > timezone.now():
+                return known[1].user, known[1]
+        user, token = super().authenticate_credentials(token)
         with _tokens_lock:
             if len(_tokens) >= 10_000:
                 _tokens.clear()
@@ -182,13 +189,13 @@ class CachedTokenAuthentication(TokenAuthentication):
         return user, token
 
 
-class CachedTokenScheme(TokenScheme):
-    """The OpenAPI security scheme of ``CachedTokenAuthentication``: the same header as DRF's token
+class CachedTokenScheme(KnoxTokenScheme):
+    """The OpenAPI security scheme of ``CachedTokenAuthentication``: the same header as knox's
     scheme, under its own name (one name for two classes makes drf-spectacular's schema ambiguous)."""
 
     target_class = CachedTokenAuthentication
     name = "cachedTokenAuth"
-    priority = 0
+    priority = 1
 
 
 def forget_tokens(**_signal_kwargs) -> None:
@@ -196,7 +203,7 @@ def forget_tokens(**_signal_kwargs) -> None:
         _tokens.clear()
 
 
-post_delete.connect(forget_tokens, sender=Token, dispatch_uid="serving-tokens-token-delete")
+post_delete.connect(forget_tokens, sender=AuthToken, dispatch_uid="serving-tokens-token-delete")
 post_save.connect(forget_tokens, sender=get_user_model(), dispatch_uid="serving-tokens-user-save")
 post_delete.connect(forget_tokens, sender=get_user_model(), dispatch_uid="serving-tokens-user-delete")
 # A user's groups decide whether it is a viewer (neural.api.permissions), kept with the cached user.
@@ -225,6 +232,7 @@ class OrjsonRenderer(JSONRenderer):
 
 
 class ServingView(APIView):
+    throttle_scope = "predict"  # PREDICT_THROTTLE_RATE per user (settings.REST_FRAMEWORK)
     authentication_classes = [CachedTokenAuthentication, SessionAuthentication]
     parser_classes = [OrjsonParser]
     renderer_classes = [OrjsonRenderer, BrowsableAPIRenderer]

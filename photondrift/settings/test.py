@@ -26,6 +26,13 @@ BROKER_DIR = TEST_HOME / "broker"
 STATIC_ROOT = TEST_HOME / "staticfiles"
 STATIC_ROOT.mkdir()
 
+# The test client speaks plain HTTP (tests/api/test_deploy.py checks the production settings).
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+
+# The tests' webhook receivers listen on loopback.
+OUTBOUND_ALLOWED_CIDRS = ["127.0.0.1/32"]
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CI = env_bool("CI", False)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from neural.datasets.models import Dataset
 from neural.monitoring.models import AlertRule
 from neural.training.models import TrainingSession
-from tests.factories import COORDINATION_INPUT, UserFactory
+from tests.factories import COORDINATION_INPUT, UserFactory, api_token
 
 
 @pytest.fixture
@@ -23,7 +22,7 @@ def viewer(db):
 @pytest.fixture
 def viewer_api(viewer) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=viewer).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(viewer)}")
     return client
 
 

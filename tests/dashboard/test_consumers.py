@@ -5,13 +5,13 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.db import connections
-from rest_framework.authtoken.models import Token
 
 from dashboard.auth import TokenAuthMiddleware
 from dashboard.routing import websocket_urlpatterns
 from neural.engine.config import TrainConfig
 from neural.training.services import training_session_create
 from photondrift.realtime import session_group
+from tests.factories import api_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +39,7 @@ def a_session(user):
 
 @database_sync_to_async
 def token_for(user) -> str:
-    return Token.objects.create(user=user).key
+    return api_token(user)
 
 
 async def test_it_forwards_epoch_events_to_an_authenticated_client(user):

@@ -89,12 +89,10 @@ def _wait_for(check, what: str, logs: Path, timeout: float = 60) -> None:
 def production_stack(transactional_db, tmp_path, settings):
     _need(connection.vendor == "postgresql", "PostgreSQL at 127.0.0.1:5432 is not reachable")
     _need(_redis_ok(), f"Redis at {REDIS_URL} is not reachable")
-    from rest_framework.authtoken.models import Token
-
     from neural.training.models import WorkerHeartbeat
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, api_token
 
-    token = Token.objects.create(user=UserFactory(username="integration", is_staff=True)).key
+    token = api_token(UserFactory(username="integration", is_staff=True))
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -105,6 +103,7 @@ def production_stack(transactional_db, tmp_path, settings):
         "DATASET_STORAGE_PATH": str(settings.DATASET_STORAGE_PATH),
         "MODEL_STORAGE_PATH": str(settings.MODEL_STORAGE_PATH),
         "DJANGO_SECRET_KEY": "integration-tests-only",
+        "DJANGO_HTTPS": "false",  # the test server speaks plain HTTP on loopback
         "WORKER_HEARTBEAT_S": "1",
     }
     logs = tmp_path / "logs"

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from neural.api.errors import _flatten
 from neural.registry import views
@@ -34,7 +34,7 @@ def test_a_warm_predict_reads_neither_the_token_nor_the_versions(api, trained):
 def test_a_deleted_token_stops_working_at_once(api, trained, user):
     body = {"model": "coord-model", "input": rows(trained.dataset, 1)[0]}
     assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200
-    Token.objects.get(user=user).delete()
+    AuthToken.objects.get(user=user).delete()
     assert api.post("/api/v1/neural/predict", body, format="json").status_code == 401
 
 
@@ -50,7 +50,7 @@ def test_a_token_changed_elsewhere_is_asked_again_after_the_ttl(api, trained, us
     """Another process's change (a queryset delete sends no signal here) applies within TOKEN_TTL_S."""
     body = {"model": "coord-model", "input": rows(trained.dataset, 1)[0]}
     assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200
-    Token.objects.filter(user=user)._raw_delete(using="default")
+    AuthToken.objects.filter(user=user)._raw_delete(using="default")
     assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200  # cached
     now = views.time.monotonic()
     monkeypatch.setattr(views.time, "monotonic", lambda: now + views.TOKEN_TTL_S + 0.01)
