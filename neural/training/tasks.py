@@ -10,6 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from neural.training.services import SessionBusy, training_session_run
+from neural.training.sweep import training_sessions_sweep
 from neural.training.tuning import tuning_job_run, tuning_jobs_settle
 
 
@@ -31,3 +32,9 @@ def tuning_job_run_task(self, job_id: int) -> str:
 def tuning_jobs_settle_task() -> int:
     """Beat: end the searches whose trials all ended, or whose last runner died."""
     return tuning_jobs_settle()
+
+
+@shared_task(name="neural.training.tasks.training_sessions_sweep_task")
+def training_sessions_sweep_task() -> dict:
+    """Beat: resume (or fail, or stop) the sessions whose worker stopped answering."""
+    return training_sessions_sweep()

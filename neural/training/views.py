@@ -57,10 +57,13 @@ class SessionDetailView(APIView):
     def get(self, request, session_id: int):
         return Response(SessionSerializer(session_get(session_id=session_id)).data)
 
-    @extend_schema(responses={202: SessionStatusSerializer})
+    @extend_schema(responses={200: SessionStatusSerializer, 202: SessionStatusSerializer})
     def delete(self, request, session_id: int):
+        """Stop: 200 when the session is stopped now (it was queued, or its worker is gone), 202
+        when its live worker was asked to stop before its next batch."""
         session = training_session_stop(session=session_get(session_id=session_id))
-        return Response(SessionStatusSerializer(session).data, status=status.HTTP_202_ACCEPTED)
+        code = status.HTTP_200_OK if session.is_finished else status.HTTP_202_ACCEPTED
+        return Response(SessionStatusSerializer(session).data, status=code)
 
 
 class SessionStatusView(APIView):
