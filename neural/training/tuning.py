@@ -143,22 +143,7 @@ def tuning_job_create(
 
         runners = min(trials, settings.TUNING_TASKS)
         transaction.on_commit(lambda: [tuning_job_run_task.delay(job.pk) for _ in range(runners)])
-        settle_schedule_ensure()
     return job
-
-
-SETTLE_TASK_NAME = "training: settle searches"
-SETTLE_EVERY_S = 60
-
-
-def settle_schedule_ensure() -> None:
-    """The beat entry (editable in the admin) that settles searches nobody is waiting on."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    interval, _ = IntervalSchedule.objects.get_or_create(every=SETTLE_EVERY_S, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.get_or_create(
-        name=SETTLE_TASK_NAME, defaults={"interval": interval, "task": "neural.training.tasks.tuning_jobs_settle_task"}
-    )
 
 
 def tuning_jobs_settle() -> int:

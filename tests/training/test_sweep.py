@@ -119,4 +119,6 @@ def test_a_swept_session_resumes_from_its_checkpoint_and_succeeds(session):
     assert done.status == "succeeded", done.error
     assert done.resumed_count == 1 and done.epoch == 4
     assert not checkpoint_dir(session.pk).exists()
-    assert any("resuming in worker-2 from its last checkpoint" in m for m in done.log_lines.values_list("message", flat=True))
+    assert any(
+        "resuming in worker-2 from its last checkpoint" in m for m in done.log_lines.values_list("message", flat=True)
+    )
