@@ -16,7 +16,13 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 _stop = threading.Event()
-_started: dict[str, datetime] = {}
+_started: dict = {}
+
+
+def worker_name() -> str:
+    """This process's worker name (``embedded@host``, ``itest@host``), "" outside a worker. Celery's
+    own ``request.hostname`` says only the host in a worker started in a thread (embedded mode)."""
+    return _started.get("hostname", "")
 
 
 def worker_started_at() -> datetime:
@@ -40,7 +46,7 @@ def _beat(hostname: str) -> None:
 
 @worker_init.connect
 def start_heartbeat(sender=None, **kwargs) -> None:
-    _started["at"] = timezone.now()
+    _started.update(at=timezone.now(), hostname=sender.hostname)
     _stop.clear()
     threading.Thread(target=_beat, args=(sender.hostname,), name="photondrift-heartbeat", daemon=True).start()
 

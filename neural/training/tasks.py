@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from neural.training.heartbeat import worker_name
 from neural.training.services import SessionBusy, training_session_run
 from neural.training.sweep import training_sessions_sweep
 from neural.training.tuning import tuning_job_run, tuning_jobs_settle
@@ -17,7 +18,8 @@ from neural.training.tuning import tuning_job_run, tuning_jobs_settle
 @shared_task(bind=True, name="neural.training.tasks.training_session_run_task", max_retries=None)
 def training_session_run_task(self, session_id: int) -> str:
     try:
-        return training_session_run(session_id=session_id, ran_in=self.request.hostname).status
+        ran_in = worker_name() or self.request.hostname
+        return training_session_run(session_id=session_id, ran_in=ran_in).status
     except SessionBusy as exc:
         raise self.retry(countdown=max(1.0, exc.retry_in_s)) from exc
 
