@@ -24,7 +24,7 @@ from neural.engine.training_file import validate_model_storage
 from neural.errors import Conflict, DataError
 from neural.registry.services import model_version_register
 from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
-from neural.training.progress import ClaimLost, SessionProgress, broadcast_status
+from neural.training.progress import BackgroundBeat, ClaimLost, SessionProgress, broadcast_status
 from neural.training.sweep import (
     checkpoint_dir,
     checkpoint_drop,
@@ -143,10 +143,11 @@ def _take_queued(session_id: int, token: str) -> bool:
     )
 
 
-def training_session_run(*, session_id: int, ran_in: str | None = None) -> TrainingSession:
+def training_session_run(*, session_id: int, ran_in: str | None = None, beat_thread: bool = False) -> TrainingSession:
     """Claim a session, train it (resuming from its checkpoint when its last process died),
     register the model version. A session that is finished, or queued for nobody, is left as it
-    is; one held by a live process raises SessionBusy."""
+    is; one held by a live process raises SessionBusy. ``beat_thread`` (the Celery task) keeps the
+    heartbeat fresh from a thread, also while no epoch runs (loading a large data set, registering)."""
     ran_in = ran_in or socket.gethostname()
     token = f"{ran_in}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     session, resumed = training_session_claim(session_id=session_id, token=token)
@@ -164,6 +165,7 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
             + (" from its last checkpoint" if has_checkpoint(session.pk) else " from the start (no checkpoint)"),
         )
     status, error, version = TrainingSession.Status.FAILED, "", None
+    beat = BackgroundBeat(session_id, token).start() if beat_thread else None
     try:
         trained = train_tabular(
             **dataset_training_inputs(session.dataset),
@@ -194,6 +196,9 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
         logger.exception("training session %s failed", session_id)
         error = f"{type(exc).__name__}: {exc}"
         progress.on_log("error", error)
+    finally:
+        if beat is not None:
+            beat.stop()
     checkpoint_drop(session_id)
     TrainingSession.objects.filter(pk=session_id, claimed_by=token).update(
         status=status,

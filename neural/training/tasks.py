@@ -19,7 +19,7 @@ from neural.training.tuning import tuning_job_run, tuning_jobs_settle
 def training_session_run_task(self, session_id: int) -> str:
     try:
         ran_in = worker_name() or self.request.hostname
-        return training_session_run(session_id=session_id, ran_in=ran_in).status
+        return training_session_run(session_id=session_id, ran_in=ran_in, beat_thread=True).status
     except SessionBusy as exc:
         raise self.retry(countdown=max(1.0, exc.retry_in_s)) from exc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -122,3 +123,23 @@ def test_a_swept_session_resumes_from_its_checkpoint_and_succeeds(session):
     assert any(
         "resuming in worker-2 from its last checkpoint" in m for m in done.log_lines.values_list("message", flat=True)
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_beat_keeps_a_claimed_session_fresh_until_its_claim_is_lost(dataset, monkeypatch):
+    from neural.training import progress
+
+    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.05)
+    session = training_session_create(
+        user=None, dataset=dataset, pattern="coordination", config=TrainConfig(epochs=1), enqueue=False
+    )
+    old = timezone.now() - timedelta(hours=1)
+    TrainingSession.objects.filter(pk=session.pk).update(status="running", claimed_by="me", heartbeat_at=old)
+    beat = progress.BackgroundBeat(session.pk, "me").start()
+    while TrainingSession.objects.get(pk=session.pk).heartbeat_at == old:  # no epoch runs meanwhile
+        time.sleep(0.02)
+    TrainingSession.objects.filter(pk=session.pk).update(claimed_by="a-sweeper-took-it", heartbeat_at=old)
+    beat._thread.join(timeout=30)
+    assert not beat._thread.is_alive()  # it stopped by itself once the claim was lost
+    assert TrainingSession.objects.get(pk=session.pk).heartbeat_at == old
+    beat.stop()
