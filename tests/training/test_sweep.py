@@ -143,3 +143,13 @@ def test_the_background_beat_keeps_a_claimed_session_fresh_until_its_claim_is_lo
     assert not beat._thread.is_alive()  # it stopped by itself once the claim was lost
     assert TrainingSession.objects.get(pk=session.pk).heartbeat_at == old
     beat.stop()
+
+
+def test_delete_train_on_a_stale_session_answers_200_stopped_and_on_a_live_one_202(api, session):
+    _running(session, beat_ago_s=1)
+    live = api.delete(f"/api/v1/neural/train/{session.pk}")
+    assert live.status_code == 202 and live.json()["status"] == "running"
+    TrainingSession.objects.filter(pk=session.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    dead = api.delete(f"/api/v1/neural/train/{session.pk}")
+    assert dead.status_code == 200 and dead.json()["status"] == "stopped"
+    assert not checkpoint_dir(session.pk).exists()
