@@ -116,3 +116,11 @@ def test_the_cli_cancels_a_search_by_id(user, trained):
     with pytest.raises(CommandError) as err:
         call_command("neural", "search-cancel", "--search", "99999", stdout=StringIO())
     assert err.value.returncode == 2 and "does not exist" in str(err.value)
+
+
+def test_the_cli_refuses_a_search_over_the_limit_with_one_line_and_exit_2(trained, settings):
+    settings.SEARCH_MAX_TRIAL_EPOCHS = 20
+    with pytest.raises(CommandError) as err:
+        call_command("neural", "hyper-optimize", "--model", "coord-model", "--trials", "5", "--epochs", "10")
+    assert err.value.returncode == 2 and "5 x 10 = 50 is over this server's limit of 20" in str(err.value)
+    assert not TuningJob.objects.exists()
