@@ -80,6 +80,7 @@ def _assert_resumed_from_checkpoint(stack: Stack, session_id: int, killed_at: in
     metrics = stack.http("GET", f"/api/v1/neural/train/{session_id}/metrics")[1]
     assert [row["epoch"] for row in metrics["epochs"]] == list(range(1, EPOCHS + 1))
     assert not (home / "checkpoints" / str(session_id)).exists()  # removed once the session ended
+    assert stack.http("GET", f"/api/v1/neural/train/{session_id}")[1]["resumed_count"] == 1
 
 
 class Embedded:
