@@ -1,6 +1,9 @@
-"""The laptop mode behind `make run`: one process serves the dashboard and API and runs a
-Celery worker thread that consumes the file-based broker under PHOTONDRIFT_HOME, so a
-`manage.py` command in another shell (same PHOTONDRIFT_HOME) reaches this worker.
+"""The laptop mode behind `make run`: one process serves the dashboard and API, runs a Celery
+worker thread that consumes the file-based broker under PHOTONDRIFT_HOME (so a `manage.py`
+command in another shell, same PHOTONDRIFT_HOME, reaches this worker) and a celery beat thread
+that sends the periodic tasks (neural/periodic.py: alert evaluation, stale-session sweep, search
+settler, per-model retraining) from django-celery-beat's tables, as `celery beat` does in
+production.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ def start_worker() -> threading.Thread:
     from photondrift.celery import app
 
     worker = app.WorkController(
-        hostname=f"embedded@{os.uname().nodename}",
+        hostname=worker_hostname(),
         pool_cls="solo",
         concurrency=1,
         queues=["training", "default"],
@@ -78,6 +81,31 @@ def start_worker() -> threading.Thread:
     return thread
 
 
+def worker_hostname() -> str:
+    return f"embedded@{os.uname().nodename}"
+
+
+def sweep_at_start() -> None:
+    """Whatever the previous life of this server was training died with it (``kill -9``): resume
+    it from its checkpoint now, before the worker takes new work (see neural/training/sweep.py)."""
+    from django.utils import timezone
+
+    from neural.training.sweep import training_sessions_sweep
+
+    training_sessions_sweep(orphaned_by=worker_hostname(), since=timezone.now())
+
+
+def start_beat() -> threading.Thread:
+    """celery beat in a daemon thread, reading the schedule from the database."""
+    from celery import beat
+
+    from photondrift.celery import app
+
+    service = beat.EmbeddedService(app, thread=True, scheduler_cls="django_celery_beat.schedulers:DatabaseScheduler")
+    service.start()
+    return service
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photondrift.settings")
     # This server speaks plain HTTP on this machine: no HTTPS redirect, HSTS or Secure cookies.
@@ -87,7 +115,10 @@ def main() -> None:
     from django.conf import settings
 
     prepare()
+    sweep_at_start()
     start_worker()
+    if settings.EMBEDDED_BEAT:
+        start_beat()
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("HOST", "127.0.0.1")
     print(f"  PhotonDrift Neural: http://{host}:{port}/  (data in {settings.PHOTONDRIFT_HOME})", flush=True)

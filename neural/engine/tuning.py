@@ -180,13 +180,21 @@ def run_trial(
     task: TaskKind | None = None,
     holdout: np.ndarray | None = None,
     space: str = "hyper",
+    callbacks: list[Callback] | None = None,
 ) -> float:
     """Train with the trial's options (drawn from ``space``) and return the objective's
     validation value at the best epoch; the network's size is kept as the trial's
-    ``parameters``. Raises ``optuna.TrialPruned`` when pruned."""
+    ``parameters``. Raises ``optuna.TrialPruned`` when pruned. ``callbacks`` run after the
+    pruning check of each epoch (a cancelled search raises ``optuna.TrialPruned`` there too)."""
     config = suggest_config(trial, base, space)
     trained = train_tabular(
-        df, target, config=config, columns=columns, task=task, callbacks=[ReportToTrial(trial, key)], holdout=holdout
+        df,
+        target,
+        config=config,
+        columns=columns,
+        task=task,
+        callbacks=[ReportToTrial(trial, key), *(callbacks or [])],
+        holdout=holdout,
     )
     trial.set_user_attr("parameters", trained.architecture()["parameters"])
     if key not in trained.metrics:

@@ -1,4 +1,5 @@
-"""django-celery-beat schedules (editable in the admin): alert evaluation and scheduled retraining."""
+"""django-celery-beat schedules (editable in the admin): scheduled retraining per model; the alert
+evaluation is declared with every other periodic task in neural/periodic.py."""
 
 from __future__ import annotations
 
@@ -6,18 +7,17 @@ import json
 
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-EVALUATION_TASK_NAME = "monitoring: evaluate alert rules"
-EVALUATION_EVERY_S = 60
+from neural.periodic import periodic_tasks_ensure
+
+EVALUATION_TASK = "neural.monitoring.tasks.monitoring_evaluate_task"
+
 RETRAIN_EVERY = {"daily": (1, IntervalSchedule.DAYS), "weekly": (7, IntervalSchedule.DAYS)}
 
 
-def evaluation_schedule_ensure(*, every_s: int = EVALUATION_EVERY_S) -> PeriodicTask:
-    interval, _ = IntervalSchedule.objects.get_or_create(every=every_s, period=IntervalSchedule.SECONDS)
-    task, _ = PeriodicTask.objects.get_or_create(
-        name=EVALUATION_TASK_NAME,
-        defaults={"interval": interval, "task": "neural.monitoring.tasks.monitoring_evaluate_task"},
-    )
-    return task
+def evaluation_schedule_ensure() -> PeriodicTask:
+    """The alert evaluation's beat row (declared in neural/periodic.py, written at every migrate)."""
+    rows = periodic_tasks_ensure()
+    return next(row for row in rows if row.task == EVALUATION_TASK)
 
 
 def retrain_schedule_set(*, model, schedule: str) -> PeriodicTask | None:

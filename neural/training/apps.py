@@ -8,8 +8,13 @@ class TrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from celery.signals import worker_ready
+
         from neural.training import heartbeat  # noqa: F401  (connects the worker signals)
+        from neural.training.sweep import sweep_at_worker_start
         from photondrift.celery import ensure_broker_folders
+
+        worker_ready.connect(sweep_at_worker_start, dispatch_uid="training-sweep-at-worker-start")
 
         post_delete.connect(_drop_study, sender=self.get_model("TuningJob"), dispatch_uid="training-drop-study")
         ensure_broker_folders()

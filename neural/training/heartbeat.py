@@ -7,13 +7,28 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from celery.signals import worker_init, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 _stop = threading.Event()
+_started: dict = {}
+
+
+def worker_name() -> str:
+    """This process's worker name (``embedded@host``, ``itest@host``), "" outside a worker. Celery's
+    own ``request.hostname`` says only the host in a worker started in a thread (embedded mode)."""
+    return _started.get("hostname", "")
+
+
+def worker_started_at() -> datetime:
+    """When this process's worker started (now, if none did): a session this worker's name
+    claimed before then belongs to its previous life."""
+    return _started.get("at") or timezone.now()
 
 
 def _beat(hostname: str) -> None:
@@ -31,6 +46,7 @@ def _beat(hostname: str) -> None:
 
 @worker_init.connect
 def start_heartbeat(sender=None, **kwargs) -> None:
+    _started.update(at=timezone.now(), hostname=sender.hostname)
     _stop.clear()
     threading.Thread(target=_beat, args=(sender.hostname,), name="photondrift-heartbeat", daemon=True).start()
 

@@ -114,6 +114,9 @@ class TuningJob(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.CASCADE, related_name="tuning_jobs")
@@ -147,4 +150,4 @@ class TuningJob(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+        return self.status not in self.ACTIVE

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 
+from django.db import connection
 from django.utils import timezone
 
 from neural.engine.callbacks import Callback, EpochState
@@ -12,6 +15,7 @@ from photondrift.realtime import DASHBOARD_GROUP, broadcast, session_group
 
 STOP_POLL_S = 0.5
 HEARTBEAT_S = 5.0
+logger = logging.getLogger(__name__)
 
 
 class ClaimLost(Exception):
@@ -122,3 +126,34 @@ def broadcast_status(session: TrainingSession) -> None:
     }
     broadcast(session_group(session.pk), "training.status", data)
     broadcast(DASHBOARD_GROUP, "training.status", data)
+
+
+class BackgroundBeat:
+    """Refreshes a claimed session's heartbeat every HEARTBEAT_S from a daemon thread for as long
+    as the process lives, so a phase with no batches (reading and preparing a large data set,
+    registering the version) does not look like a dead worker to the sweep. Stops by itself once
+    the claim is lost; the training loop's own beat is what stops the training then."""
+
+    def __init__(self, session_id: int, token: str) -> None:
+        self.session_id, self.token = session_id, token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"session-{session_id}-beat", daemon=True)
+
+    def start(self) -> BackgroundBeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2 * HEARTBEAT_S)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(HEARTBEAT_S):
+                held = TrainingSession.objects.filter(pk=self.session_id, claimed_by=self.token)
+                if not held.update(heartbeat_at=timezone.now()):
+                    return
+        except Exception:  # the loop's own beat still runs; a sweep may take the session over
+            logger.exception("background heartbeat of session %s failed", self.session_id)
+        finally:
+            connection.close()  # this thread's own connection

@@ -41,6 +41,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "error",
             "model_version",
             "ran_in",
+            "resumed_count",
             "created_at",
             "started_at",
             "finished_at",

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import socket
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from neural.datasets.models import Dataset
@@ -26,7 +25,15 @@ from neural.errors import Conflict, DataError
 from neural.registry.services import model_version_register
 from neural.registry.storage import storage_options
 from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
-from neural.training.progress import ClaimLost, SessionProgress, broadcast_status
+from neural.training.progress import BackgroundBeat, ClaimLost, SessionProgress, broadcast_status
+from neural.training.sweep import (
+    checkpoint_dir,
+    checkpoint_drop,
+    has_checkpoint,
+    is_stale,
+    stale_after_s,
+    training_session_recover,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -105,41 +112,51 @@ class SessionBusy(Exception):
         self.retry_in_s = retry_in_s
 
 
-def stale_after_s() -> float:
-    """A running session whose heartbeat is older than this lost its process."""
-    return float(getattr(settings, "TRAINING_STALE_S", 30))
-
-
 def training_session_claim(*, session_id: int, token: str) -> tuple[TrainingSession, bool]:
-    """Take a queued session, or take over a running one whose process stopped beating.
+    """Take a queued session; a running one whose process stopped beating is first recovered by
+    the sweep's rule (re-queued to resume from its checkpoint, or failed, or stopped).
 
     Each claim is one conditional UPDATE, so of two workers racing for a session exactly one
     wins. Returns (session, resumed); raises SessionBusy while a live process holds it.
     """
-    now = timezone.now()
     Status = TrainingSession.Status
-    fresh = {"status": Status.RUNNING, "claimed_by": token, "heartbeat_at": now}
-    if TrainingSession.objects.filter(pk=session_id, status=Status.QUEUED).update(started_at=now, **fresh):
-        return TrainingSession.objects.select_related("dataset", "parent_version").get(pk=session_id), False
-    session = TrainingSession.objects.select_related("dataset", "parent_version").get(pk=session_id)
+    related = TrainingSession.objects.select_related("dataset", "parent_version")
+    if _take_queued(session_id, token):
+        session = related.get(pk=session_id)
+        return session, session.resumed_count > 0
+    session = related.get(pk=session_id)
     if session.status != Status.RUNNING:
         return session, False
-    beat = session.heartbeat_at
-    if beat is not None and (now - beat).total_seconds() < stale_after_s():
-        raise SessionBusy(session_id, stale_after_s() - (now - beat).total_seconds() + 1)
-    taken = TrainingSession.objects.filter(
-        pk=session_id, status=Status.RUNNING, claimed_by=session.claimed_by, heartbeat_at=beat
-    ).update(resumed_count=F("resumed_count") + 1, **fresh)
-    if not taken:
-        raise SessionBusy(session_id, 1)
+    now = timezone.now()
+    if not is_stale(session, now):
+        raise SessionBusy(session_id, stale_after_s() - (now - session.heartbeat_at).total_seconds() + 1)
+    training_session_recover(session=session, enqueue=False)
+    if _take_queued(session_id, token):
+        return related.get(pk=session_id), True
     session.refresh_from_db()
-    return session, True
+    if session.status == Status.RUNNING:  # another process recovered and took it first
+        raise SessionBusy(session_id, 1)
+    return session, False
 
 
-def training_session_run(*, session_id: int, ran_in: str | None = None) -> TrainingSession:
+def _take_queued(session_id: int, token: str) -> bool:
+    """Queued -> running for ``token``; a resumed run keeps its first start time."""
+    now = timezone.now()
+    return bool(
+        TrainingSession.objects.filter(pk=session_id, status=TrainingSession.Status.QUEUED).update(
+            status=TrainingSession.Status.RUNNING,
+            claimed_by=token,
+            heartbeat_at=now,
+            started_at=Coalesce(F("started_at"), Value(now)),
+        )
+    )
+
+
+def training_session_run(*, session_id: int, ran_in: str | None = None, beat_thread: bool = False) -> TrainingSession:
     """Claim a session, train it (resuming from its checkpoint when its last process died),
     register the model version. A session that is finished, or queued for nobody, is left as it
-    is; one held by a live process raises SessionBusy."""
+    is; one held by a live process raises SessionBusy. ``beat_thread`` (the Celery task) keeps the
+    heartbeat fresh from a thread, also while no epoch runs (loading a large data set, registering)."""
     ran_in = ran_in or socket.gethostname()
     token = f"{ran_in}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     session, resumed = training_session_claim(session_id=session_id, token=token)
@@ -149,21 +166,21 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
     TrainingSession.objects.filter(pk=session_id).update(ran_in=ran_in)
     broadcast_status(session)
     progress = SessionProgress(session, token=token)
-    checkpoint_dir = Path(settings.PHOTONDRIFT_HOME) / "checkpoints" / str(session.pk)
+    checkpoints = checkpoint_dir(session.pk)
     if resumed:
-        found = (checkpoint_dir / "checkpoint.json").exists()
         progress.on_log(
             "warning",
             f"the previous worker stopped answering; resuming in {ran_in}"
-            + (" from its last checkpoint" if found else " from the start (no checkpoint was written)"),
+            + (" from its last checkpoint" if has_checkpoint(session.pk) else " from the start (no checkpoint)"),
         )
     status, error, version = TrainingSession.Status.FAILED, "", None
+    beat = BackgroundBeat(session_id, token).start() if beat_thread else None
     try:
         trained = train_tabular(
             **dataset_training_inputs(session.dataset),
             config=TrainConfig.from_dict(session.config),
             callbacks=[progress],
-            checkpoint_dir=checkpoint_dir,
+            checkpoint_dir=checkpoints,
             teacher=_teacher(session.parent_version) if session.distil_params else None,
             param_budget=session.distil_params,
             warm_start=_transfer_source(session) if session.fine_tune else None,
@@ -188,7 +205,10 @@ def training_session_run(*, session_id: int, ran_in: str | None = None) -> Train
         logger.exception("training session %s failed", session_id)
         error = f"{type(exc).__name__}: {exc}"
         progress.on_log("error", error)
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    finally:
+        if beat is not None:
+            beat.stop()
+    checkpoint_drop(session_id)
     TrainingSession.objects.filter(pk=session_id, claimed_by=token).update(
         status=status,
         error=error,
@@ -247,7 +267,9 @@ def _final_metrics(version) -> dict:
 
 
 def training_session_stop(*, session: TrainingSession) -> TrainingSession:
-    """Ask a running session to stop (the worker stops before its next batch); a queued one stops now."""
+    """Ask a running session to stop (its worker stops before its next batch). A queued one
+    stops now, and so does a running one whose worker stopped answering (nothing would ever
+    read the flag); the returned session says which (``is_finished``)."""
     if session.is_finished:
         raise Conflict(f"session {session.pk} is already {session.status}", field="status")
     TrainingSession.objects.filter(pk=session.pk).update(stop_requested=True)
@@ -256,8 +278,12 @@ def training_session_stop(*, session: TrainingSession) -> TrainingSession:
     )
     session.refresh_from_db()
     if stopped_now:
+        checkpoint_drop(session.pk)  # a session re-queued to resume has one
         SessionLog.objects.create(session=session, message="stopped before it started")
         broadcast_status(session)
+    elif session.status == TrainingSession.Status.RUNNING and is_stale(session):
+        training_session_recover(session=session)  # stop_requested: marks it stopped
+        session.refresh_from_db()
     return session
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from neural.training.heartbeat import worker_name
 from neural.training.services import SessionBusy, training_session_run
+from neural.training.sweep import training_sessions_sweep
 from neural.training.tuning import tuning_job_run, tuning_jobs_settle
 
 
 @shared_task(bind=True, name="neural.training.tasks.training_session_run_task", max_retries=None)
 def training_session_run_task(self, session_id: int) -> str:
     try:
-        return training_session_run(session_id=session_id, ran_in=self.request.hostname).status
+        ran_in = worker_name() or self.request.hostname
+        return training_session_run(session_id=session_id, ran_in=ran_in, beat_thread=True).status
     except SessionBusy as exc:
         raise self.retry(countdown=max(1.0, exc.retry_in_s)) from exc
 
@@ -31,3 +34,9 @@ def tuning_job_run_task(self, job_id: int) -> str:
 def tuning_jobs_settle_task() -> int:
     """Beat: end the searches whose trials all ended, or whose last runner died."""
     return tuning_jobs_settle()
+
+
+@shared_task(name="neural.training.tasks.training_sessions_sweep_task")
+def training_sessions_sweep_task() -> dict:
+    """Beat: resume (or fail, or stop) the sessions whose worker stopped answering."""
+    return training_sessions_sweep()

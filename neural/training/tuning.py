@@ -36,6 +36,7 @@ from neural.engine.schema import TaskKind
 from neural.errors import DataError
 from neural.registry.models import ModelVersion
 from neural.training.models import TuningJob
+from neural.training.search_control import StopWhenCancelled, search_limits_check
 
 logger = logging.getLogger(__name__)
 # Optuna's warnings go through Django's LOGGING like every other library's; its own stderr handler
@@ -127,6 +128,7 @@ def tuning_job_create(
     name, _, direction = objective_of(version, objective)
     if method == "grid":
         trials = min(trials, grid)
+    search_limits_check(user=user, trials=trials, epochs=epochs or base.epochs)
     job = TuningJob.objects.create(
         owner=user if getattr(user, "is_authenticated", False) else None,
         model_version=version,
@@ -143,22 +145,7 @@ def tuning_job_create(
 
         runners = min(trials, settings.TUNING_TASKS)
         transaction.on_commit(lambda: [tuning_job_run_task.delay(job.pk) for _ in range(runners)])
-        settle_schedule_ensure()
     return job
-
-
-SETTLE_TASK_NAME = "training: settle searches"
-SETTLE_EVERY_S = 60
-
-
-def settle_schedule_ensure() -> None:
-    """The beat entry (editable in the admin) that settles searches nobody is waiting on."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    interval, _ = IntervalSchedule.objects.get_or_create(every=SETTLE_EVERY_S, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.get_or_create(
-        name=SETTLE_TASK_NAME, defaults={"interval": interval, "task": "neural.training.tasks.tuning_jobs_settle_task"}
-    )
 
 
 def tuning_jobs_settle() -> int:
@@ -208,7 +195,8 @@ def tuning_job_run(
                 sampler=tuning.make_sampler(job.method, job.seed + slot, job.space),
                 pruner=tuning.make_pruner(),
             )
-            outcome = _run_one(study, ran_in, **inputs, base=base, key=key, space=job.space)
+            cancel = StopWhenCancelled(job.pk)
+            outcome = _run_one(study, ran_in, **inputs, base=base, key=key, space=job.space, callbacks=[cancel])
             if on_trial is not None:
                 on_trial(outcome)
         return _finish(job, storage)

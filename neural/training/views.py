@@ -3,12 +3,14 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from neural.datasets.selectors import dataset_get
 from neural.errors import DataError, named_in_body
 from neural.registry.selectors import model_version_resolve
+from neural.training.search_control import can_cancel, tuning_job_cancel
 from neural.training.selectors import epoch_series, session_get, session_list, tuning_job_get, tuning_job_list
 from neural.training.serializers import (
     EpochMetricSerializer,
@@ -57,10 +59,13 @@ class SessionDetailView(APIView):
     def get(self, request, session_id: int):
         return Response(SessionSerializer(session_get(session_id=session_id)).data)
 
-    @extend_schema(responses={202: SessionStatusSerializer})
+    @extend_schema(responses={200: SessionStatusSerializer, 202: SessionStatusSerializer})
     def delete(self, request, session_id: int):
+        """Stop: 200 when the session is stopped now (it was queued, or its worker is gone), 202
+        when its live worker was asked to stop before its next batch."""
         session = training_session_stop(session=session_get(session_id=session_id))
-        return Response(SessionStatusSerializer(session).data, status=status.HTTP_202_ACCEPTED)
+        code = status.HTTP_200_OK if session.is_finished else status.HTTP_202_ACCEPTED
+        return Response(SessionStatusSerializer(session).data, status=code)
 
 
 class SessionStatusView(APIView):
@@ -136,3 +141,12 @@ class SearchDetailView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, job_id: int):
         return Response(tuning_report(job=tuning_job_get(job_id=job_id)))
+
+    @extend_schema(responses={200: SearchSerializer})
+    def delete(self, request, job_id: int):
+        """Cancel: queued trials never start, running ones stop at their next epoch end. The
+        operator who started it or an admin; 409 once it has ended."""
+        job = tuning_job_get(job_id=job_id)
+        if not can_cancel(request.user, job):
+            raise PermissionDenied("only the operator who started this search, or an admin, may cancel it")
+        return Response(SearchSerializer(tuning_job_cancel(job=job)).data)

@@ -221,6 +221,20 @@ TUNING_TASKS = env_int("TUNING_TASKS", 4, minimum=1)
 # A trial's runner records a heartbeat this often; a running trial silent for 3 beats is failed
 # (its worker died), so the search still finishes.
 TUNING_HEARTBEAT_S = env_int("TUNING_HEARTBEAT_S", 10, minimum=1)
+# Limits on queued search work: trials x epochs of one search, and searches queued or running at
+# once per user (a 400 naming the field, a 409 over REST; one-line errors in the CLI).
+SEARCH_MAX_TRIAL_EPOCHS = env_int("SEARCH_MAX_TRIAL_EPOCHS", 20_000, minimum=1)
+SEARCH_MAX_ACTIVE_PER_USER = env_int("SEARCH_MAX_ACTIVE_PER_USER", 3, minimum=1)
+# A running training session whose process has not beaten (every ~5 s, progress.HEARTBEAT_S) for
+# this long lost its worker: the sweep (at worker start and every TRAINING_SWEEP_EVERY_S) re-queues
+# it to resume from its last checkpoint, at most TRAINING_RESUME_ATTEMPTS times, or fails it.
+TRAINING_STALE_AFTER_S = env_int("TRAINING_STALE_AFTER_S", 60, minimum=1)
+TRAINING_RESUME_ATTEMPTS = env_int("TRAINING_RESUME_ATTEMPTS", 3, minimum=0)
+TRAINING_SWEEP_EVERY_S = env_int("TRAINING_SWEEP_EVERY_S", 60, minimum=1)
+# How often beat evaluates every alert rule (the schedule is declared in neural/periodic.py).
+ALERT_EVALUATION_EVERY_S = env_int("ALERT_EVALUATION_EVERY_S", 60, minimum=1)
+# `make run` (photondrift/embedded.py) runs celery beat in-process; off, it runs no schedule.
+EMBEDDED_BEAT = env_bool("EMBEDDED_BEAT", True)
 
 # --- Channels ---------------------------------------------------------------------------------
 CHANNEL_LAYERS = {

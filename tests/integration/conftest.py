@@ -148,6 +148,7 @@ def production_stack(transactional_db, tmp_path, settings):
         for name, cmd in commands.items()
     ]
     stack = Stack(f"http://127.0.0.1:{port}", token, env, logs)
+    stack.procs = dict(zip(commands, procs, strict=True))  # a test may kill one (test_resume.py)
     try:
         _wait_for(lambda: WorkerHeartbeat.objects.filter(hostname__startswith="itest@").exists(), "worker", logs)
         _wait_for(lambda: _healthy(stack), "web server", logs)

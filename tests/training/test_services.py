@@ -89,6 +89,9 @@ def test_only_one_of_two_claims_takes_over_a_stale_session(session):
     TrainingSession.objects.filter(pk=session.pk).update(
         status="running", claimed_by="dead", heartbeat_at=timezone.now() - timedelta(minutes=5)
     )
+    checkpoints = Path(settings.PHOTONDRIFT_HOME) / "checkpoints" / str(session.pk)
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "checkpoint.json").write_text("{}")  # the dead worker got past its first epoch
     first, resumed = training_session_claim(session_id=session.pk, token="a")
     assert resumed and first.claimed_by == "a"
     with pytest.raises(SessionBusy):

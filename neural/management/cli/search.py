@@ -1,5 +1,6 @@
 """The searches: `neural hyper-optimize` (training options) and `neural architecture-search`
-(network shapes), one Optuna job each, run on the Celery workers or here when none is alive."""
+(network shapes), one Optuna job each, run on the Celery workers or here when none is alive; and
+`neural search-cancel --search ID`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from neural.engine.names import name_from_text
 from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
 from neural.management.cli.training import start_session
 from neural.training import reports
+from neural.training.search_control import tuning_job_cancel
+from neural.training.selectors import tuning_job_get
 from neural.training.services import worker_alive
 from neural.training.tuning import MAX_TRIALS, best_config, tuning_job_create, tuning_job_run, tuning_report
 
@@ -23,7 +26,21 @@ class SearchCommands:
         "pattern's model with Optuna; reports each shape's size and the accuracy-size front.",
         "hyper-optimize": "Search learning rate, regularisation and network shape with Optuna (trials run on "
         "the Celery workers, or here when none is alive); --train-best trains the best into a new version.",
+        "search-cancel": "Cancel a queued or running search (hyper-optimize or architecture-search): its queued "
+        "trials never start, running ones stop at their next epoch end.",
     }
+
+    def add_search_cancel_arguments(self, p) -> None:
+        p.add_argument("--search", required=True, type=int, help="the search's id (the job id that started it)")
+
+    def do_search_cancel(self, *, search: int, **_) -> None:
+        job = tuning_job_cancel(job=tuning_job_get(job_id=search))
+        document = {"job_id": job.pk, "status": job.status, "trials_claimed": job.trials_claimed, "trials": job.trials}
+        self.emit(
+            document,
+            f"search {job.pk} cancelled: {job.trials - job.trials_claimed} queued trial(s) will not start; "
+            "running ones stop at their next epoch end",
+        )
 
     def add_hyper_optimize_arguments(self, p) -> None:
         p.add_argument("--model", required=True, help="name or name:vN: its data set, split and config are the base")
