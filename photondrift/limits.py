@@ -6,8 +6,8 @@ middleware or view runs, so the limit lives here, around the ASGI application:
 - A declared ``Content-Length`` over the limit is answered 413 at once; the body is never read.
 - A body without one (chunked) is counted while it is read, and refused at the first byte over.
 - Only upload endpoints (``UPLOAD_PATHS``) take up to ``DATA_UPLOAD_MAX_MB``, and only from a
-  caller who is authenticated, checked from the headers alone before the body is read; every
-  other request, and every anonymous one, is held to ``REQUEST_BODY_MAX_MB``.
+  caller who is authenticated and not a viewer, checked from the headers alone before the body is
+  read; every other request, and every anonymous one, is held to ``REQUEST_BODY_MAX_MB``.
 
 The answer has the API's error shape: ``{"error": ..., "fields": {"body": ...}}``.
 """
@@ -20,6 +20,8 @@ from importlib import import_module
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+
+from neural.api.permissions import is_viewer
 
 MB = 1024 * 1024
 # POST endpoints that take a file upload (multipart); everything else is JSON or a form.
@@ -37,9 +39,14 @@ def _content_length(scope) -> int | str | None:
     return int(raw) if raw.isdigit() and len(raw) < 19 else "bad"
 
 
-def _authenticated(scope) -> bool:
-    """Whether the caller's session cookie or token header names an active user: the same
-    authentication the request meets later, run on a body-less copy of the request."""
+def _may_upload(scope) -> bool:
+    """Whether the caller's session cookie or token header names an active user who may write
+    (not a viewer): the same authentication the request meets later, run on a body-less copy."""
+    user = _caller(scope)
+    return user is not None and not is_viewer(user)
+
+
+def _caller(scope):
     from django.contrib.auth import get_user
     from django.core.handlers.asgi import ASGIRequest
     from rest_framework.authentication import SessionAuthentication
@@ -51,18 +58,20 @@ def _authenticated(scope) -> bool:
     request.session = import_module(settings.SESSION_ENGINE).SessionStore(
         request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     )
-    if get_user(request).is_authenticated:
-        return True
+    user = get_user(request)
+    if user.is_authenticated:
+        return user
     wrapped = Request(request)
     for authenticator in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
         if issubclass(authenticator, SessionAuthentication):
             continue  # done above, without the CSRF check that would read the body
         try:
-            if authenticator().authenticate(wrapped):
-                return True
+            found = authenticator().authenticate(wrapped)
         except APIException:
-            return False
-    return False
+            return None
+        if found:
+            return found[0]
+    return None
 
 
 async def _limit_for(scope, declared: int | None) -> tuple[int, str]:
@@ -73,7 +82,7 @@ async def _limit_for(scope, declared: int | None) -> tuple[int, str]:
     anonymous = min(small, upload)
     if declared is not None and declared <= anonymous[0]:
         return anonymous  # within the limit whoever asks: no need to look the caller up
-    if await sync_to_async(_authenticated)(scope):
+    if await sync_to_async(_may_upload)(scope):
         return upload
     return anonymous
 

@@ -47,17 +47,22 @@ def storage_options(config: dict | None) -> StorageOptions:
         compression = archive.compression_from_config(raw.get("compression"))
     except ArtifactIntegrityError as exc:
         raise DataError(exc.message, field="model_storage.compression") from exc
+    if isinstance(raw.get("path"), str):
+        _inside_store(raw["path"], "model_storage.path")  # not used yet (issue 13), but never outside
     backup = raw.get("backup")
     if backup in (None, False, ""):
         return StorageOptions(compression, None)
     if not isinstance(backup, str):
         raise DataError("model_storage.backup must be a folder path", field="model_storage.backup")
+    return StorageOptions(compression, _inside_store(backup, "model_storage.backup"))
+
+
+def _inside_store(folder: str, field: str) -> Path:
     try:
-        return StorageOptions(compression, confined(storage_root(), backup))
+        return confined(storage_root(), folder)
     except UnsafePath as exc:
         raise DataError(
-            f"model_storage.backup must be a folder inside MODEL_STORAGE_PATH ({storage_root()}): {exc.message}",
-            field="model_storage.backup",
+            f"{field} must be a folder inside MODEL_STORAGE_PATH ({storage_root()}): {exc.message}", field=field
         ) from exc
 
 

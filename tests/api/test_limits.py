@@ -7,8 +7,10 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
+from neural.api.permissions import VIEWERS_GROUP
 from photondrift.asgi import application
 
 GIB = 1 << 30
@@ -79,6 +81,9 @@ def test_it_holds_an_authenticated_upload_to_the_upload_limit(db, user, settings
     assert status == 413 and "DATA_UPLOAD_MAX_MB" in body["error"] and reads == 0
     bogus = {**auth, "authorization": "Token not-a-token", "content-length": str(2 << 20)}
     status, body, reads = call("/api/v1/neural/datasets", headers=bogus, chunks=[])
+    assert status == 413 and "REQUEST_BODY_MAX_MB" in body["error"] and reads == 0
+    user.groups.add(Group.objects.get_or_create(name=VIEWERS_GROUP)[0])  # a viewer may not upload at all
+    status, body, reads = call("/api/v1/neural/datasets", headers={**auth, "content-length": str(2 << 20)}, chunks=[])
     assert status == 413 and "REQUEST_BODY_MAX_MB" in body["error"] and reads == 0
 
 

@@ -37,3 +37,25 @@ def test_a_full_disk_during_data_import_is_one_line_and_leaves_nothing(db, tmp_p
     assert err.strip().count("\n") == 0 and "No space left on device" in err and "Traceback" not in err
     assert not Dataset.objects.exists()
     assert [p for p in settings.DATASET_STORAGE_PATH.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["data", "import", "--name", "../../x", "--file", "{csv}", "--target", "ok"], "name"),
+        (
+            ["training", "neural-train", "--pattern", "coordination", "--data", "coord", "--model-name", "a/b"],
+            "model_name",
+        ),
+        (
+            ["training", "neural-train", "--pattern", "coordination", "--data", "coord", "--session-name", ".s"],
+            "session_name",
+        ),
+    ],
+)
+def test_a_name_that_is_not_a_slug_is_refused_by_the_cli(dataset, tmp_path, capsys, monkeypatch, args, field):
+    source = tmp_path / "history.csv"
+    source.write_text(CSV)
+    code, err = run_cli(capsys, monkeypatch, *[a.format(csv=source) for a in args])
+    assert code == 2 and f"{field} must be" in err and err.strip().count("\n") == 0
+    assert Dataset.objects.count() == 1  # the fixture's; nothing new

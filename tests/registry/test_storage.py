@@ -244,6 +244,9 @@ def test_backup_must_stay_inside_the_model_store(dataset, user, tmp_path):
     assert err.value.field == "model_storage.backup"
     with pytest.raises(DataError):
         training_config_build(options={"model_storage": {"backup": "../../up"}})
+    with pytest.raises(DataError) as err:
+        training_config_build(options={"model_storage": {"path": "/etc"}})
+    assert err.value.field == "model_storage.path"
     inside = training_config_build(options={"model_storage": {"backup": "copies"}})
     assert inside.model_storage["backup"] == "copies"
 
