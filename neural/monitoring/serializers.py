@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from rest_framework import serializers
 
 from neural.api.permissions import is_viewer
@@ -15,8 +17,6 @@ def mask_email(address: str) -> str:
 
 def mask_password(url: str) -> str:
     """The URL with a password in its userinfo replaced by ``***`` (an operator's view)."""
-    from urllib.parse import urlsplit
-
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -58,6 +58,8 @@ else:
 # Unit and API tests use the in-memory layer and a broker nobody listens to; integration tests
 # switch to Redis explicitly.
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Throttle counts per process (tests/conftest.py clears them per test; never a Redis FLUSHDB).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_RESULT_BACKEND = None
