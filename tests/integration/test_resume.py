@@ -43,7 +43,7 @@ def _status(stack: Stack, session_id: int) -> dict:
     return body
 
 
-def _wait_for_epoch(stack: Stack, session_id: int, epoch: int, timeout: float = 90) -> dict:
+def _wait_for_epoch(stack: Stack, session_id: int, epoch: int, timeout: float = 180) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = _status(stack, session_id)
@@ -54,7 +54,7 @@ def _wait_for_epoch(stack: Stack, session_id: int, epoch: int, timeout: float = 
     pytest.fail(f"session {session_id} never reached epoch {epoch}\n{stack.log_tails()}")
 
 
-def _wait_until_finished(stack: Stack, session_id: int, timeout: float = 120) -> dict:
+def _wait_until_finished(stack: Stack, session_id: int, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -180,7 +180,7 @@ def embedded(tmp_path):
 def test_the_make_run_server_killed_mid_training_resumes_the_session_and_runs_the_schedule(embedded):
     embedded.start()
     stack = Stack(f"http://127.0.0.1:{embedded.port}", "", embedded.env, embedded.logs)
-    _wait_for(lambda: _up(stack), "the embedded server", embedded.logs, timeout=90)
+    _wait_for(lambda: _up(stack), "the embedded server", embedded.logs, timeout=180)
     stack.token = embedded.token()
     _upload_small_dataset(stack)
     code, body = stack.http(
