@@ -12,7 +12,7 @@ def duration(seconds) -> str:
     """``3725`` -> ``1 h 2 min``; ``42.5`` -> ``42 s``; empty for None."""
     if seconds is None:
         return ""
-    seconds = int(round(float(seconds)))
+    seconds = round(float(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

@@ -89,3 +89,49 @@ def version_prediction_counts(*, versions: list[ModelVersion], since=None) -> di
     if since is not None:
         rows = rows.filter(created_at__gte=since)
     return dict(rows.values_list("model_version").annotate(n=Count("id")).values_list("model_version", "n"))
+
+
+VERSION_SORTS = {
+    "model": "model__name",
+    "version": "version",
+    "created_at": "created_at",
+    "parameters": "n_parameters",
+    "size": "size_bytes",
+    "active": "is_active",
+}
+
+
+def version_table(*, model: str = "", pattern: str = "", active: str = "", q: str = "", sort: str = "-created_at"):
+    """Every model version for the versions table, filtered and sorted in one query. ``sort`` is
+    a column or a recorded figure: ``val_accuracy`` (validation) or ``test_accuracy`` (held-out
+    test). Bad values are a ``DataError`` naming the parameter."""
+    from django.db.models import F
+
+    from neural.datasets.models import Pattern
+    from neural.errors import DataError
+    from neural.queries import METRIC_KEY, JsonNumber
+
+    if pattern and pattern not in Pattern.values:
+        raise DataError(f"pattern must be one of {', '.join(Pattern.values)}", field="pattern")
+    if active not in ("", "yes", "no"):
+        raise DataError("active must be yes or no", field="active")
+    qs = ModelVersion.objects.select_related("model", "dataset").defer("config", "split", "confusion_matrix")
+    if model:
+        qs = qs.filter(model__name=model)
+    if pattern:
+        qs = qs.filter(model__pattern=pattern)
+    if active:
+        qs = qs.filter(is_active=active == "yes")
+    if q:
+        qs = qs.filter(model__name__icontains=q)
+    bare, descending = sort.lstrip("-"), sort.startswith("-")
+    if bare in VERSION_SORTS:
+        key = F(VERSION_SORTS[bare])
+    elif bare.startswith("test_") and METRIC_KEY.match(bare):
+        qs, key = qs.annotate(sort_value=JsonNumber("test_metrics", bare[5:])), F("sort_value")
+    elif METRIC_KEY.match(bare):
+        qs, key = qs.annotate(sort_value=JsonNumber("metrics", bare)), F("sort_value")
+    else:
+        raise DataError("sort must be a column or a metric name, optionally with a leading -", field="sort")
+    order = key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
+    return qs.order_by(order, "-id" if descending else "id")

@@ -7,16 +7,16 @@ a ``DataError`` naming the parameter, never a silently ignored filter.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from django.db.models import F, FloatField, Func, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from neural.datasets.models import Pattern
 from neural.errors import DataError
+from neural.queries import METRIC_KEY, JsonNumber
 from neural.training.models import TrainingSession
 
 # sort key (as in ?sort=) -> model field
@@ -33,30 +33,7 @@ SORT_FIELDS = {
     "finished_at": "finished_at",
 }
 NULLABLE = {"started_at", "finished_at"}
-METRIC_KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 MAX_QUERY = 200
-
-
-class JsonNumber(Func):
-    """``metrics[key]`` as a float when it is a JSON number, else NULL (a string or a list there
-    must not turn a sort into a database error)."""
-
-    output_field = FloatField()
-
-    def __init__(self, field: str, key: str) -> None:
-        super().__init__(F(field))
-        self.key = key
-
-    def as_sql(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        text = f"(CASE WHEN jsonb_typeof({sql} -> %s) = 'number' THEN ({sql} ->> %s)::double precision END)"
-        return text, (*params, self.key, *params, self.key)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        path = f'$."{self.key}"'  # the key matched METRIC_KEY: letters, digits and _ only
-        text = f"(CASE WHEN json_type({sql}, %s) IN ('integer', 'real') THEN json_extract({sql}, %s) END)"
-        return text, (*params, path, *params, path)
 
 
 @dataclass(frozen=True)
