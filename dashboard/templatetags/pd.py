@@ -26,3 +26,11 @@ def number(value, digits: int = 3) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "–"
     return f"{value:.{int(digits)}f}"
+
+
+@register.simple_tag
+def search_choices() -> dict:
+    """The search form's choices, from the engine (the searches view is not this form's owner)."""
+    from neural.engine import tuning
+
+    return {"spaces": list(tuning.SPACES), "methods": list(tuning.METHODS)}
