@@ -68,10 +68,8 @@ class TrainingSession(models.Model):
         # tie-break so a page is an index range scan at any offset.
         indexes = [
             models.Index(F("created_at").desc(), F("id").desc(), name="session_created"),
-            models.Index(F("started_at").desc(nulls_last=True), F("id").desc(), name="session_started"),
-            models.Index(
-                "status", F("started_at").desc(nulls_last=True), F("id").desc(), name="session_status_started"
-            ),
+            models.Index(F("started_at").desc(), F("id").desc(), name="session_started"),
+            models.Index("status", F("started_at").desc(), F("id").desc(), name="session_status_started"),
             models.Index("model_name", F("created_at").desc(), name="session_model_created"),
         ]
 

@@ -130,9 +130,14 @@ def run_table(*, filters: RunFilters, sort: str = "-created_at") -> QuerySet[Tra
     else:
         qs = qs.annotate(sort_value=JsonNumber("metrics", bare))
         key = F("sort_value")
-    # Nulls (not started, not recorded) last either way; the index on started_at says the same.
-    nulls_last = True if bare not in SORT_FIELDS or bare in NULLABLE else None
-    order = key.desc(nulls_last=nulls_last) if descending else key.asc(nulls_last=nulls_last)
+    if bare in NULLABLE:
+        # Not started yet sorts as the newest: descending NULLS FIRST, ascending NULLS LAST, the
+        # order PostgreSQL's index on started_at keeps (SQLite cannot index NULLS LAST).
+        order = key.desc(nulls_first=True) if descending else key.asc(nulls_last=True)
+    elif bare in SORT_FIELDS:
+        order = key.desc() if descending else key.asc()
+    else:  # a metric the run did not record sorts last either way
+        order = key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
     return qs.order_by(order, "-id" if descending else "id")
 
 
