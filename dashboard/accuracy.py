@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from neural.monitoring.overview import TREND_DAYS
-from neural.registry.selectors import version_live_accuracy
+from neural.registry.selectors import activation_drop, version_live_accuracy  # noqa: F401 (re-exported for the pages)
 
 LIVE_DAYS = TREND_DAYS
 
@@ -32,32 +32,3 @@ def version_scores(version) -> dict:
     if version is None:
         return {"validation": None, "test": None}
     return {"validation": version.metrics.get("val_accuracy"), "test": version.test_metrics.get("accuracy")}
-
-
-def activation_drop(version, active) -> dict | None:
-    """When ``version`` scores worse than the ``active`` one: what, both scores and by how much.
-
-    Compares held-out test accuracy when both have one, else validation accuracy (R² for
-    regression); None when it is not worse or there is nothing to compare.
-    """
-    if version is None or active is None or version.pk == active.pk:
-        return None
-    for label, read in (
-        ("test accuracy", lambda v: v.test_metrics.get("accuracy")),
-        ("validation accuracy", lambda v: v.metrics.get("val_accuracy")),
-        ("test R²", lambda v: v.test_metrics.get("r2")),
-        ("validation R²", lambda v: v.metrics.get("val_r2")),
-    ):
-        mine, theirs = read(version), read(active)
-        if isinstance(mine, int | float) and isinstance(theirs, int | float):
-            if mine >= theirs:
-                return None
-            return {
-                "metric": label,
-                "version": version,
-                "active": active,
-                "score": mine,
-                "active_score": theirs,
-                "drop": theirs - mine,
-            }
-    return None

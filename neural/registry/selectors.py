@@ -135,3 +135,32 @@ def version_table(*, model: str = "", pattern: str = "", active: str = "", q: st
         raise DataError("sort must be a column or a metric name, optionally with a leading -", field="sort")
     order = key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
     return qs.order_by(order, "-id" if descending else "id")
+
+
+def activation_drop(version, active) -> dict | None:
+    """When ``version`` scores worse than the ``active`` one: what, both scores and by how much.
+
+    Compares held-out test accuracy when both have one, else validation accuracy (R² for
+    regression); None when it is not worse or there is nothing to compare.
+    """
+    if version is None or active is None or version.pk == active.pk:
+        return None
+    for label, read in (
+        ("test accuracy", lambda v: v.test_metrics.get("accuracy")),
+        ("validation accuracy", lambda v: v.metrics.get("val_accuracy")),
+        ("test R²", lambda v: v.test_metrics.get("r2")),
+        ("validation R²", lambda v: v.metrics.get("val_r2")),
+    ):
+        mine, theirs = read(version), read(active)
+        if isinstance(mine, int | float) and isinstance(theirs, int | float):
+            if mine >= theirs:
+                return None
+            return {
+                "metric": label,
+                "version": version,
+                "active": active,
+                "score": mine,
+                "active_score": theirs,
+                "drop": theirs - mine,
+            }
+    return None
