@@ -146,11 +146,13 @@
     const z = features.map((f) => m.drift.map((d) => d.features[f] ?? null));
     const high = Math.max(0.25, ...z.flat().filter((v) => v != null));
     Plotly.react(el, [{
-      type: "heatmap", x: m.drift.map((d) => d.window_end), y: features, z, zmin: 0, zmax: high,
+      // One column per check, labelled to the second (a time axis over a few checks made ticks
+      // like "10:21:07.3452").
+      type: "heatmap", x: m.drift.map((d) => d.window_end.slice(0, 19).replace("T", " ")), y: features, z, zmin: 0, zmax: high,
       // Light for no drift, dark for high PSI (explicit stops: no named scale to read backwards).
       colorscale: [[0, "#fff7ec"], [0.25, "#fdd49e"], [0.5, "#fc8d59"], [0.75, "#d7301f"], [1, "#7f0000"]],
       colorbar: { title: { text: "PSI" } }, hovertemplate: "%{y}: PSI %{z:.3f}<extra>%{x}</extra>",
-    }], layout("Drift (PSI) per feature", { margin: { l: 120, r: 10, t: 40, b: 50 } }), { displaylogo: false, responsive: true });
+    }], layout("Drift (PSI) per feature", { margin: { l: 120, r: 10, t: 40, b: 50 }, xaxis: { type: "category", title: { text: "check (window end, UTC)" } } }), { displaylogo: false, responsive: true });
   }
 
   // Events come in bursts (a label, then the alert it fires) and answers can arrive out of order:
