@@ -30,8 +30,9 @@
       });
       const out = await res.json();
       if (res.status === 202) { location.href = `/sessions/${out.session_id}/`; return; }
-      const fields = out.fields ? Object.entries(out.fields).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
-      error.textContent = out.error + (fields ? ` (${fields})` : "");
+      // The fields the error does not already name (it usually names the first one itself).
+      const fields = Object.entries(out.fields || {}).filter(([, v]) => v !== out.error).map(([k, v]) => `${k}: ${v}`);
+      error.textContent = (out.error || `failed (${res.status})`) + (fields.length ? ` (${fields.join("; ")})` : "");
     });
   }
 
@@ -91,13 +92,11 @@
     }
   }
 
-  const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
   function layout(title, extra) {
-    return Object.assign({
+    return window.pdThemeLayout(Object.assign({
       title: { text: title }, height: 300, margin: { l: 50, r: 10, t: 40, b: 50 },
-      paper_bgcolor: dark ? "#18202b" : "#fff", plot_bgcolor: dark ? "#18202b" : "#fff",
-      font: { color: dark ? "#e4e9f0" : "#1d2733" }, legend: { orientation: "h", y: -0.25 },
-    }, extra);
+      legend: { orientation: "h", y: -0.25 },
+    }, extra));
   }
   function emptyState(el, message) { el.replaceChildren(text("p", message)); el.firstChild.className = "empty-state"; }
   // Daily buckets: the x range spans whole days around the points, one tick a day, so a single

@@ -5,7 +5,7 @@
   const target = document.getElementById("confusion-chart");
   if (data && target && window.Plotly) {
     const fig = JSON.parse(JSON.parse(data.textContent));
-    window.Plotly.newPlot(target, fig.data, fig.layout, { displaylogo: false, responsive: true });
+    window.Plotly.newPlot(target, fig.data, window.pdThemeLayout(fig.layout), { displaylogo: false, responsive: true });
   }
 
   document.querySelectorAll("form[data-confirm]").forEach((form) => {

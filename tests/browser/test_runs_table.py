@@ -1,15 +1,18 @@
-"""The runs table in Chromium: sort by a header, filter and search, page, choose columns."""
+"""The runs table in Chromium: sort by a header, filter and search, page, choose columns, and a
+run's status changing live."""
 
 from __future__ import annotations
 
 import pytest
 
 from .seed import seed_runs
-from .server import login
+from .server import login, start_demo_training
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 RUNS = 60
+EPOCHS = 10
+TRAINING_DEADLINE_MS = 90_000
 NAMES = "() => [...document.querySelectorAll('#runs tbody tr td[data-col=name]')].map((td) => td.textContent)"
 
 
@@ -49,4 +52,16 @@ def test_it_sorts_filters_pages_and_remembers_the_columns(server, browser_contex
     assert page.is_hidden("#runs tbody td[data-col=model] >> nth=0")
     page.reload()
     assert page.is_hidden("#runs thead th[data-col=model]")  # kept in localStorage
+
+    # A run's status changes in place over /ws/dashboard/, without a reload.
+    session = start_demo_training(browser_context, server, epochs=EPOCHS)
+    page.goto(f"{server.base_url}/sessions/?sort=-created_at")
+    page.wait_for_selector("#live.on")
+    page.evaluate("() => { window.notReloaded = true; }")
+    status = f'#runs tr[data-session="{session["session_id"]}"] [data-field=status]'
+    page.wait_for_function(
+        f"() => document.querySelector('{status}').textContent === 'succeeded'", timeout=TRAINING_DEADLINE_MS
+    )
+    assert page.evaluate("() => window.notReloaded === true")
+    assert page.get_attribute(status, "class") == "status status-succeeded"
     assert js_errors == []
