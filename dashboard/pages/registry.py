@@ -148,7 +148,15 @@ def compare_page(request):
             error = exc.message
     keys = sorted({k for v in versions for k in [*v.metrics, *(f"test_{t}" for t in v.test_metrics)]})
     table = [{"key": k, "values": [_metric(v, k) for v in versions]} for k in keys]
-    context = {"versions": versions, "table": table, "error": error}
+    live = live_accuracy(versions)
+    context = {
+        "versions": versions,
+        "table": table,
+        "error": error,
+        "live": [live.get(v.pk, {}).get("accuracy") for v in versions],
+        "targets": [PATTERN_TARGETS.get(v.model.pattern) for v in versions],
+        "live_days": LIVE_DAYS,
+    }
     return render(request, "dashboard/registry/compare.html", context, status=400 if error else 200)
 
 

@@ -57,3 +57,8 @@ def test_the_alerts_page_names_a_bad_filter(client, user, alerts):
     for query, field in [("state=burning", "state"), ("rule=x", "rule"), ("sort=message", "sort")]:
         res = client.get(f"/alerts/?{query}")
         assert res.status_code == 400 and f"<strong>{field}</strong>" in res.content.decode(), query
+
+
+def test_favicon_ico_points_at_the_icon(client):
+    res = client.get("/favicon.ico")
+    assert res.status_code == 302 and res["Location"].endswith("favicon.svg")

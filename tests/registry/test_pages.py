@@ -101,3 +101,9 @@ def test_the_versions_table_sorts_by_test_accuracy_and_filters(client, user, mod
     assert re.findall(r'<tr data-version="coord-model:(v\d)"', page) == ["v1"]
     res = client.get("/models/?sort=size;drop")
     assert res.status_code == 400 and "<strong>sort</strong>" in res.content.decode()
+
+
+def test_compare_shows_live_accuracy_next_to_the_target(client, user, model):
+    client.force_login(user)
+    page = client.get("/models/compare/?versions=coord-model:v1,coord-model:v2").content.decode()
+    assert "live accuracy (14 d, feedback)" in page and "target (pattern)" in page and "0.70" in page
