@@ -4,16 +4,19 @@ changes applied live from /ws/dashboard/ (static/js/runs.js)."""
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import path
 
 from dashboard.tables import PER_PAGE_CHOICES, Column, paginate
+from neural.engine.config import TrainConfig
 from neural.errors import DataError
 from neural.training.run_table import RunFilters, run_filters_parse, run_sort_check, run_table, run_table_choices
 
 DEFAULT_SORT = "-created_at"
-FILTER_PARAMS = ("status", "model", "pattern", "dataset", "q", "from", "to", "metric", "min", "max")
+FILTER_PARAMS = ("status", "model", "pattern", "dataset", "q", "from", "to", "metric", "min", "max", "option", "value")
 # Metric columns read from the session's recorded metrics (validation and held-out test figures).
 METRIC_COLUMNS = [
     Column("val_accuracy", "Validation accuracy"),
@@ -63,6 +66,7 @@ def runs_page(request):
         "params": params,
         "per_page_choices": PER_PAGE_CHOICES,
         "metric_columns": METRIC_COLUMNS,
+        "option_names": [f.name for f in fields(TrainConfig)],
         **run_table_choices(),
     }
     return render(request, "dashboard/runs.html", context, status=400 if errors else 200)

@@ -7,6 +7,7 @@ a ``DataError`` naming the parameter, never a silently ignored filter.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -48,6 +49,8 @@ class RunFilters:
     metric: str = ""
     metric_min: float | None = None
     metric_max: float | None = None
+    option: str = ""
+    option_value: object = None
 
 
 def _when(value: str, field: str, *, end_of_day: bool) -> datetime | None:
@@ -92,7 +95,10 @@ def run_filters_parse(params) -> RunFilters:
     low, high = _number(params.get("min", ""), "min"), _number(params.get("max", ""), "max")
     if (low is not None or high is not None) and not metric:
         raise DataError("min and max need a metric to compare", field="metric")
+    option, option_value = _option(params)
     return RunFilters(
+        option=option,
+        option_value=option_value,
         status=status,
         model=params.get("model", "").strip(),
         pattern=pattern,
@@ -104,6 +110,24 @@ def run_filters_parse(params) -> RunFilters:
         metric_min=low,
         metric_max=high,
     )
+
+
+def _option(params) -> tuple[str, object]:
+    """``option=learning_rate&value=0.01``: runs whose training options had that value (the value
+    read as JSON when it is one: 0.01, true, [64, 32]; else as text)."""
+    name, raw = params.get("option", "").strip(), params.get("value", "").strip()
+    if not name and not raw:
+        return "", None
+    # No "__": the name goes into an ORM lookup, where it would reach into nested keys or name a
+    # lookup (learning_rate__contains).
+    if not name or not METRIC_KEY.match(name) or "__" in name:
+        raise DataError("option must be a training option's name such as learning_rate", field="option")
+    if len(raw) > MAX_QUERY:
+        raise DataError(f"value is longer than {MAX_QUERY} characters", field="value")
+    try:
+        return name, json.loads(raw)
+    except ValueError:
+        return name, raw
 
 
 def run_sort_check(sort: str) -> str:
@@ -155,6 +179,8 @@ def _where(f: RunFilters) -> Q:
     if f.q:
         text = Q(name__icontains=f.q) | Q(model_name__icontains=f.q) | Q(dataset__name__icontains=f.q)
         where &= text | Q(pk=int(f.q)) if f.q.isdigit() else text
+    if f.option:
+        where &= Q(**{f"config__{f.option}": f.option_value})  # a plain key: checked in _option
     if f.start:
         where &= Q(created_at__gte=f.start)
     if f.end:

@@ -122,3 +122,18 @@ def test_it_reads_any_page_of_ten_thousand_runs_in_a_bounded_number_of_queries(c
         assert len(ids_on(res.content.decode())) > 0, query
         # session + user, COUNT, the page (data sets joined), the model names for the filter.
         assert len(queries) <= 5, [q["sql"][:120] for q in queries]
+
+
+def test_it_filters_by_a_training_option(client, user, dataset):
+    runs = seed_runs(dataset, 6)
+    for i, run in enumerate(runs):
+        run.config = {"learning_rate": 0.01 if i % 2 else 0.002, "hidden_sizes": [64, 32] if i < 2 else [256, 128]}
+    TrainingSession.objects.bulk_update(runs, ["config"])
+    client.force_login(user)
+    fast = client.get("/sessions/?option=learning_rate&value=0.01").content.decode()
+    assert set(ids_on(fast)) == {r.pk for r in runs[1::2]}
+    small = client.get("/sessions/?option=hidden_sizes&value=[64,%2032]").content.decode()
+    assert set(ids_on(small)) == {runs[0].pk, runs[1].pk}
+    for name in ("config__x", "learning_rate__contains", "../x", ""):
+        res = client.get(f"/sessions/?option={name}&value=1")
+        assert res.status_code == 400 and "<strong>option</strong>" in res.content.decode(), name
