@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from neural.monitoring.overview import TREND_DAYS
-from neural.registry.selectors import activation_drop, version_live_accuracy  # noqa: F401 (re-exported for the pages)
+from neural.registry.selectors import version_live_accuracy
 
 LIVE_DAYS = TREND_DAYS
 

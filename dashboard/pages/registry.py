@@ -11,13 +11,14 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from dashboard import figures
-from dashboard.accuracy import LIVE_DAYS, activation_drop, live_accuracy, version_scores
+from dashboard.accuracy import LIVE_DAYS, live_accuracy, version_scores
 from dashboard.tables import PER_PAGE_CHOICES, Column, paginate
 from neural.datasets.models import PATTERN_TARGETS, Pattern
 from neural.errors import DataError, EngineError, NotFound
 from neural.monitoring.selectors import open_alerts_by_model
 from neural.registry.admin import can_activate
 from neural.registry.selectors import (
+    activation_drop,
     activation_history,
     model_detail,
     model_list,
