@@ -20,6 +20,7 @@ class _EventForwarder(AsyncJsonWebsocketConsumer):
 
     training_epoch = training_status = training_log = forward
     monitoring_accuracy = monitoring_drift = monitoring_alert = forward
+    registry_activated = forward  # neural/registry/services.py: a model's active version changed
 
     async def disconnect(self, code: int) -> None:
         if self.group:

@@ -8,7 +8,7 @@ raised: a page that misses an event catches up from the database on reconnect.
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Literal, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -22,8 +22,19 @@ EventType = Literal[
     "monitoring.accuracy",
     "monitoring.drift",
     "monitoring.alert",
+    "registry.activated",
 ]
 DASHBOARD_GROUP = "dashboard"
+
+
+class RegistryActivated(TypedDict):
+    """``registry.activated`` on the dashboard group: a model's active version changed."""
+
+    model: str
+    version: str  # "v3"
+    from_version: str | None
+    validation_accuracy: float | None
+    test_accuracy: float | None
 
 
 def session_group(session_id: int) -> str:

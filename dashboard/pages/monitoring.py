@@ -1,6 +1,7 @@
-"""The overview page ("/") and /monitoring/: every active model's accuracy trend against its
-pattern's target, drift per feature over time, open alerts with an acknowledge button, running
-trainings. The page renders what is stored; /ws/dashboard/ events make it re-read the summary."""
+"""The overview ("/": what needs attention, what is running, start a training, latest runs),
+/monitoring/ (every active model's live accuracy against its pattern's target, drift per feature
+over time) and /alerts/ (every alert with its history, paged and filtered). Pages render what is
+stored; /ws/dashboard/ events make them re-read the summary."""
 
 from __future__ import annotations
 
@@ -9,34 +10,88 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import path
 
-from neural.datasets.selectors import dataset_list
+from dashboard.accuracy import LIVE_DAYS
+from dashboard.tables import PER_PAGE_CHOICES, Column, paginate
+from dashboard.training_form import training_form_context
+from neural.errors import DataError
+from neural.monitoring.models import Alert, AlertRule
 from neural.monitoring.overview import overview_summary
+from neural.monitoring.selectors import alert_history
 from neural.registry.selectors import model_list
 from neural.training.selectors import session_list
+
+LATEST_RUNS = 10
 
 
 @login_required
 def overview(request):
+    summary = overview_summary()
+    live = {m["name"]: m for m in summary["models"]}
     return render(
         request,
         "dashboard/overview.html",
         {
-            "sessions": session_list()[:25],
-            "models": model_list(),
-            "datasets": dataset_list()[:50],
-            "summary": overview_summary(),
+            "sessions": session_list()[:LATEST_RUNS],
+            "models": [{"model": m, "live": live.get(m.name)} for m in model_list()],
+            "summary": summary,
+            "live_days": LIVE_DAYS,
+            **training_form_context(),
         },
     )
 
 
 @login_required
+def monitoring(request):
+    return render(request, "dashboard/monitoring.html", {"summary": overview_summary(), "live_days": LIVE_DAYS})
+
+
+@login_required
 def summary_json(request):
-    """What the page re-reads when a monitoring event says something changed."""
+    """What the pages re-read when a monitoring event says something changed."""
     return JsonResponse(overview_summary())
+
+
+ALERT_COLUMNS = [
+    Column("id", "#"),
+    Column("model", "Model"),
+    Column("rule", "Rule"),
+    Column("state", "State"),
+    Column("value", "Value"),
+    Column("message", "Message", sortable=False),
+    Column("fired_at", "Fired"),
+    Column("acknowledged_at", "Acknowledged"),
+    Column("resolved_at", "Resolved"),
+]
+ALERT_FILTERS = ("model", "rule", "state", "q")
+
+
+@login_required
+def alerts_page(request):
+    params = request.GET
+    sort = params.get("sort") or "-fired_at"
+    errors = {}
+    try:
+        qs = alert_history(**{k: params.get(k, "").strip() for k in ALERT_FILTERS}, sort=sort)
+    except DataError as exc:
+        errors[exc.field or "filter"] = exc.message
+        sort = "-fired_at"
+        qs = alert_history()
+    table = paginate(qs, params=params, sort=sort, columns=ALERT_COLUMNS, keep=ALERT_FILTERS)
+    context = {
+        "table": table,
+        "errors": errors,
+        "params": params,
+        "per_page_choices": PER_PAGE_CHOICES,
+        "states": [*Alert.Status.values, "open"],
+        "rules": AlertRule.Kind.choices,
+        "model_names": [m.name for m in model_list()],
+    }
+    return render(request, "dashboard/alerts.html", context, status=400 if errors else 200)
 
 
 urlpatterns = [
     path("", overview, name="overview"),
-    path("monitoring/", overview, name="monitoring"),
+    path("monitoring/", monitoring, name="monitoring"),
     path("monitoring/summary.json", summary_json, name="monitoring-summary"),
+    path("alerts/", alerts_page, name="alerts-page"),
 ]

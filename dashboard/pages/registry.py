@@ -13,47 +13,88 @@ from django.urls import path, register_converter
 from django.views.decorators.http import require_POST
 
 from dashboard import figures
-from neural.datasets.models import PATTERN_TARGETS
-from neural.errors import EngineError, NotFound
+from dashboard.accuracy import LIVE_DAYS, live_accuracy, version_scores
+from dashboard.tables import PER_PAGE_CHOICES, Column, paginate
+from neural.datasets.models import PATTERN_TARGETS, Pattern
+from neural.errors import DataError, EngineError, NotFound
+from neural.monitoring.selectors import open_alerts_by_model
 from neural.registry.admin import can_activate
 from neural.registry.selectors import (
+    activation_drop,
     activation_history,
     model_detail,
     model_list,
     model_version_resolve,
     version_live_accuracy,
+    version_table,
 )
-from neural.registry.services import model_rollout_abort, model_rollout_promote, model_version_activate
+from neural.registry.services import (
+    model_rollout_abort,
+    model_rollout_promote,
+    model_rollout_start,
+    model_version_activate,
+)
 
 MAX_COMPARE = 5
 
 
-def _accuracy(version) -> float | None:
-    """Held-out test accuracy when there is a test split, else validation accuracy."""
-    if version is None:
-        return None
-    return version.test_metrics.get("accuracy", version.metrics.get("val_accuracy"))
+VERSION_COLUMNS = [
+    Column("model", "Model"),
+    Column("version", "Version"),
+    Column("active", "Active"),
+    Column("val_accuracy", "Validation accuracy"),
+    Column("test_accuracy", "Test accuracy"),
+    Column("val_r2", "Validation R²", hidden=True),
+    Column("dataset", "Data set", sortable=False),
+    Column("parameters", "Parameters", hidden=True),
+    Column("size", "Size", hidden=True),
+    Column("created_at", "Created"),
+]
+VERSION_FILTERS = ("model", "pattern", "active", "q")
 
 
 @login_required
 def models_page(request):
+    models = list(model_list())
+    actives = {m.pk: next((v for v in m.versions.all() if v.is_active), None) for m in models}
+    live = live_accuracy(list(actives.values()))
+    alerts = open_alerts_by_model(model_ids=[m.pk for m in models])
     rows = []
-    for m in model_list():
-        versions = list(m.versions.all())
-        active = next((v for v in versions if v.is_active), None)
+    for m in models:
+        active = actives[m.pk]
         target = PATTERN_TARGETS.get(m.pattern)
-        accuracy = _accuracy(active)
+        accuracy = live.get(active.pk, {}).get("accuracy") if active else None
         rows.append(
             {
                 "model": m,
                 "active": active,
-                "versions": len(versions),
-                "accuracy": accuracy,
+                "versions": len(m.versions.all()),
+                "live": live.get(active.pk) if active else None,
+                "scores": version_scores(active),
                 "target": target,
                 "meets": None if accuracy is None or target is None else accuracy >= target,
+                "alerts": alerts.get(m.pk, []),
             }
         )
-    return render(request, "dashboard/registry/list.html", {"rows": rows})
+    params = request.GET
+    sort = params.get("sort") or "-created_at"
+    errors = {}
+    try:
+        qs = version_table(**{k: params.get(k, "").strip() for k in VERSION_FILTERS}, sort=sort)
+    except DataError as exc:
+        errors[exc.field or "filter"] = exc.message
+        sort, qs = "-created_at", version_table()
+    table = paginate(qs, params=params, sort=sort, columns=VERSION_COLUMNS, keep=VERSION_FILTERS)
+    context = {
+        "rows": rows,
+        "table": table,
+        "errors": errors,
+        "params": params,
+        "patterns": Pattern.values,
+        "per_page_choices": PER_PAGE_CHOICES,
+        "live_days": LIVE_DAYS,
+    }
+    return render(request, "dashboard/registry/list.html", context, status=400 if errors else 200)
 
 
 @login_required
@@ -67,18 +108,26 @@ def model_page(request, name: str):
     candidate = next((v for v in versions if v.pk == model.candidate_id), None)
     split = None
     if candidate and active:
-        live = version_live_accuracy(versions=[active, candidate], since=model.rollout_started_at)
+        since_split = version_live_accuracy(versions=[active, candidate], since=model.rollout_started_at)
         split = [
-            {"version": active, "weight": 100 - model.candidate_weight, **live[active.pk]},
-            {"version": candidate, "weight": model.candidate_weight, **live[candidate.pk]},
+            {"version": active, "weight": 100 - model.candidate_weight, **since_split[active.pk]},
+            {"version": candidate, "weight": model.candidate_weight, **since_split[candidate.pk]},
         ]
+    live = live_accuracy(versions)
     shown = active or (versions[0] if versions else None)
     context = {
         "model": model,
-        "versions": versions,
+        "versions": [
+            {"v": v, "scores": version_scores(v), "live": live.get(v.pk), "worse": activation_drop(v, active)}
+            for v in versions
+        ],
         "active": active,
+        "active_scores": version_scores(active),
+        "active_live": live.get(active.pk) if active else None,
+        "live_days": LIVE_DAYS,
         "shown": shown,
         "target": PATTERN_TARGETS.get(model.pattern),
+        "alerts": open_alerts_by_model(model_ids=[model.pk]).get(model.pk, []),
         "confusion_fig": figures.confusion_figure(shown.confusion_matrix, shown.classes).to_json()
         if shown and shown.confusion_matrix
         else None,
@@ -102,7 +151,15 @@ def compare_page(request):
             error = exc.message
     keys = sorted({k for v in versions for k in [*v.metrics, *(f"test_{t}" for t in v.test_metrics)]})
     table = [{"key": k, "values": [_metric(v, k) for v in versions]} for k in keys]
-    context = {"versions": versions, "table": table, "error": error}
+    live = live_accuracy(versions)
+    context = {
+        "versions": versions,
+        "table": table,
+        "error": error,
+        "live": [live.get(v.pk, {}).get("accuracy") for v in versions],
+        "targets": [PATTERN_TARGETS.get(v.model.pattern) for v in versions],
+        "live_days": LIVE_DAYS,
+    }
     return render(request, "dashboard/registry/compare.html", context, status=400 if error else 200)
 
 
@@ -123,7 +180,12 @@ def model_action(request, name: str, action: str):
             version = model.versions.filter(version=int(number)).first() if number.isdigit() else None
             if version is None:
                 raise NotFound(f"model {name!r} has no version v{number}", field="version")
+            drop = activation_drop(version, model.versions.filter(is_active=True).first())
+            if drop and request.POST.get("confirm") != "yes":
+                return render(request, "dashboard/registry/confirm_activate.html", {"model": model, "drop": drop})
             model_version_activate(version=version, user=request.user)
+        elif action == "rollout":
+            _rollout(request, model)
         elif action == "promote":
             model_rollout_promote(model=model, user=request.user)
         elif action == "abort":
@@ -151,6 +213,18 @@ class ModelNameConverter:
 
 
 register_converter(ModelNameConverter, "model_name")
+
+def _rollout(request, model) -> None:
+    """The rollout form: the version and its share of traffic, checked like the API checks them."""
+    number = request.POST.get("version", "").lstrip("v")
+    version = model.versions.filter(version=int(number)).first() if number.isdigit() else None
+    if version is None:
+        raise NotFound(f"model {model.name!r} has no version v{number}", field="version")
+    weight = request.POST.get("weight", "")
+    if not weight.isdigit() or not 1 <= int(weight) <= 99:
+        raise DataError("weight must be a whole number of percent from 1 to 99", field="weight")
+    model_rollout_start(model=model, version=version, weight=int(weight), user=request.user)
+
 
 urlpatterns = [
     path("models/", models_page, name="models-page"),

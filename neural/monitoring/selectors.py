@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from django.db.models import F, Q
 from django.utils import timezone
 
 from neural.engine.calibration import calibrated_accuracy
-from neural.monitoring.models import Alert, DriftReport, PredictionLog, ReferenceProfile
+from neural.errors import DataError
+from neural.monitoring.models import Alert, AlertRule, DriftReport, PredictionLog, ReferenceProfile
 
 
 def prediction_confidence(output: dict) -> float:
@@ -111,3 +113,54 @@ def alert_list(*, status: str | None = None, model=None):
     if model is not None:
         alerts = alerts.filter(model=model)
     return alerts
+
+
+ALERT_SORTS = {
+    "id": "id",
+    "model": "model__name",
+    "rule": "rule__kind",
+    "state": "status",
+    "fired_at": "fired_at",
+    "value": "value",
+    "resolved_at": "resolved_at",
+    "acknowledged_at": "acknowledged_at",
+}
+
+
+def alert_history(*, model: str = "", rule: str = "", state: str = "", q: str = "", sort: str = "-fired_at"):
+    """Every alert, open or resolved, for the alerts table: filtered, sorted, one query a page.
+
+    ``state`` is a status, or ``open`` (firing or acknowledged). Bad values are a ``DataError``
+    naming the parameter.
+    """
+    states = [*Alert.Status.values, "open"]
+    if state and state not in states:
+        raise DataError(f"state must be one of {', '.join(states)}", field="state")
+    if rule and rule not in AlertRule.Kind.values:
+        raise DataError(f"rule must be one of {', '.join(AlertRule.Kind.values)}", field="rule")
+    if sort.lstrip("-") not in ALERT_SORTS:
+        raise DataError(f"sort must be one of {', '.join(ALERT_SORTS)}, optionally with a leading -", field="sort")
+    qs = Alert.objects.select_related("model", "rule", "acknowledged_by")
+    if model:
+        qs = qs.filter(model__name=model)
+    if rule:
+        qs = qs.filter(rule__kind=rule)
+    if state == "open":
+        qs = qs.exclude(status=Alert.Status.RESOLVED)
+    elif state:
+        qs = qs.filter(status=state)
+    if q:
+        qs = qs.filter(Q(message__icontains=q) | Q(model__name__icontains=q))
+    key = F(ALERT_SORTS[sort.lstrip("-")])
+    descending = sort.startswith("-")
+    order = key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
+    return qs.order_by(order, "-id" if descending else "id")
+
+
+def open_alerts_by_model(*, model_ids) -> dict[int, list[Alert]]:
+    """Firing and acknowledged alerts per model id, newest first (for the models' pages)."""
+    out: dict[int, list[Alert]] = {}
+    rows = Alert.objects.filter(model_id__in=model_ids).exclude(status=Alert.Status.RESOLVED)
+    for alert in rows.select_related("rule").order_by("-fired_at"):
+        out.setdefault(alert.model_id, []).append(alert)
+    return out

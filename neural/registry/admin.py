@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from neural.api.permissions import is_viewer
 from neural.errors import Conflict
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
+from neural.registry.selectors import activation_drop
 from neural.registry.services import model_version_activate
 
 
@@ -41,7 +42,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, "select exactly one version to activate", messages.ERROR)
             return
-        self._activate(request, queryset.get())
+        version = queryset.get()
+        drop = activation_drop(version, version.model.versions.filter(is_active=True).first())
+        if drop:
+            message = f"not activated: {_drop_text(drop)} Use the Activate button on its page, which asks first."
+            self.message_user(request, message, messages.WARNING)
+            return
+        self._activate(request, version)
 
     def _activate(self, request, version: ModelVersion) -> None:
         try:
@@ -62,15 +69,35 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return urls + super().get_urls()
 
     def activate_view(self, request, pk: int):
-        """The "Activate" button on a version's page."""
+        """The "Activate" button on a version's page (it asks first when the version scores worse
+        than the active one; the page's confirm() adds confirm=yes)."""
         if not can_activate(request.user):
             raise PermissionDenied("only admins may activate versions")
-        self._activate(request, get_object_or_404(ModelVersion, pk=pk))
+        version = get_object_or_404(ModelVersion, pk=pk)
+        drop = activation_drop(version, version.model.versions.filter(is_active=True).first())
+        if drop and request.POST.get("confirm") != "yes":
+            self.message_user(request, f"not activated: {_drop_text(drop)} Confirm to activate it.", messages.WARNING)
+        else:
+            self._activate(request, version)
         return redirect(reverse("admin:registry_modelversion_change", args=[pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra = {**(extra_context or {}), "can_activate": can_activate(request.user)}
+        version = ModelVersion.objects.filter(pk=object_id).select_related("model").first()
+        active = version.model.versions.filter(is_active=True).first() if version else None
+        drop = activation_drop(version, active) if version else None
+        extra = {
+            **(extra_context or {}),
+            "can_activate": can_activate(request.user),
+            "activation_warning": _drop_text(drop) if drop else "",
+        }
         return super().change_view(request, object_id, form_url, extra_context=extra)
+
+
+def _drop_text(drop: dict) -> str:
+    return (
+        f"{drop['version'].label} scores {drop['drop']:.3f} lower {drop['metric']} than the active "
+        f"{drop['active'].label} ({drop['score']:.3f} against {drop['active_score']:.3f})."
+    )
 
 
 @admin.register(ActivationEvent)

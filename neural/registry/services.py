@@ -20,6 +20,7 @@ from neural.errors import Conflict, DataError
 from neural.registry import storage
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
 from neural.registry.signals import model_version_registered
+from photondrift.realtime import DASHBOARD_GROUP, RegistryActivated, broadcast
 
 
 def _who(user):
@@ -114,7 +115,20 @@ def _switch_active(model: RegisteredModel, version: ModelVersion) -> ModelVersio
     if model.candidate_id == version.pk:
         model.candidate, model.candidate_weight, model.rollout_started_at = None, 0, None
         model.save(update_fields=["candidate", "candidate_weight", "rollout_started_at"])
+    transaction.on_commit(lambda: _announce_activation(model, version, current))
     return current
+
+
+def _announce_activation(model: RegisteredModel, version: ModelVersion, previous: ModelVersion | None) -> None:
+    """Tell open pages (after the commit: the database is the truth) which version answers now."""
+    data: RegistryActivated = {
+        "model": model.name,
+        "version": version.label,
+        "from_version": previous.label if previous else None,
+        "validation_accuracy": version.metrics.get("val_accuracy"),
+        "test_accuracy": version.test_metrics.get("accuracy"),
+    }
+    broadcast(DASHBOARD_GROUP, "registry.activated", dict(data))
 
 
 def _locked(model_id: int) -> RegisteredModel:

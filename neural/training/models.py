@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 
 from neural.datasets.models import Pattern
 
@@ -63,6 +64,14 @@ class TrainingSession(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The runs table's (/sessions/) default sorts and its common filters, with the id as
+        # tie-break so a page is an index range scan at any offset.
+        indexes = [
+            models.Index(F("created_at").desc(), F("id").desc(), name="session_created"),
+            models.Index(F("started_at").desc(), F("id").desc(), name="session_started"),
+            models.Index("status", F("started_at").desc(), F("id").desc(), name="session_status_started"),
+            models.Index("model_name", F("created_at").desc(), name="session_model_created"),
+        ]
 
     def __str__(self) -> str:
         return f"session {self.pk} ({self.model_name}, {self.status})"

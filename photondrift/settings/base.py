@@ -4,6 +4,7 @@ Laptop (embedded) and production differ by environment variables only:
 
 - ``PHOTONDRIFT_HOME`` (default ``./var``): SQLite file, broker folder, uploads, model artifacts.
 - ``DATABASE_URL``: PostgreSQL in production; SQLite under ``PHOTONDRIFT_HOME`` when unset.
+- ``STATIC_MANIFEST``: hashed, compressed, long-cached static files (default: on with ``DATABASE_URL``).
 - ``REDIS_URL``: Celery broker + results and the Channels layer; when unset, a file-based
   kombu transport under ``PHOTONDRIFT_HOME`` and an in-memory channel layer.
 """
@@ -55,7 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "photondrift.staticfiles.StaticFiles",
     "rest_framework",
     "knox",
     "axes",
@@ -163,7 +164,21 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("plotly", Path(plotly.__file__).parent / "package_data"),
 ]
-WHITENOISE_USE_FINDERS = True
+# Production (``collectstatic`` ran: Procfile, docker-compose) serves hashed names with gzip and
+# brotli copies, cached for a year (whitenoise marks hashed files immutable). The embedded server
+# has no collect step and serves the source folders as they are. STATIC_MANIFEST defaults to on
+# with a DATABASE_URL (production), off without one (laptop); either can be forced.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", bool(DATABASE_URL))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+WHITENOISE_KEEP_ONLY_HASHED_FILES = STATIC_MANIFEST  # half the files to compress; templates use {% static %}
 WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_ROOT = PHOTONDRIFT_HOME / "uploads"

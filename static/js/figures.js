@@ -2,6 +2,6 @@
 (function () {
   document.querySelectorAll("[data-figure]").forEach((el) => {
     const fig = JSON.parse(document.getElementById(el.dataset.figure).textContent);
-    Plotly.newPlot(el, fig.data, fig.layout, { displaylogo: false, responsive: true });
+    Plotly.newPlot(el, fig.data, window.pdThemeLayout(fig.layout), { displaylogo: false, responsive: true });
   });
 })();

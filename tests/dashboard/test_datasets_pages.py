@@ -36,6 +36,10 @@ def test_the_detail_page_shows_schema_quality_charts_versions_and_sample(client,
     assert sum(balance["data"][0]["y"]) == child.rows
     assert f'href="/datasets/{ds.pk}/">v1' in html and "from v1 by split" in html
     assert html.count("<tr>", html.index('id="sample"')) >= 20
+    # Every schema control is labelled by its column (a screen reader says which one it sets).
+    controls = len(re.findall(r'<select class="kind"|<input type="checkbox" class="used"', html))
+    assert controls == 2 * len(child.schema)
+    assert len(re.findall(r'class="(?:kind|used)" aria-label="[^"]+ column ', html)) == controls
 
 
 def test_the_generator_form_stores_a_version_and_refuses_bad_input(client, user, db):

@@ -138,3 +138,33 @@ def test_delete_removes_the_log_and_feedback_without_loading_a_row(model, monkey
     model_delete(model=model, force=True)
     assert loaded == []  # Django's cascade would have built an object per logged prediction
     assert PredictionLog.objects.count() == 0 and Feedback.objects.count() == 0
+
+
+def test_it_tells_open_pages_about_an_activation_after_the_commit(
+    model, admin_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from dashboard.consumers import DashboardConsumer
+    from neural.registry import services
+
+    sent = []
+    monkeypatch.setattr(services, "broadcast", lambda group, kind, data: sent.append((group, kind, data)))
+    v2 = model.versions.get(version=2)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        model_version_activate(version=v2, user=admin_user)
+    assert sent == []  # nothing before the commit: the database is the truth
+    for callback in callbacks:
+        callback()
+    assert sent == [
+        (
+            "dashboard",
+            "registry.activated",
+            {
+                "model": "coord-model",
+                "version": "v2",
+                "from_version": "v1",
+                "validation_accuracy": v2.metrics.get("val_accuracy"),
+                "test_accuracy": v2.test_metrics.get("accuracy"),
+            },
+        )
+    ]
+    assert DashboardConsumer.registry_activated is DashboardConsumer.forward  # /ws/dashboard/ passes it on

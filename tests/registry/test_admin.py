@@ -34,3 +34,19 @@ def test_staff_without_the_permission_cannot_activate(client, model):
     v2 = model.versions.get(version=2)
     assert client.post(f"/admin/registry/modelversion/{v2.pk}/activate/").status_code == 403
     assert model.versions.get(is_active=True).version == 1
+
+
+def test_it_asks_before_activating_a_version_that_scores_worse(client, admin_user, model):
+    v2 = model.versions.get(version=2)
+    v2.test_metrics = {**v2.test_metrics, "accuracy": model.versions.get(version=1).test_metrics["accuracy"] - 0.25}
+    v2.save(update_fields=["test_metrics"])
+    client.force_login(admin_user)
+    page = client.get(f"/admin/registry/modelversion/{v2.pk}/change/").content.decode()
+    assert "v2 scores 0.250 lower test accuracy than the active v1" in page
+    page = client.post(f"/admin/registry/modelversion/{v2.pk}/activate/", follow=True).content.decode()
+    assert "Not activated" in page and model.versions.get(is_active=True).version == 1
+    listed = {"action": "activate", "index": 0, "_selected_action": [v2.pk]}
+    assert "Not activated" in client.post("/admin/registry/modelversion/", listed, follow=True).content.decode()
+    assert model.versions.get(is_active=True).version == 1
+    client.post(f"/admin/registry/modelversion/{v2.pk}/activate/", {"confirm": "yes"})
+    assert model.versions.get(is_active=True).version == 2

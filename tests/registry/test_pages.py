@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from neural.registry.models import ModelVersion
 from neural.registry.services import model_rollout_start
 
@@ -53,3 +55,65 @@ def test_a_stored_name_with_a_slash_renders_and_opens(client, user, trained):
     assert page.status_code == 200 and "team/a" in page.content.decode()
     assert "/models/team%252Fa/" in page.content.decode()
     assert client.get("/models/team%252Fa/").status_code == 200
+def _alert(model, *, status="firing", message="accuracy 0.56 below 0.70"):
+    from neural.monitoring.models import Alert, AlertRule
+
+    rule = AlertRule.objects.create(model=model, kind="accuracy_below", threshold=0.7)
+    return Alert.objects.create(rule=rule, model=model, status=status, value=0.56, message=message)
+
+
+def test_it_labels_each_accuracy_and_shows_a_firing_alert_on_the_models_pages(client, user, model):
+    _alert(model)
+    client.force_login(user)
+    for url in ("/models/", "/models/coord-model/"):
+        page = client.get(url).content.decode()
+        assert "Validation accuracy" in page and "Test accuracy" in page and "Live accuracy (14 d" in page, url
+        assert "status status-firing" in page and "accuracy 0.56 below 0.70" in page, url
+    assert "no feedback labels yet" in client.get("/models/coord-model/").content.decode()
+
+
+def test_activating_a_worse_version_asks_first_and_says_by_how_much(client, admin_user, model):
+    v2 = model.versions.get(version=2)
+    active = model.versions.get(version=1)
+    v2.test_metrics = {**v2.test_metrics, "accuracy": active.test_metrics["accuracy"] - 0.125}
+    v2.save(update_fields=["test_metrics"])
+    client.force_login(admin_user)
+    page = client.get("/models/coord-model/").content.decode()
+    assert 'data-confirm="v2 scores 0.125 lower test accuracy than the active v1' in page
+    res = client.post("/models/coord-model/activate/", {"version": "v2"})
+    assert res.status_code == 200 and "scores 0.125 lower test accuracy" in res.content.decode()
+    assert model.versions.get(is_active=True).version == 1  # nothing changed without the confirmation
+    res = client.post("/models/coord-model/activate/", {"version": "v2", "confirm": "yes"})
+    assert res.status_code == 302 and model.versions.get(is_active=True).version == 2
+
+
+def test_it_starts_a_rollout_from_the_page_and_names_a_bad_weight(client, admin_user, model):
+    client.force_login(admin_user)
+    page = client.post("/models/coord-model/rollout/", {"version": "v3", "weight": "150"}, follow=True)
+    assert "weight must be a whole number of percent from 1 to 99" in page.content.decode()
+    model.refresh_from_db()
+    assert model.candidate_id is None
+    client.post("/models/coord-model/rollout/", {"version": "v3", "weight": "20"})
+    model.refresh_from_db()
+    assert model.candidate.version == 3 and model.candidate_weight == 20
+
+
+def test_the_versions_table_sorts_by_test_accuracy_and_filters(client, user, model):
+    for number, accuracy in ((2, 0.9), (3, 0.1)):
+        v = model.versions.get(version=number)
+        v.test_metrics = {**v.test_metrics, "accuracy": accuracy}
+        v.save(update_fields=["test_metrics"])
+    client.force_login(user)
+    page = client.get("/models/?sort=-test_accuracy").content.decode()
+    order = re.findall(r'<tr data-version="coord-model:(v\d)"', page)
+    assert order[0] == "v2" and order[-1] == "v3"
+    page = client.get("/models/?active=yes").content.decode()
+    assert re.findall(r'<tr data-version="coord-model:(v\d)"', page) == ["v1"]
+    res = client.get("/models/?sort=size;drop")
+    assert res.status_code == 400 and "<strong>sort</strong>" in res.content.decode()
+
+
+def test_compare_shows_live_accuracy_next_to_the_target(client, user, model):
+    client.force_login(user)
+    page = client.get("/models/compare/?versions=coord-model:v1,coord-model:v2").content.decode()
+    assert "live accuracy (14 d, feedback)" in page and "target (pattern)" in page and "0.70" in page

@@ -1,0 +1,93 @@
+"""The training form: every option TrainConfig accepts, grouped, each with its default, so the
+page can do what `training neural-train` and `.neural-training.yml` do. A test checks that no
+option is missing from the groups (a new TrainConfig field must be placed here)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from neural.datasets.models import Pattern
+from neural.datasets.selectors import dataset_list
+from neural.engine import config as cfg
+from neural.engine import tuning
+
+GROUPS = [
+    ("Schedule", ["epochs", "batch_size", "learning_rate", "lr_schedule", "early_stopping", "patience", "seed"]),
+    ("Network", ["hidden_sizes", "dropout", "norm", "residual"]),
+    ("Regularisation and loss", ["weight_decay", "grad_clip", "class_weights", "label_smoothing", "regression_loss"]),
+    ("Data", ["validation_split", "test_split", "numeric_scaling"]),
+    ("Hardware", ["gpu", "mixed_precision"]),
+]
+# Not a training option a form should set: the registry's storage block comes from the YAML file.
+NOT_ON_FORM = {"model_storage"}
+CHOICES = {
+    "lr_schedule": cfg.LR_SCHEDULES,
+    "norm": cfg.NORMS,
+    "regression_loss": cfg.REGRESSION_LOSSES,
+    "numeric_scaling": cfg.NUMERIC_SCALINGS,
+}
+HELP = {
+    "epochs": "at most; early stopping may end sooner",
+    "patience": "epochs without a better validation loss before stopping",
+    "hidden_sizes": "units per hidden layer, comma-separated",
+    "dropout": "empty: the task's default (0.3 classification, 0.1 regression)",
+    "norm": "empty: the task's default (layer for classification, batch for regression)",
+    "class_weights": "weigh rare classes up in the loss",
+    "label_smoothing": "classification only",
+    "regression_loss": "regression only",
+    "validation_split": "share of rows for validation",
+    "test_split": "share of rows held out for the test accuracy",
+    "gpu": "needs a CUDA GPU on the worker",
+}
+
+
+def _kind(name: str, default) -> str:
+    if name in CHOICES:
+        return "choice"
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, list):
+        return "list"
+    if isinstance(default, int):
+        return "int"
+    return "float"
+
+
+def training_options() -> list[dict]:
+    """[{group, options: [{name, kind, default, choices, help}]}] in form order."""
+    defaults = cfg.TrainConfig()
+    out = []
+    for group, names in GROUPS:
+        options = []
+        for name in names:
+            default = getattr(defaults, name)
+            kind = "float" if name == "dropout" else _kind(name, default)
+            options.append(
+                {
+                    "name": name,
+                    "label": name.replace("_", " "),
+                    "kind": kind,
+                    "default": ",".join(map(str, default)) if isinstance(default, list) else default,
+                    "choices": CHOICES.get(name, ()),
+                    "help": HELP.get(name, ""),
+                    "optional": default is None,
+                }
+            )
+        out.append({"group": group, "options": options})
+    return out
+
+
+def option_names_missing() -> set[str]:
+    """TrainConfig fields the form does not offer (should be empty)."""
+    placed = {n for _, names in GROUPS for n in names} | NOT_ON_FORM
+    return {f.name for f in fields(cfg.TrainConfig)} - placed
+
+
+def training_form_context() -> dict:
+    return {
+        "datasets": dataset_list()[:200],
+        "patterns": Pattern.values,
+        "option_groups": training_options(),
+        "search_spaces": list(tuning.SPACES),
+        "search_methods": list(tuning.METHODS),
+    }
