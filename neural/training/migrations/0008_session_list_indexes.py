@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('datasets', '0002_dataset_quality_overrides_operation_split'),
         ('registry', '0003_rollout_compression_history'),
-        ('training', '0006_tuning_space'),
+        ('training', '0007_search_cancelled'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
