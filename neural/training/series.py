@@ -12,7 +12,7 @@ of a million still shows. A range that holds at most ``max_points`` epochs comes
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.db.models import ExpressionWrapper, F, IntegerField, Max, Min
 
@@ -89,27 +89,34 @@ def epoch_summaries_rebuild(*, session_id: int, chunk: int = 20000) -> int:
     """Recompute every summary of a session from its epoch rows (rows written with bulk_create,
     or by an older version). Streams the rows in chunks; returns the number of blocks written."""
     EpochSummary.objects.filter(session_id=session_id).delete()
-    open_blocks: dict[int, EpochSummary] = {}
-    done: list[EpochSummary] = []
     rows = EpochMetric.objects.filter(session_id=session_id).order_by("epoch").values_list(*ROW_FIELDS)
-    for epoch, metrics, *usage in rows.iterator(chunk_size=chunk):
-        values = _numbers(metrics, *usage)
+    written = 0
+    batch: list[EpochSummary] = []
+    for block in summaries_of(session_id, ((e, _numbers(m, *usage)) for e, m, *usage in rows.iterator(chunk))):
+        batch.append(block)
+        if len(batch) >= chunk:
+            EpochSummary.objects.bulk_create(batch)
+            written, batch = written + len(batch), []
+    EpochSummary.objects.bulk_create(batch)
+    return written + len(batch)
+
+
+def summaries_of(session_id: int, epochs: Iterable[tuple[int, dict[str, float]]]) -> Iterator[EpochSummary]:
+    """The (unsaved) summary blocks of ``(epoch, figures)`` pairs given in epoch order."""
+    open_blocks: dict[int, EpochSummary] = {}
+    for epoch, values in epochs:
         for width in WIDTHS:
             block = (epoch - 1) // width
             row = open_blocks.get(width)
             if row is None or row.block != block:
                 if row is not None:
-                    done.append(row)
+                    yield row
                 row = open_blocks[width] = EpochSummary(
                     session_id=session_id, width=width, block=block, first_epoch=epoch, last_epoch=epoch, stats={}
                 )
             _merge(row.stats, epoch, values, first=not row.stats, last=True)
             row.last_epoch = epoch
-        if len(done) >= chunk:
-            EpochSummary.objects.bulk_create(done)
-            done = []
-    EpochSummary.objects.bulk_create(done + list(open_blocks.values()))
-    return EpochSummary.objects.filter(session_id=session_id).count()
+    yield from open_blocks.values()
 
 
 def epoch_bounds(*, session: TrainingSession) -> tuple[int, int] | None:

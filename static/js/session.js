@@ -15,6 +15,7 @@
     xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: y } },
     legend: { orientation: "h", y: -0.2 }, ...extra,
   });
+  const USAGE_LABELS = { rss_bytes: "memory (MB)", gpu_bytes: "GPU memory (MB)", cpu_percent: "CPU %" };
   const MB = (k, y) => (k.endsWith("_bytes") && y !== null ? y / 1048576 : y);
   let lastEpoch = D.last || 0;
   let lastStep = D.steps && D.steps.step.length ? D.steps.step[D.steps.step.length - 1] : 0;
@@ -26,7 +27,7 @@
     return CHARTS[chart].keys.filter((k) => series[k] || chart !== "usage-chart").map((k) => {
       const s = series[k] || { x: [], y: [] };
       return {
-        x: s.x, y: s.y.map((y) => MB(k, y)), name: S.label(k), meta: k, mode: "lines",
+        x: s.x, y: s.y.map((y) => MB(k, y)), name: USAGE_LABELS[k] || S.label(k), meta: k, mode: "lines",
         yaxis: k === "cpu_percent" ? "y2" : "y",
       };
     });
@@ -165,10 +166,11 @@
 
   // Draw what the server rendered, then listen.
   showResolution(D.resolution);
-  drawAll(D.series, null);
-  drawSteps(D.steps);
   progress();
-  for (const chart of Object.keys(CHARTS)) document.getElementById(chart).on("plotly_relayout", onZoom);
+  const drawn = Promise.all([drawAll(D.series, null), drawSteps(D.steps)]).then(() => {
+    for (const chart of Object.keys(CHARTS)) document.getElementById(chart).on("plotly_relayout", onZoom);
+    document.body.dataset.loaded = `${D.first}-${D.last}@${D.resolution}`;
+  });
   document.getElementById("reset-zoom").addEventListener("click", () => loadRange(null, null));
   document.getElementById("log-y").addEventListener("change", () => {
     const type = logY() ? "log" : "linear";
@@ -201,11 +203,11 @@
   });
 
   const log = document.getElementById("log");
-  pdLive(`/ws/sessions/${D.id}/`, {
+  drawn.then(() => pdLive(`/ws/sessions/${D.id}/`, {
     onOpen: catchUp,
     "training.epoch": addEpoch,
     "training.step": addStep,
     "training.status": (e) => { document.getElementById("epoch").textContent = e.epoch; setStatus(e.status); },
     "training.log": (e) => { log.textContent += `${e.at.slice(11, 19)} ${e.level} ${e.message}\n`; },
-  });
+  }));
 })();
