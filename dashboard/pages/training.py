@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 
+import orjson
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import path
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from dashboard import figures
 from neural.api.permissions import is_viewer
@@ -75,6 +78,7 @@ def session_detail(request, session_id: int):
         "session": session,
         "task": task,
         "data": data,
+        "data_script": json_script(data, "session-data"),
         "confusion_fig": _plain(figures.confusion_figure(version.confusion_matrix, version.classes))
         if version and version.confusion_matrix
         else None,
@@ -92,6 +96,15 @@ def session_detail(request, session_id: int):
         "options": sorted((k, option_text(v)) for k, v in session.config.items()),
     }
     return render(request, "dashboard/session.html", context)
+
+
+_JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+def json_script(value, element_id: str) -> str:
+    """Django's json_script with orjson: the page's 2,000-point series took Django's json 0.1 s."""
+    text = orjson.dumps(value).decode().translate(_JSON_ESCAPES)
+    return format_html('<script id="{}" type="application/json">{}</script>', element_id, mark_safe(text))
 
 
 def _page(request) -> int:
