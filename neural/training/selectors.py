@@ -55,3 +55,11 @@ def tuning_job_get(*, job_id: int) -> TuningJob:
     if job is None:
         raise NotFound(f"tuning job {job_id} does not exist", field="job")
     return job
+
+
+def sessions_get(*, session_ids: list[int]) -> list[TrainingSession]:
+    """The sessions with these ids that exist, in the order asked."""
+    found = {
+        s.pk: s for s in TrainingSession.objects.select_related("dataset", "model_version").filter(pk__in=session_ids)
+    }
+    return [found[i] for i in session_ids if i in found]
