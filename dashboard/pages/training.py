@@ -13,7 +13,7 @@ from django.urls import path
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from dashboard import figures
+from dashboard import figures, search_figures
 from neural.api.permissions import is_viewer
 from neural.errors import NotFound
 from neural.training import series
@@ -26,7 +26,7 @@ from neural.training.selectors import (
     tuning_job_get,
     tuning_job_list,
 )
-from neural.training.tuning import search_baseline, tuning_report
+from neural.training.tuning import search_baseline, tuning_importance, tuning_report
 
 LOSS_KEYS = ["train_loss", "val_loss"]
 QUALITY_KEYS = {"regression": ["val_r2"], "default": ["val_accuracy", "val_macro_f1"]}
@@ -133,6 +133,8 @@ def search_detail(request, job_id: int):
         return render(request, "dashboard/not_found.html", {"what": f"search {job_id}"}, status=404)
     report = tuning_report(job=job)
     size_fig = figures.search_size_figure(report)
+    parallel = search_figures.parallel_figure(report)
+    importance, importance_note = tuning_importance(job=job)
     names = option_names(report)
     context = {
         "job": job,
@@ -150,6 +152,12 @@ def search_detail(request, job_id: int):
         "best_options": {k: option_text(v) for k, v in (report["best"] or {}).get("params", {}).items()},
         "history_fig": _plain(figures.search_history_figure(report)),
         "size_fig": _plain(size_fig) if size_fig is not None else None,
+        "parallel_fig": _plain(parallel) if parallel is not None else None,
+        "importance_fig": _plain(search_figures.importance_figure(importance, report["objective"]))
+        if importance
+        else None,
+        "importance_note": importance_note,
+        "running": not job.is_finished,
     }
     return render(request, "dashboard/searches/detail.html", context)
 
