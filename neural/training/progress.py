@@ -65,31 +65,7 @@ class SessionProgress(Callback):
         row = state.to_dict()
         metrics = {k: v for k, v in row.items() if k != "epoch"}
         usage = self._usage()
-        EpochMetric.objects.update_or_create(
-            session_id=self.session.pk,
-            epoch=state.epoch,
-            defaults={
-                "train_loss": state.train_loss,
-                "val_loss": state.val_loss,
-                "val_accuracy": state.metrics.get("val_accuracy"),
-                "lr": state.lr,
-                "elapsed_s": state.elapsed_s,
-                "metrics": metrics,
-                "is_best": state.is_best,
-                **usage,
-            },
-        )
-        epoch_summaries_update(session_id=self.session.pk, epoch=state.epoch, metrics=metrics, usage=usage)
-        TrainingSession.objects.filter(pk=self.session.pk).update(epoch=state.epoch)
-        self._next_step_at = time.monotonic() + STEP_FIRST_S
-        self.on_log(
-            "info",
-            "epoch {}/{}: {}".format(state.epoch, state.epochs, " ".join(f"{k}={v:.4g}" for k, v in metrics.items())),
-        )
-        payload = {
-            "session_id": self.session.pk,
-            "epoch": state.epoch,
-            "epochs": state.epochs,
+        fields = {
             "train_loss": state.train_loss,
             "val_loss": state.val_loss,
             "val_accuracy": state.metrics.get("val_accuracy"),
@@ -99,7 +75,24 @@ class SessionProgress(Callback):
             "is_best": state.is_best,
             **usage,
         }
+        # One statement (a resumed run rewrites the epoch it had not finished).
+        EpochMetric.objects.bulk_create(
+            [EpochMetric(session_id=self.session.pk, epoch=state.epoch, **fields)],
+            update_conflicts=True,
+            unique_fields=["session", "epoch"],
+            update_fields=list(fields),
+        )
+        TrainingSession.objects.filter(pk=self.session.pk).update(epoch=state.epoch)
+        payload = {"session_id": self.session.pk, "epoch": state.epoch, "epochs": state.epochs, **fields}
         broadcast(self.group, "training.epoch", payload)
+        # The epoch row is the truth and is written: the summaries derived from it and the log
+        # line follow the frame, so the page is not kept waiting for them.
+        epoch_summaries_update(session_id=self.session.pk, epoch=state.epoch, metrics=metrics, usage=usage)
+        self.on_log(
+            "info",
+            "epoch {}/{}: {}".format(state.epoch, state.epochs, " ".join(f"{k}={v:.4g}" for k, v in metrics.items())),
+        )
+        self._next_step_at = time.monotonic() + STEP_FIRST_S
 
     def on_batch_end(self, state: BatchState) -> None:
         # Called after every batch: one clock read unless a record is due.

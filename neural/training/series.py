@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 
+import numpy as np
 import orjson
 from django.db.models import ExpressionWrapper, F, IntegerField, Max, Min, TextField
 from django.db.models.functions import Cast
@@ -167,44 +168,46 @@ def epoch_range_series(
 def _m4(
     sources: Iterable[tuple[int, int, dict]], *, lo: int, hi: int, buckets: int, keys: set[str] | None = None
 ) -> dict[str, dict]:
-    """Fold (first_epoch, last_epoch, stats) sources into ``buckets`` even buckets of lo..hi and
-    keep each bucket's first, min, max and last point (in epoch order, without repeats). An
-    extreme that a source block holds outside lo..hi is left out."""
+    """Fold (first_epoch, last_epoch, stats) sources, in epoch order, into ``buckets`` even
+    buckets of lo..hi and keep each bucket's first, min, max and last point (in epoch order,
+    without repeats), with numpy over the whole range at once. An extreme that a source block
+    holds outside lo..hi is left out."""
+    rows = list(sources)
+    if not rows:
+        return {}
     span = hi - lo + 1
-    acc: dict[str, dict[int, list]] = {}
-    for first_epoch, last_epoch, stats in sources:
-        b = min(buckets - 1, (max(first_epoch, lo) - lo) * buckets // span)
-        for key, s in stats.items():
-            if keys is not None and key not in keys:
-                continue
-            per = acc.setdefault(key, {})
-            cur = per.get(b)
-            fx, lx = max(first_epoch, lo), min(last_epoch, hi)
-            if cur is None:
-                per[b] = [fx, s[FIRST], lx, s[LAST], None, None, None, None]
-                cur = per[b]
-            else:
-                cur[2], cur[3] = lx, s[LAST]
-            if lo <= s[ARGMIN] <= hi and (cur[4] is None or s[MIN] < cur[4]):
-                cur[4], cur[5] = s[MIN], s[ARGMIN]
-            if lo <= s[ARGMAX] <= hi and (cur[6] is None or s[MAX] > cur[6]):
-                cur[6], cur[7] = s[MAX], s[ARGMAX]
+    fx = np.maximum(np.fromiter((r[0] for r in rows), np.int64, len(rows)), lo)
+    lx = np.minimum(np.fromiter((r[1] for r in rows), np.int64, len(rows)), hi)
+    bucket = np.minimum(buckets - 1, (fx - lo) * buckets // span)
+    names = keys if keys is not None else {k for r in rows for k in r[2]}
     out = {}
-    for key, per in acc.items():
-        xs: list[int] = []
-        ys: list[float] = []
-        for b in sorted(per):
-            fx, fv, lx, lv, mn, mnx, mx, mxx = per[b]
-            points = {fx: fv, lx: lv}
-            if mn is not None:
-                points[mnx] = mn
-            if mx is not None:
-                points[mxx] = mx
-            for x in sorted(points):
-                xs.append(x)
-                ys.append(points[x])
-        out[key] = {"x": xs, "y": ys}
+    for key in sorted(names):
+        have = [i for i, r in enumerate(rows) if key in r[2]]
+        if not have:
+            continue
+        stats = np.array([rows[i][2][key] for i in have], dtype=np.float64)
+        out[key] = _m4_one(stats, fx[have], lx[have], bucket[have], lo, hi)
     return out
+
+
+def _m4_one(stats: np.ndarray, fx: np.ndarray, lx: np.ndarray, bucket: np.ndarray, lo: int, hi: int) -> dict:
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    ends = np.r_[starts[1:], len(bucket)] - 1
+    inside = {i: (stats[:, i] >= lo) & (stats[:, i] <= hi) for i in (ARGMIN, ARGMAX)}
+    lows = np.where(inside[ARGMIN], stats[:, MIN], np.inf)
+    highs = np.where(inside[ARGMAX], -stats[:, MAX], np.inf)
+    # Sorted by (bucket, value), a bucket's rows keep their places: its first row is its extreme.
+    at_min = np.lexsort((lows, bucket))[starts]
+    at_max = np.lexsort((highs, bucket))[starts]
+    xs = np.stack([fx[starts], stats[at_min, ARGMIN], stats[at_max, ARGMAX], lx[ends]], axis=1)
+    ys = np.stack([stats[starts, FIRST], stats[at_min, MIN], stats[at_max, MAX], stats[ends, LAST]], axis=1)
+    valid = np.stack([np.ones(len(starts), bool), np.isfinite(lows[at_min]), np.isfinite(highs[at_max])], axis=1)
+    valid = np.c_[valid, np.ones(len(starts), bool)]
+    xs = np.where(valid, xs, np.inf)
+    order = np.argsort(xs, axis=1, kind="stable")
+    xs, ys = np.take_along_axis(xs, order, 1), np.take_along_axis(ys, order, 1)
+    keep = np.isfinite(xs) & np.c_[np.ones(len(starts), bool), xs[:, 1:] != xs[:, :-1]]
+    return {"x": xs[keep].astype(np.int64).tolist(), "y": ys[keep].tolist()}
 
 
 def step_bounds(*, session: TrainingSession) -> tuple[int, int] | None:
