@@ -270,15 +270,30 @@ def login(port: int) -> str:
     return f"csrftoken={csrf}; sessionid={session.group(1)}"
 
 
-def timed_get(port: int, path: str, cookie: str) -> tuple[int, float, float, int]:
-    """(status, seconds to first byte, seconds in all, bytes) of one GET on a new connection."""
+SERVER: list = []  # the uvicorn process, for the CPU its workers spend on each request
+
+
+def server_cpu() -> float:
+    import psutil
+
+    if not SERVER:
+        return 0.0
+    parent = psutil.Process(SERVER[0].pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [parent, *parent.children(recursive=True)])
+
+
+def timed_get(port: int, path: str, cookie: str) -> tuple[int, float, float, int, float]:
+    """(status, seconds to first byte, seconds in all, bytes, server CPU seconds) of one GET on a
+    new connection. On a shared machine the wall times follow its load; the CPU seconds do not."""
+    cpu = server_cpu()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     started = time.perf_counter()
     conn.request("GET", path, headers={"Cookie": cookie})
     res = conn.getresponse()  # returns once the status line and headers arrived: the first bytes
     first = time.perf_counter() - started
     body = res.read()
-    return res.status, first, time.perf_counter() - started, len(body)
+    total = time.perf_counter() - started
+    return res.status, first, total, len(body), server_cpu() - cpu
 
 
 def page_figures(port: int, cookie: str, path: str, repeats: int) -> dict:
@@ -289,23 +304,24 @@ def page_figures(port: int, cookie: str, path: str, repeats: int) -> dict:
         "first_byte_s": statistics.median(g[1] for g in got),
         "total_s": statistics.median(g[2] for g in got),
         "bytes": got[0][3],
+        "server_cpu_s": statistics.median(g[4] for g in got),
     }
 
 
-def metrics_figures(port: int, cookie: str, sid: int, epochs: int, repeats: int) -> dict[str, list[float]]:
+def metrics_figures(port: int, cookie: str, sid: int, epochs: int, repeats: int) -> dict[str, list[tuple]]:
     rng = random.Random(3)
     out = {}
     base = f"/api/v1/neural/train/{sid}/metrics"
-    out["whole run"] = [timed_get(port, base, cookie)[2] for _ in range(repeats)]
+    out["whole run"] = [timed_get(port, base, cookie)[2::2] for _ in range(repeats)]
     for span in (100, 10_000, 100_000, 500_000):
         if span >= epochs:
             continue
         times = []
         for _ in range(repeats):
             lo = rng.randint(1, epochs - span)
-            status, _, total, _ = timed_get(port, f"{base}?from={lo}&to={lo + span - 1}", cookie)
+            status, _, total, _, cpu = timed_get(port, f"{base}?from={lo}&to={lo + span - 1}", cookie)
             assert status == 200, status
-            times.append(total)
+            times.append((total, cpu))
         out[f"range of {span:,}"] = times
     return out
 
@@ -322,7 +338,10 @@ def runs_table(port: int, cookie: str, n_sessions: int, repeats: int) -> dict[st
         if got[0][0] == 404:
             out[name] = "n/a (404)"
         else:
-            out[name] = f"{max(g[2] for g in got):.3f} s (HTTP {got[0][0]}, {got[0][3]:,} bytes)"
+            out[name] = (
+                f"wall max {max(g[2] for g in got):.3f} s, server CPU max {max(g[4] for g in got):.3f} s "
+                f"(HTTP {got[0][0]}, {got[0][3]:,} bytes)"
+            )
     return out
 
 
@@ -345,8 +364,23 @@ def browser_load(port: int, cookie: str, sid: int) -> dict[str, float]:
         page.wait_for_selector("body[data-loaded]", timeout=120_000)
         drawn = time.perf_counter() - started
         nodes = page.evaluate("() => document.getElementsByTagName('*').length")
+        timing = page.evaluate(TIMING)
         browser.close()
-    return {"load event s": loaded, "charts drawn s": drawn, "DOM nodes": nodes}
+    return {"load event s": round(loaded, 3), "charts drawn s": round(drawn, 3), "DOM nodes": nodes, **timing}
+
+
+# Where the load went: the page's own bytes, plotly.min.js, and the page's scripts after it.
+TIMING = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const plotly = performance.getEntriesByType('resource').find((r) => r.name.includes('plotly'));
+  const ms = (v) => Math.round(v);
+  return {
+    'HTML received ms': ms(nav.responseEnd),
+    'plotly.js fetched ms': plotly ? ms(plotly.responseEnd) : null,
+    'plotly.js bytes on the wire': plotly ? plotly.transferSize : null,
+    'DOMContentLoaded ms': ms(nav.domContentLoadedEventEnd),
+  };
+}"""
 
 
 def _cookies(port: int, cookie: str) -> list[dict]:
@@ -471,6 +505,7 @@ def main() -> None:
     call_command("collectstatic", interactive=False, verbosity=0)
     port = free_port()
     server = start_server(env, port)
+    SERVER.append(server)
     try:
         cookie = login(port)
         timed_get(port, f"/sessions/{ids['scale-20k']}/", cookie)  # warm both workers' imports
@@ -484,8 +519,12 @@ def main() -> None:
               f"(growth {(rss_after - rss_before) / 2**20:.1f} MB)")  # fmt: skip
         print(f"20,000-epoch session page: {small}")
         print(f"\nmetrics API on the {args.epochs:,}-epoch session ({args.repeats} reads, seconds):")
-        for name, times in metrics_figures(port, cookie, ids["scale-1m"], args.epochs, args.repeats).items():
-            print(f"  {name:>18}: median {statistics.median(times):.3f}, max {max(times):.3f}")
+        for name, got in metrics_figures(port, cookie, ids["scale-1m"], args.epochs, args.repeats).items():
+            walls, cpus = [g[0] for g in got], [g[1] for g in got]
+            print(
+                f"  {name:>18}: wall median {statistics.median(walls):.3f}, max {max(walls):.3f}; "
+                f"server CPU median {statistics.median(cpus):.3f}, max {max(cpus):.3f}"
+            )
         print(f"\nruns table with {args.sessions:,} sessions (max of {args.repeats}):")
         for name, said in runs_table(port, cookie, args.sessions, args.repeats).items():
             print(f"  {name:>12}: {said}")

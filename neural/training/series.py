@@ -22,9 +22,10 @@ from django.db.models.functions import Cast
 from neural.training.models import EpochMetric, EpochSummary, StepMetric, TrainingSession
 
 # Summary levels, 16x apart: a read uses the finest with at most SOURCE_ROWS rows for its range,
-# so it folds between SOURCE_ROWS / 16 = 512 and 8192 rows (at least one per M4 bucket).
+# so it folds between SOURCE_ROWS / 16 = 256 and 4096 rows (a range of 4096 epochs or fewer is
+# read from its epoch rows). Parsing those rows is most of a read's time.
 WIDTHS = (16, 256, 4096, 65536)
-SOURCE_ROWS = 8192
+SOURCE_ROWS = 4096
 DEFAULT_POINTS = 2000
 MAX_POINTS = 20000
 FIRST, LAST, MIN, ARGMIN, MAX, ARGMAX = range(6)
