@@ -11,9 +11,9 @@
   };
   const ALL_KEYS = Object.values(CHARTS).flatMap((c) => c.keys);
   const layout = (title, y, extra) => ({
-    title: { text: title }, height: 320, margin: { l: 55, r: 45, t: 40, b: 40 },
+    title: { text: title }, height: 340, margin: { l: 55, r: 45, t: 40, b: 70 },
     xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: y } },
-    legend: { orientation: "h", y: -0.2 }, ...extra,
+    legend: { orientation: "h", y: -0.32 }, ...extra,
   });
   const USAGE_LABELS = { rss_bytes: "memory (MB)", gpu_bytes: "GPU memory (MB)", cpu_percent: "CPU %" };
   const MB = (k, y) => (k.endsWith("_bytes") && y !== null ? y / 1048576 : y);
@@ -24,7 +24,8 @@
   window.pdDrawn = {}; // epoch -> Date.now() when its point was drawn (benchmarks read it)
 
   function traces(chart, series) {
-    return CHARTS[chart].keys.filter((k) => series[k] || chart !== "usage-chart").map((k) => {
+    // GPU memory only where a run has it; the rest get a trace that live epochs can extend.
+    return CHARTS[chart].keys.filter((k) => series[k] || k !== "gpu_bytes").map((k) => {
       const s = series[k] || { x: [], y: [] };
       return {
         x: s.x, y: s.y.map((y) => MB(k, y)), name: USAGE_LABELS[k] || S.label(k), meta: k, mode: "lines",
