@@ -18,7 +18,7 @@ class _EventForwarder(AsyncJsonWebsocketConsumer):
     async def forward(self, event: dict) -> None:
         await self.send_json({"type": event["type"], **event["data"]})
 
-    training_epoch = training_status = training_log = forward
+    training_epoch = training_step = training_status = training_log = forward
     monitoring_accuracy = monitoring_drift = monitoring_alert = forward
     registry_activated = forward  # neural/registry/services.py: a model's active version changed
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("dashboard.pages.training")),
     path("", include("dashboard.pages.runs")),
+    path("", include("dashboard.pages.compare")),
     path("", include("dashboard.pages.registry")),
     path("", include("dashboard.pages.datasets")),
     path("", include("dashboard.pages.monitoring")),

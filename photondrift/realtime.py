@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 EventType = Literal[
     "training.epoch",
+    "training.step",
     "training.status",
     "training.log",
     "monitoring.accuracy",

@@ -31,6 +31,18 @@ class EpochState:
         }
 
 
+@dataclass
+class BatchState:
+    """One finished training batch. ``loss`` is the batch's 0-d loss tensor: reading it
+    (``float(state.loss)``) waits for a GPU, so a callback reads it only when it keeps it."""
+
+    epoch: int
+    step: int
+    steps: int
+    global_step: int
+    loss: object
+
+
 class Callback:
     """No-op hooks; the trainer calls them in order for every registered callback."""
 
@@ -39,6 +51,9 @@ class Callback:
 
     def on_epoch_end(self, state: EpochState) -> None:
         """Called after validation of each epoch."""
+
+    def on_batch_end(self, state: BatchState) -> None:
+        """Called after every optimizer step. Must be cheap: rate-limit anything it records."""
 
     def should_stop(self) -> bool:
         """Checked before every batch; return True to stop at once. Must be cheap."""

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from neural.engine.callbacks import Callback, EpochState
+from neural.engine.callbacks import BatchState, Callback, EpochState
 from neural.engine.checkpoint import load_checkpoint, save_checkpoint
 from neural.engine.config import TrainConfig
 from neural.engine.errors import NonFiniteLoss, StopTraining
@@ -83,6 +83,8 @@ class Trainer:
         self.config = config
         self.task = task
         self.callbacks = list(callbacks)
+        # Only callbacks that override on_batch_end are called per batch (no cost otherwise).
+        self._batch_listeners = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
         self.checkpoint_dir = checkpoint_dir
         self.target_scale = target_scale
 
@@ -115,7 +117,7 @@ class Trainer:
         started = time.perf_counter() - (result.history[-1]["elapsed_s"] if result.history else 0.0)
         for epoch in range(start_epoch, cfg.epochs + 1):
             epoch_start = time.perf_counter()
-            train_loss = self._train_epoch(model, train, optimizer, scheduler, loss_fn, generator, steps, scaler)
+            train_loss = self._train_epoch(model, train, optimizer, scheduler, loss_fn, generator, steps, scaler, epoch)
             val_loss, metrics = self.evaluate(model, val, loss_fn)
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                 raise NonFiniteLoss(f"loss became non-finite at epoch {epoch} (train {train_loss}, val {val_loss})")
@@ -165,7 +167,7 @@ class Trainer:
         model.load_state_dict(best["state"])
         return result
 
-    def _train_epoch(self, model, data, optimizer, scheduler, loss_fn, generator, steps, scaler) -> float:
+    def _train_epoch(self, model, data, optimizer, scheduler, loss_fn, generator, steps, scaler, epoch=1) -> float:
         cfg = self.config
         model.train()
         n = len(data)
@@ -198,6 +200,10 @@ class Trainer:
             if not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step()
             total += loss.detach() * idx.shape[0]
+            if self._batch_listeners:
+                batch = BatchState(epoch, step + 1, steps, (epoch - 1) * steps + step + 1, loss.detach())
+                for cb in self._batch_listeners:
+                    cb.on_batch_end(batch)
         return float(total.item()) / (steps * cfg.batch_size if steps * cfg.batch_size < n else n)
 
     @torch.no_grad()

@@ -58,6 +58,8 @@ class TrainingSession(models.Model):
     fine_tune = models.BooleanField(
         default=False, help_text="transfer: start from parent_version's network and inputs, fine-tune on dataset"
     )
+    tags = models.JSONField(default=list, blank=True, help_text="short labels an operator sets (PATCH train/{id})")
+    notes = models.TextField(blank=True, help_text="free text an operator writes about the run")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -90,10 +92,50 @@ class EpochMetric(models.Model):
     lr = models.FloatField()
     elapsed_s = models.FloatField()
     metrics = models.JSONField(default=dict, help_text="every per-epoch figure, val_* included")
+    is_best = models.BooleanField(default=False, help_text="validation loss improved on every earlier epoch")
+    rss_bytes = models.BigIntegerField(null=True, blank=True, help_text="resident memory of the training process")
+    cpu_percent = models.FloatField(null=True, blank=True, help_text="CPU of the training process over the epoch")
+    gpu_bytes = models.BigIntegerField(null=True, blank=True, help_text="peak GPU memory in the epoch, if on a GPU")
 
     class Meta:
         ordering = ["session", "epoch"]
         constraints = [models.UniqueConstraint(fields=["session", "epoch"], name="epoch_metric_unique")]
+        # The best epoch of a million-epoch run in one index step (the page marks it).
+        indexes = [
+            models.Index(fields=["session", "epoch"], condition=models.Q(is_best=True), name="epoch_metric_best")
+        ]
+
+
+class EpochSummary(models.Model):
+    """First, last, min and max (with the epoch of each) of every figure over one block of
+    ``width`` epochs: block ``b`` holds epochs ``b * width + 1 .. (b + 1) * width``. A long
+    series is read at a coarse resolution from these instead of from every epoch row
+    (neural/training/series.py keeps and reads them)."""
+
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="epoch_summaries")
+    width = models.PositiveIntegerField()
+    block = models.PositiveIntegerField()
+    first_epoch = models.PositiveIntegerField()
+    last_epoch = models.PositiveIntegerField()
+    stats = models.JSONField(help_text="{figure: [first, last, min, epoch of min, max, epoch of max]}")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "width", "block"], name="epoch_summary_unique")]
+
+
+class StepMetric(models.Model):
+    """Batch loss during an epoch, at most a few per second (SessionProgress rate-limits it), so
+    a long epoch still shows a moving curve. ``step`` counts batches from the start of the run."""
+
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="step_metrics")
+    step = models.PositiveBigIntegerField()
+    epoch = models.PositiveIntegerField()
+    loss = models.FloatField()
+    elapsed_s = models.FloatField()
+
+    class Meta:
+        ordering = ["session", "step"]
+        constraints = [models.UniqueConstraint(fields=["session", "step"], name="step_metric_unique")]
 
 
 class SessionLog(models.Model):

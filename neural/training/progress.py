@@ -6,16 +6,21 @@ import logging
 import threading
 import time
 
+import psutil
+import torch
 from django.db import connection
 from django.utils import timezone
 
-from neural.engine.callbacks import Callback, EpochState
-from neural.training.models import EpochMetric, SessionLog, TrainingSession
+from neural.engine.callbacks import BatchState, Callback, EpochState
+from neural.training.models import EpochMetric, SessionLog, StepMetric, TrainingSession
+from neural.training.series import epoch_summaries_update
 from photondrift.realtime import DASHBOARD_GROUP, broadcast, session_group
 
 STOP_POLL_S = 0.5
 HEARTBEAT_S = 5.0
 logger = logging.getLogger(__name__)
+STEP_FIRST_S = 0.5  # an epoch shorter than this records no batch loss: its epoch row says it all
+STEP_INTERVAL_S = 0.1  # at most 10 batch losses a second are stored and sent
 
 
 class ClaimLost(Exception):
@@ -37,8 +42,14 @@ class SessionProgress(Callback):
         self._last_poll = 0.0
         self._last_beat = time.monotonic()
         self._stop = False
+        self._process = psutil.Process()
+        self._started = time.monotonic()
+        self._next_step_at = self._started + STEP_FIRST_S
 
     def on_train_start(self, info: dict) -> None:
+        self._process.cpu_percent(None)  # the first call only starts the CPU clock
+        self._started = time.monotonic()
+        self._next_step_at = self._started + STEP_FIRST_S
         split = info["split"]
         self.on_log(
             "info",
@@ -57,35 +68,77 @@ class SessionProgress(Callback):
             self._last_beat = time.monotonic()
         row = state.to_dict()
         metrics = {k: v for k, v in row.items() if k != "epoch"}
-        EpochMetric.objects.update_or_create(
-            session_id=self.session.pk,
-            epoch=state.epoch,
-            defaults={
-                "train_loss": state.train_loss,
-                "val_loss": state.val_loss,
-                "val_accuracy": state.metrics.get("val_accuracy"),
-                "lr": state.lr,
-                "elapsed_s": state.elapsed_s,
-                "metrics": metrics,
-            },
-        )
-        TrainingSession.objects.filter(pk=self.session.pk).update(epoch=state.epoch)
-        self.on_log(
-            "info",
-            "epoch {}/{}: {}".format(state.epoch, state.epochs, " ".join(f"{k}={v:.4g}" for k, v in metrics.items())),
-        )
-        payload = {
-            "session_id": self.session.pk,
-            "epoch": state.epoch,
-            "epochs": state.epochs,
+        usage = self._usage()
+        fields = {
             "train_loss": state.train_loss,
             "val_loss": state.val_loss,
             "val_accuracy": state.metrics.get("val_accuracy"),
             "lr": state.lr,
             "elapsed_s": state.elapsed_s,
             "metrics": metrics,
+            "is_best": state.is_best,
+            **usage,
         }
+        # One statement (a resumed run rewrites the epoch it had not finished).
+        EpochMetric.objects.bulk_create(
+            [EpochMetric(session_id=self.session.pk, epoch=state.epoch, **fields)],
+            update_conflicts=True,
+            unique_fields=["session", "epoch"],
+            update_fields=list(fields),
+        )
+        TrainingSession.objects.filter(pk=self.session.pk).update(epoch=state.epoch)
+        payload = {"session_id": self.session.pk, "epoch": state.epoch, "epochs": state.epochs, **fields}
         broadcast(self.group, "training.epoch", payload)
+        # The epoch row is the truth and is written: the summaries derived from it and the log
+        # line follow the frame, so the page is not kept waiting for them.
+        epoch_summaries_update(session_id=self.session.pk, epoch=state.epoch, metrics=metrics, usage=usage)
+        self.on_log(
+            "info",
+            "epoch {}/{}: {}".format(state.epoch, state.epochs, " ".join(f"{k}={v:.4g}" for k, v in metrics.items())),
+        )
+        self._next_step_at = time.monotonic() + STEP_FIRST_S
+
+    def on_batch_end(self, state: BatchState) -> None:
+        # Called after every batch: one clock read unless a record is due.
+        now = time.monotonic()
+        if now < self._next_step_at:
+            return
+        self._next_step_at = now + STEP_INTERVAL_S
+        loss = float(state.loss)
+        elapsed = now - self._started
+        StepMetric.objects.bulk_create(
+            [
+                StepMetric(
+                    session_id=self.session.pk, step=state.global_step, epoch=state.epoch, loss=loss, elapsed_s=elapsed
+                )
+            ],
+            update_conflicts=True,  # a resumed run repeats the steps of its unfinished epoch
+            unique_fields=["session", "step"],
+            update_fields=["epoch", "loss", "elapsed_s"],
+        )
+        payload = {
+            "session_id": self.session.pk,
+            "epoch": state.epoch,
+            "step": state.step,
+            "steps": state.steps,
+            "global_step": state.global_step,
+            "loss": loss,
+            "elapsed_s": elapsed,
+        }
+        broadcast(self.group, "training.step", payload)
+
+    def _usage(self) -> dict:
+        """The training process's memory now, its CPU since the last call, and its peak GPU
+        memory since the last call when it trains on a GPU."""
+        gpu = None
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            gpu = int(torch.cuda.max_memory_allocated())
+            torch.cuda.reset_peak_memory_stats()
+        return {
+            "rss_bytes": int(self._process.memory_info().rss),
+            "cpu_percent": float(self._process.cpu_percent(None)),
+            "gpu_bytes": gpu,
+        }
 
     def should_stop(self) -> bool:
         # Called before every batch: two clock reads unless a poll is due.

@@ -22,13 +22,27 @@ def session_list(*, status: str | None = None, model_name: str | None = None):
     return qs
 
 
-def epoch_series(*, session: TrainingSession, max_points: int | None = None) -> list[EpochMetric]:
-    """Every epoch, or an even sample of at most ``max_points`` that keeps the first and last."""
-    rows = list(session.epoch_metrics.order_by("epoch"))
-    if max_points is None or len(rows) <= max_points:
-        return rows
-    step = (len(rows) - 1) / (max_points - 1)
-    return [rows[round(i * step)] for i in range(max_points)]
+def epoch_rows_after(*, session: TrainingSession, after: int, limit: int) -> list[EpochMetric]:
+    """The epochs after ``after``, oldest first, at most ``limit`` (a reconnecting page's catch-up)."""
+    return list(session.epoch_metrics.filter(epoch__gt=after).order_by("epoch")[:limit])
+
+
+def epoch_page(*, session: TrainingSession, page: int, per_page: int) -> tuple[list[EpochMetric], int]:
+    """One page of epochs, newest first, and the number of pages (from the session's epoch count)."""
+    pages = max(1, -(-session.epoch // per_page))
+    page = min(max(page, 1), pages)
+    top = session.epoch - (page - 1) * per_page
+    rows = session.epoch_metrics.filter(epoch__lte=top, epoch__gt=top - per_page).order_by("-epoch")
+    return list(rows), pages
+
+
+def best_epoch(*, session: TrainingSession) -> EpochMetric | None:
+    """The last epoch that improved the validation loss: the weights a finished run keeps."""
+    return session.epoch_metrics.filter(is_best=True).order_by("-epoch").first()
+
+
+def latest_epoch(*, session: TrainingSession) -> EpochMetric | None:
+    return session.epoch_metrics.order_by("-epoch").first()
 
 
 def tuning_job_list():
@@ -41,3 +55,11 @@ def tuning_job_get(*, job_id: int) -> TuningJob:
     if job is None:
         raise NotFound(f"tuning job {job_id} does not exist", field="job")
     return job
+
+
+def sessions_get(*, session_ids: list[int]) -> list[TrainingSession]:
+    """The sessions with these ids that exist, in the order asked."""
+    found = {
+        s.pk: s for s in TrainingSession.objects.select_related("dataset", "model_version").filter(pk__in=session_ids)
+    }
+    return [found[i] for i in session_ids if i in found]

@@ -42,10 +42,28 @@ class SessionSerializer(serializers.ModelSerializer):
             "model_version",
             "ran_in",
             "resumed_count",
+            "tags",
+            "notes",
             "created_at",
             "started_at",
             "finished_at",
         ]
+
+
+TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,39}$"
+
+
+class SessionAnnotateSerializer(serializers.Serializer):
+    """PATCH train/{id}: an operator's tags and notes; a field left out is left as it is."""
+
+    tags = serializers.ListField(
+        child=serializers.RegexField(
+            TAG_PATTERN, error_messages={"invalid": "a tag is 1-40 letters, digits or _.:+- (no spaces, no /)"}
+        ),
+        max_length=20,
+        required=False,
+    )
+    notes = serializers.CharField(max_length=10_000, allow_blank=True, required=False, trim_whitespace=False)
 
 
 class SessionStatusSerializer(serializers.ModelSerializer):
@@ -92,7 +110,19 @@ class SessionStatusSerializer(serializers.ModelSerializer):
 class EpochMetricSerializer(serializers.ModelSerializer):
     class Meta:
         model = EpochMetric
-        fields = ["epoch", "train_loss", "val_loss", "val_accuracy", "lr", "elapsed_s", "metrics"]
+        fields = [
+            "epoch",
+            "train_loss",
+            "val_loss",
+            "val_accuracy",
+            "lr",
+            "elapsed_s",
+            "metrics",
+            "is_best",
+            "rss_bytes",
+            "cpu_percent",
+            "gpu_bytes",
+        ]
 
 
 class SessionLogSerializer(serializers.ModelSerializer):

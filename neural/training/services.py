@@ -294,3 +294,19 @@ def worker_heartbeat(*, hostname: str) -> None:
 def worker_alive(*, within_s: int | None = None) -> bool:
     within = timedelta(seconds=within_s or 3 * settings.WORKER_HEARTBEAT_S)
     return WorkerHeartbeat.objects.filter(last_seen__gte=timezone.now() - within).exists()
+
+
+def training_session_annotate(
+    *, session: TrainingSession, tags: list[str] | None = None, notes: str | None = None
+) -> TrainingSession:
+    """Set an operator's tags (deduplicated, order kept) and notes on a session; None leaves one as is."""
+    fields = []
+    if tags is not None:
+        session.tags = list(dict.fromkeys(tags))
+        fields.append("tags")
+    if notes is not None:
+        session.notes = notes
+        fields.append("notes")
+    if fields:
+        TrainingSession.objects.filter(pk=session.pk).update(**{f: getattr(session, f) for f in fields})
+    return session

@@ -367,3 +367,22 @@ def study_drop_on_commit(name: str) -> None:
                 optuna.delete_study(study_name=name, storage=storage)
 
     transaction.on_commit(drop)
+
+
+def tuning_importance(*, job: TuningJob) -> tuple[dict[str, float], str]:
+    """How much each option explains the score over the completed trials (Optuna's fANOVA
+    evaluator, seeded), largest first; or ``({}, why not)`` while it cannot be told yet."""
+    with study_storage() as storage:
+        study = _stored_study(storage, job.study_name)
+        done = [t for t in (study.get_trials(deepcopy=False) if study else []) if t.state == TrialState.COMPLETE]
+        if len(done) < 2:
+            return {}, "needs two completed trials"
+        if not any(len({repr(t.params.get(k)) for t in done}) > 1 for k in done[0].params):
+            return {}, "no option took two values yet"
+        try:
+            scores = optuna.importance.get_param_importances(
+                study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
+            )
+        except (ValueError, RuntimeError) as exc:  # e.g. options that differ from trial to trial
+            return {}, f"cannot be computed: {exc}"
+    return dict(scores), ""

@@ -7,6 +7,7 @@ urlpatterns = [
     path("train/<int:session_id>", views.SessionDetailView.as_view(), name="train-detail"),
     path("train/<int:session_id>/status", views.SessionStatusView.as_view(), name="train-status"),
     path("train/<int:session_id>/metrics", views.SessionMetricsView.as_view(), name="train-metrics"),
+    path("train/<int:session_id>/steps", views.SessionStepsView.as_view(), name="train-steps"),
     path("train/<int:session_id>/logs", views.SessionLogsView.as_view(), name="train-logs"),
     path("searches", views.SearchView.as_view(), name="search-jobs"),
     path("searches/<int:job_id>", views.SearchDetailView.as_view(), name="search-job"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import orjson
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -10,18 +12,31 @@ from rest_framework.views import APIView
 from neural.datasets.selectors import dataset_get
 from neural.errors import DataError, named_in_body
 from neural.registry.selectors import model_version_resolve
+from neural.training import series
 from neural.training.search_control import can_cancel, tuning_job_cancel
-from neural.training.selectors import epoch_series, session_get, session_list, tuning_job_get, tuning_job_list
+from neural.training.selectors import (
+    epoch_rows_after,
+    session_get,
+    session_list,
+    tuning_job_get,
+    tuning_job_list,
+)
 from neural.training.serializers import (
     EpochMetricSerializer,
     SearchRequestSerializer,
     SearchSerializer,
+    SessionAnnotateSerializer,
     SessionLogSerializer,
     SessionSerializer,
     SessionStatusSerializer,
     TrainRequestSerializer,
 )
-from neural.training.services import training_config_build, training_session_create, training_session_stop
+from neural.training.services import (
+    training_config_build,
+    training_session_annotate,
+    training_session_create,
+    training_session_stop,
+)
 from neural.training.tuning import tuning_job_create, tuning_report
 
 
@@ -59,6 +74,15 @@ class SessionDetailView(APIView):
     def get(self, request, session_id: int):
         return Response(SessionSerializer(session_get(session_id=session_id)).data)
 
+    @extend_schema(request=SessionAnnotateSerializer, responses={200: SessionSerializer})
+    def patch(self, request, session_id: int):
+        """An operator's tags and notes on a run."""
+        session = session_get(session_id=session_id)
+        body = SessionAnnotateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        session = training_session_annotate(session=session, **body.validated_data)
+        return Response(SessionSerializer(session).data)
+
     @extend_schema(responses={200: SessionStatusSerializer, 202: SessionStatusSerializer})
     def delete(self, request, session_id: int):
         """Stop: 200 when the session is stopped now (it was queued, or its worker is gone), 202
@@ -74,19 +98,102 @@ class SessionStatusView(APIView):
         return Response(SessionStatusSerializer(session_get(session_id=session_id)).data)
 
 
+RANGE_PARAMETERS = [
+    OpenApiParameter("from", int, description="first epoch (or step) of the range; default the first stored"),
+    OpenApiParameter("to", int, description="last epoch (or step) of the range; default the last stored"),
+    OpenApiParameter("max_points", int, description=f"points per figure, 4..{series.MAX_POINTS} (default 2000)"),
+    OpenApiParameter("after", int, description="instead of a range: the rows after this one, whole (catch-up)"),
+]
+
+
+def _whole(params, name: str, default: int | None, *, low: int = 0, high: int | None = None) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        limit = f" and <= {high}" if high is not None else ""
+        raise DataError(f"{name} must be a whole number >= {low}{limit}", field=name)
+    return int(raw)
+
+
+def _range(params, first: int, last: int) -> tuple[int, int, int]:
+    lo = _whole(params, "from", first)
+    hi = _whole(params, "to", last)
+    if lo > hi:
+        raise DataError("from must not be after to", field="from")
+    return lo, hi, _whole(params, "max_points", series.DEFAULT_POINTS, low=4, high=series.MAX_POINTS)
+
+
+def _keys(params) -> set[str] | None:
+    raw = params.get("keys")
+    if not raw:
+        return None
+    keys = set(raw.split(","))
+    if len(keys) > 50 or any(not k or len(k) > 60 for k in keys):
+        raise DataError("keys is a comma-separated list of at most 50 figure names", field="keys")
+    return keys
+
+
 class SessionMetricsView(APIView):
+    """A session's figures per epoch for a range (``from``, ``to``), M4-downsampled to about
+    ``max_points`` per figure from stored summaries when the range is longer (``resolution`` >
+    1 says how many epochs one bucket spans); or, with ``after``, the whole rows after an epoch."""
+
     @extend_schema(
-        parameters=[OpenApiParameter("max_points", int, description="downsample to at most N epochs")],
-        responses={200: EpochMetricSerializer(many=True)},
+        parameters=[
+            *RANGE_PARAMETERS,
+            OpenApiParameter("keys", str, description="only these figures, comma-separated"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, session_id: int):
         session = session_get(session_id=session_id)
-        raw = request.query_params.get("max_points")
-        if raw is not None and (not raw.isdigit() or int(raw) < 2):
-            raise DataError("max_points must be a whole number >= 2", field="max_points")
-        rows = epoch_series(session=session, max_points=int(raw) if raw else None)
+        params = request.query_params
+        head = {"session_id": session.pk, "status": session.status, "epoch": session.epoch, "epochs": []}
+        after = _whole(params, "after", None)
+        if after is not None:
+            limit = _whole(params, "max_points", series.MAX_POINTS, low=1, high=series.MAX_POINTS)
+            rows = epoch_rows_after(session=session, after=after, limit=limit)
+            return Response({**head, "epochs": EpochMetricSerializer(rows, many=True).data, "more": len(rows) == limit})
+        bounds = series.epoch_bounds(session=session)
+        if bounds is None:
+            return Response({**head, "from": None, "to": None, "resolution": 1, "series": {}})
+        lo, hi, max_points = _range(params, *bounds)
+        keys = _keys(params)
+        got = series.epoch_range_series(session=session, lo=lo, hi=hi, max_points=max_points, keys=keys)
+        body = {**head, "first": bounds[0], "last": bounds[1], "from": lo, "to": hi, **got}
+        if got["resolution"] == 1 and keys is None:
+            # Whole rows too, as this endpoint always answered for short runs.
+            rows = session.epoch_metrics.filter(epoch__gte=lo, epoch__lte=hi).order_by("epoch")
+            body["epochs"] = EpochMetricSerializer(rows, many=True).data
+        # orjson: DRF's json renderer took longer than the read for 2,000-point figures.
+        return HttpResponse(orjson.dumps(body), content_type="application/json")
+
+
+class SessionStepsView(APIView):
+    """Batch loss within epochs (recorded at most 10 a second) for a range of steps, min/max
+    per bucket when longer than ``max_points``; or, with ``after``, the steps after one."""
+
+    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, session_id: int):
+        session = session_get(session_id=session_id)
+        params = request.query_params
+        head = {"session_id": session.pk, "status": session.status}
+        after = _whole(params, "after", None)
+        if after is not None:
+            limit = _whole(params, "max_points", series.MAX_POINTS, low=1, high=series.MAX_POINTS)
+            return Response({**head, **series.step_rows_after(session=session, after=after, limit=limit)})
+        bounds = series.step_bounds(session=session)
+        if bounds is None:
+            return Response({**head, "resolution": 1, "step": [], "epoch": [], "loss": []})
+        lo, hi, max_points = _range(params, *bounds)
         return Response(
-            {"session_id": session.pk, "status": session.status, "epochs": EpochMetricSerializer(rows, many=True).data}
+            {
+                **head,
+                "from": lo,
+                "to": hi,
+                **series.step_range_series(session=session, lo=lo, hi=hi, max_points=max_points),
+            }
         )
 
 

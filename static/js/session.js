@@ -1,61 +1,148 @@
-// Session page: draw stored epochs, then extend the curves as training.epoch events arrive.
+// Session page: curves of any length (downsampled by the API to about 2,000 points a figure),
+// a zoom re-reads its range whole, live epochs and batch losses append, a reconnect reads only
+// what it missed (metrics?after=last epoch).
 (function () {
-  const S = window.PD_SESSION;
-  const read = (id) => JSON.parse(document.getElementById(id).textContent);
-  const lossFig = read("loss-fig");
-  const qualityFig = read("quality-fig");
-  Plotly.newPlot("loss-chart", lossFig.data, lossFig.layout, { responsive: true });
-  Plotly.newPlot("quality-chart", qualityFig.data, qualityFig.layout, { responsive: true });
-  const confusion = document.getElementById("confusion-fig");
-  if (confusion) { const f = JSON.parse(confusion.textContent); Plotly.newPlot("confusion-chart", f.data, f.layout); }
-  // Label each confusion-matrix row with its class (the header row holds them in order).
-  const classes = Array.from(document.querySelectorAll("#confusion-table thead th")).slice(1);
-  document.querySelectorAll("#confusion-table tbody th").forEach((th, i) => { if (classes[i]) th.textContent = classes[i].textContent; });
-  const qualityKeys = qualityFig.data.map((t) => t.meta);
-  let lastEpoch = Math.max(0, ...(lossFig.data[0].x || []));
+  const D = JSON.parse(document.getElementById("session-data").textContent);
+  const S = window.pdSeries;
+  const CHARTS = {
+    "loss-chart": { keys: D.loss_keys, title: "Loss per epoch", y: "loss" },
+    "quality-chart": { keys: D.quality_keys, title: "Validation quality per epoch", y: "" },
+    "usage-chart": { keys: ["rss_bytes", "cpu_percent", "gpu_bytes"], title: "Training process per epoch", y: "memory (MB)" },
+  };
+  const ALL_KEYS = Object.values(CHARTS).flatMap((c) => c.keys);
+  const layout = (title, y, extra) => ({
+    title: { text: title }, height: 340, margin: { l: 55, r: 45, t: 40, b: 70 },
+    xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: y } },
+    legend: { orientation: "h", y: -0.32 }, ...extra,
+  });
+  const USAGE_LABELS = { rss_bytes: "memory (MB)", gpu_bytes: "GPU memory (MB)", cpu_percent: "CPU %" };
+  const MB = (k, y) => (k.endsWith("_bytes") && y !== null ? y / 1048576 : y);
+  let lastEpoch = D.last || 0;
+  let lastStep = D.steps && D.steps.step.length ? D.steps.step[D.steps.step.length - 1] : 0;
+  let zoom = null; // [lo, hi] while the user looks at a range
+  let syncing = false;
+  window.pdDrawn = {}; // epoch -> Date.now() when its point was drawn (benchmarks read it)
+
+  function traces(chart, series) {
+    // GPU memory only where a run has it; the rest get a trace that live epochs can extend.
+    return CHARTS[chart].keys.filter((k) => series[k] || k !== "gpu_bytes").map((k) => {
+      const s = series[k] || { x: [], y: [] };
+      return {
+        x: s.x, y: s.y.map((y) => MB(k, y)), name: USAGE_LABELS[k] || S.label(k), meta: k, mode: "lines",
+        yaxis: k === "cpu_percent" ? "y2" : "y",
+      };
+    });
+  }
+
+  function markers() {
+    const shapes = [], notes = [];
+    const mark = (x, text, colour) => {
+      shapes.push({ type: "line", x0: x, x1: x, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: colour } });
+      notes.push({ x, yref: "paper", y: 1, text, showarrow: false, yanchor: "bottom", font: { color: colour } });
+    };
+    if (D.best_epoch) mark(D.best_epoch, `best ${D.best_epoch}`, "#1a7f37");
+    if (D.early_stop_epoch) mark(D.early_stop_epoch, "early stop", "#b35900");
+    return { shapes, annotations: notes };
+  }
+
+  function draw(chart, series, range) {
+    const c = CHARTS[chart];
+    const extra = chart === "loss-chart" ? { ...markers(), yaxis: { title: { text: "loss" }, type: logY() ? "log" : "linear" } } : {};
+    if (chart === "usage-chart") extra.yaxis2 = { title: { text: "CPU %" }, overlaying: "y", side: "right", rangemode: "tozero" };
+    const lay = layout(c.title, c.y, extra);
+    if (range) lay.xaxis.range = range;
+    return Plotly.react(chart, traces(chart, series), lay, { responsive: true, displaylogo: false });
+  }
+
+  const logY = () => document.getElementById("log-y").checked;
+  function showResolution(resolution) {
+    document.getElementById("resolution").textContent =
+      resolution > 1 ? `each point summarises up to ${resolution} epochs; zoom in for every epoch` : "every epoch";
+  }
+
+  async function drawAll(series, range) {
+    syncing = true;
+    try { for (const chart of Object.keys(CHARTS)) await draw(chart, series, range); } finally { syncing = false; }
+  }
+
+  async function loadRange(lo, hi) {
+    const body = await S.range(D.id, { lo, hi, keys: ALL_KEYS });
+    zoom = lo === null ? null : [lo, hi];
+    showResolution(body.resolution);
+    await drawAll(body.series, zoom);
+    if (body.last) lastEpoch = Math.max(lastEpoch, body.last);
+    document.body.dataset.loaded = `${body.from}-${body.to}@${body.resolution}`;
+  }
+
+  function onZoom(ev) {
+    if (syncing) return;
+    if (ev["xaxis.autorange"]) { loadRange(null, null); return; }
+    const lo = ev["xaxis.range[0]"], hi = ev["xaxis.range[1]"];
+    if (lo !== undefined && hi !== undefined) loadRange(Math.max(1, Math.floor(lo)), Math.max(1, Math.ceil(hi)));
+  }
 
   function addEpoch(row) {
     if (row.epoch <= lastEpoch) return; // already drawn (reconnect replay)
     lastEpoch = row.epoch;
-    const m = row.metrics || {};
-    Plotly.extendTraces("loss-chart", { x: [[row.epoch], [row.epoch]], y: [[row.train_loss], [row.val_loss]] }, [0, 1]);
-    Plotly.extendTraces("quality-chart", {
-      x: qualityKeys.map(() => [row.epoch]),
-      y: qualityKeys.map((k) => [m[k] !== undefined ? m[k] : null]),
-    }, qualityKeys.map((_, i) => i));
+    const values = { ...(row.metrics || {}), rss_bytes: row.rss_bytes, cpu_percent: row.cpu_percent, gpu_bytes: row.gpu_bytes };
+    const extend = (chart) => {
+      const el = document.getElementById(chart);
+      const idx = [], xs = [], ys = [];
+      (el.data || []).forEach((t, i) => {
+        const v = values[t.meta];
+        if (v !== undefined && v !== null) { idx.push(i); xs.push([row.epoch]); ys.push([MB(t.meta, v)]); }
+      });
+      if (idx.length) Plotly.extendTraces(el, { x: xs, y: ys }, idx);
+    };
+    if (!zoom || row.epoch <= zoom[1]) {
+      // The loss chart first; the others on the next turn, so they do not hold its point back.
+      extend("loss-chart");
+      setTimeout(() => { extend("quality-chart"); extend("usage-chart"); }, 0);
+    }
+    window.pdDrawn[row.epoch] = Date.now(); // the loss chart holds the point (benchmarks read this)
+    if (row.is_best) { D.best_epoch = row.epoch; document.getElementById("best").textContent = `${row.epoch} (val loss ${row.val_loss.toFixed(5)})`; }
     document.getElementById("epoch").textContent = row.epoch;
-    appendHistory(row.epoch, m);
+    D.epoch = row.epoch;
+    D.last_elapsed_s = row.elapsed_s;
+    progress();
     const body = document.querySelector("#epoch-metrics tbody");
-    body.innerHTML = "";
-    for (const [k, v] of Object.entries(m)) {
+    body.replaceChildren(...Object.entries(row.metrics || {}).map(([k, v]) => {
       const tr = document.createElement("tr");
-      tr.innerHTML = `<th></th><td></td>`;
+      tr.append(document.createElement("th"), document.createElement("td"));
       tr.children[0].textContent = k;
       tr.children[1].textContent = typeof v === "number" ? v.toFixed(5) : v;
-      body.appendChild(tr);
-    }
+      return tr;
+    }));
   }
 
-  // The "every epoch" table: one row per epoch, one column per metric (new metrics add columns).
-  function appendHistory(epoch, m) {
-    const head = document.querySelector("#epoch-history thead tr");
-    const known = Array.from(head.children).slice(1).map((th) => th.textContent);
-    for (const k of Object.keys(m)) {
-      if (!known.includes(k)) {
-        known.push(k);
-        const th = document.createElement("th");
-        th.textContent = k;
-        head.appendChild(th);
-      }
-    }
-    const tr = document.createElement("tr");
-    for (const v of [epoch, ...known.map((k) => m[k])]) {
-      const td = document.createElement("td");
-      td.textContent = v === undefined || v === null ? "" : (typeof v === "number" && v !== epoch ? v.toFixed(5) : v);
-      tr.appendChild(td);
-    }
-    document.querySelector("#epoch-history tbody").appendChild(tr);
+  function addStep(e) {
+    if (e.global_step <= lastStep) return;
+    lastStep = e.global_step;
+    Plotly.extendTraces("step-chart", { x: [[e.global_step]], y: [[e.loss]] }, [0]);
   }
+
+  function drawSteps(steps) {
+    const lay = layout("Batch loss within epochs", "loss", { xaxis: { title: { text: "step (batches from the start)" } } });
+    if (logY()) lay.yaxis.type = "log";
+    const s = steps || { step: [], loss: [] };
+    return Plotly.react("step-chart", [{ x: s.step, y: s.loss, name: "batch loss", mode: "lines" }], lay, { responsive: true, displaylogo: false });
+  }
+
+  function progress() {
+    const bar = document.getElementById("progress");
+    bar.value = D.epoch;
+    bar.max = D.epochs;
+    const eta = document.getElementById("eta");
+    if (D.finished || !D.epoch || !D.last_elapsed_s) { eta.textContent = D.finished ? "" : "ETA after the first epoch"; }
+    else {
+      const s = Math.round((D.last_elapsed_s / D.epoch) * (D.epochs - D.epoch));
+      eta.textContent = `ETA ${fmt(s)} at most (early stopping may end it sooner)`;
+    }
+    const start = D.started_at && Date.parse(D.started_at);
+    const end = D.finished_at ? Date.parse(D.finished_at) : (D.finished ? null : Date.now());
+    document.getElementById("duration").textContent = start && end ? fmt(Math.round((end - start) / 1000)) : "-";
+  }
+  const fmt = (s) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min` : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`);
 
   function setStatus(status) {
     const el = document.getElementById("status");
@@ -65,29 +152,66 @@
       const stop = document.getElementById("stop");
       if (stop) stop.remove();
       // Reload once to show the registered version, test metrics and confusion matrix.
-      if (!S.finished) { S.finished = true; setTimeout(() => location.reload(), 300); }
+      if (!D.finished) { D.finished = true; setTimeout(() => location.reload(), 300); }
     }
   }
 
   async function catchUp() {
-    const res = await fetch(`/api/v1/neural/train/${S.id}/metrics`, { credentials: "same-origin" });
-    if (!res.ok) return;
-    const body = await res.json();
-    body.epochs.forEach(addEpoch);
-    setStatus(body.status);
+    let more = true;
+    while (more) {
+      const body = await S.after(D.id, lastEpoch);
+      body.epochs.forEach(addEpoch);
+      more = body.more && body.epochs.length > 0;
+      setStatus(body.status);
+    }
+    const st = await S.steps(D.id, { after: lastStep });
+    st.step.forEach((s, i) => addStep({ global_step: s, loss: st.loss[i] }));
   }
+
+  // Draw what the server rendered, then listen.
+  showResolution(D.resolution);
+  progress();
+  const drawn = Promise.all([drawAll(D.series, null), drawSteps(D.steps)]).then(() => {
+    for (const chart of Object.keys(CHARTS)) document.getElementById(chart).on("plotly_relayout", onZoom);
+    document.body.dataset.loaded = `${D.first}-${D.last}@${D.resolution}`;
+  });
+  document.getElementById("reset-zoom").addEventListener("click", () => loadRange(null, null));
+  document.getElementById("log-y").addEventListener("change", () => {
+    const type = logY() ? "log" : "linear";
+    Plotly.relayout("loss-chart", { "yaxis.type": type });
+    Plotly.relayout("step-chart", { "yaxis.type": type });
+  });
+  const confusion = document.getElementById("confusion-fig");
+  if (confusion) { const f = JSON.parse(confusion.textContent); Plotly.newPlot("confusion-chart", f.data, f.layout); }
+  // Label each confusion-matrix row with its class (the header row holds them in order).
+  const classes = Array.from(document.querySelectorAll("#confusion-table thead th")).slice(1);
+  document.querySelectorAll("#confusion-table tbody th").forEach((th, i) => { if (classes[i]) th.textContent = classes[i].textContent; });
 
   const stop = document.getElementById("stop");
   if (stop) stop.addEventListener("click", async () => {
     stop.disabled = true;
-    await fetch(`/api/v1/neural/train/${S.id}`, { method: "DELETE", credentials: "same-origin", headers: { "X-CSRFToken": S.csrf } });
+    await fetch(`/api/v1/neural/train/${D.id}`, { method: "DELETE", credentials: "same-origin", headers: { "X-CSRFToken": window.PD_CSRF } });
+  });
+
+  const form = document.getElementById("annotate");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const tags = document.getElementById("tags").value.split(",").map((t) => t.trim()).filter(Boolean);
+    const res = await fetch(`/api/v1/neural/train/${D.id}`, {
+      method: "PATCH", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": window.PD_CSRF },
+      body: JSON.stringify({ tags, notes: document.getElementById("notes").value }),
+    });
+    const body = await res.json();
+    document.getElementById("annotate-said").textContent = res.ok ? "saved" : `not saved: ${Object.entries(body.fields || {}).map(([k, v]) => `${k}: ${v}`).join("; ") || body.error}`;
   });
 
   const log = document.getElementById("log");
-  pdLive(`/ws/sessions/${S.id}/`, {
+  drawn.then(() => pdLive(`/ws/sessions/${D.id}/`, {
     onOpen: catchUp,
     "training.epoch": addEpoch,
+    "training.step": addStep,
     "training.status": (e) => { document.getElementById("epoch").textContent = e.epoch; setStatus(e.status); },
     "training.log": (e) => { log.textContent += `${e.at.slice(11, 19)} ${e.level} ${e.message}\n`; },
-  });
+  }));
 })();

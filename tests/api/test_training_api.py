@@ -42,8 +42,14 @@ def test_it_reports_status_metrics_and_logs_of_a_finished_session(api, dataset):
 def test_it_downsamples_metrics_on_request(api, dataset):
     session_id = start(api, epochs=8, config={"early_stopping": False}).json()["session_id"]
     training_session_run(session_id=session_id, ran_in="test")
-    series = api.get(f"/api/v1/neural/train/{session_id}/metrics?max_points=3").json()["epochs"]
-    assert [e["epoch"] for e in series] == [1, 4, 8] or [e["epoch"] for e in series][0::2] == [1, 8]
+    body = api.get(f"/api/v1/neural/train/{session_id}/metrics?max_points=4").json()
+    assert body["resolution"] == 8 and body["epochs"] == []  # one M4 bucket: first, min, max, last
+    rows = TrainingSession.objects.get(pk=session_id).epoch_metrics.order_by("epoch")
+    losses = {r.epoch: r.val_loss for r in rows}
+    val = body["series"]["val_loss"]
+    assert val["x"][0] == 1 and val["x"][-1] == 8 and len(val["x"]) <= 4
+    assert min(val["y"]) == min(losses.values()) and max(val["y"]) == max(losses.values())
+    assert all(losses[x] == y for x, y in zip(val["x"], val["y"], strict=True))
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ FINISHED = ("succeeded", "failed", "stopped")
 READ_PAGE = """() => {
   const chart = document.getElementById('loss-chart');
   const trace = chart && chart.data && chart.data[0];
-  return {points: trace ? trace.x.length : null, status: document.getElementById('status').textContent.trim()};
+  return {points: trace ? trace.x.length : null, status: document.getElementById('status').textContent.trim(),
+          same_page: window.pdSamePage === true};
 }"""
 
 
@@ -45,7 +46,9 @@ def test_it_streams_the_loss_curve_while_training(server, browser_context):
     session_id = session["session_id"]
 
     page.goto(f"{server.base_url}/sessions/{session_id}/")
+    page.evaluate("() => { window.pdSamePage = true; }")  # gone if the page reloaded
     counts_while_running: list[int] = []
+    reloaded_while_running = False
     status = ""
     deadline = time.monotonic() + TRAINING_DEADLINE_S
     while time.monotonic() < deadline:
@@ -55,6 +58,7 @@ def test_it_streams_the_loss_curve_while_training(server, browser_context):
             if status in FINISHED:
                 break
             points = seen["points"]
+            reloaded_while_running |= not seen["same_page"]
             if points is not None and (not counts_while_running or points != counts_while_running[-1]):
                 counts_while_running.append(points)
         page.wait_for_timeout(100)
@@ -65,6 +69,7 @@ def test_it_streams_the_loss_curve_while_training(server, browser_context):
         f"error {detail['error']!r}\n--- server log ---\n{server.log_tail()}"
     )
     assert counts_while_running == sorted(counts_while_running), f"points went down: {counts_while_running}"
+    assert not reloaded_while_running, "the page reloaded to show new epochs instead of appending them"
     assert len(set(counts_while_running)) >= 2, (
         f"loss chart did not grow while running; point counts seen: {counts_while_running}"
     )

@@ -57,6 +57,10 @@ async def test_it_forwards_epoch_events_to_an_authenticated_client(user):
     )
     message = await comm.receive_json_from(timeout=2)
     assert message == {"type": "training.epoch", "epoch": 1, "val_loss": 0.5}
+    await get_channel_layer().group_send(
+        session_group(session.pk), {"type": "training.step", "data": {"global_step": 7, "loss": 0.4}}
+    )
+    assert await comm.receive_json_from(timeout=2) == {"type": "training.step", "global_step": 7, "loss": 0.4}
     await comm.disconnect()
 
 

@@ -13,10 +13,10 @@ def figure(html: str, element_id: str) -> dict:
 def test_the_session_page_renders_stored_epochs_and_the_confusion_matrix(client, user, trained):
     client.force_login(user)
     html = client.get(f"/sessions/{trained.pk}/").content.decode()
-    loss = figure(html, "loss-fig")
+    data = figure(html, "session-data")
     epochs = list(trained.epoch_metrics.values_list("epoch", flat=True))
-    assert loss["data"][0]["x"] == epochs
-    assert loss["data"][1]["y"] == list(trained.epoch_metrics.values_list("val_loss", flat=True))
+    assert data["resolution"] == 1 and data["series"]["train_loss"]["x"] == epochs
+    assert data["series"]["val_loss"]["y"] == list(trained.epoch_metrics.values_list("val_loss", flat=True))
     matrix = figure(html, "confusion-fig")["data"][0]["z"]
     assert sum(map(sum, matrix)) == trained.model_version.split["test_rows"]
     assert 'id="status" class="status status-succeeded"' in html

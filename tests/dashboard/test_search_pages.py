@@ -47,3 +47,22 @@ def _trials(job):
 
     with study_storage() as storage:
         return optuna.load_study(study_name=job.study_name, storage=storage).get_trials()
+
+
+def test_it_draws_parallel_coordinates_and_option_importance_of_the_trials(client, user, trained):
+    job = _search(trained.model_version, space="hyper")
+    client.force_login(user)
+    html = client.get(f"/searches/{job.pk}/").content.decode()
+    done = [t for t in _trials(job) if t.state.name == "COMPLETE"]
+    parallel = json.loads(
+        re.search(r'<script id="parallel-fig" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
+    dims = parallel["data"][0]["dimensions"]
+    assert dims[-1]["label"] == "accuracy" and sorted(dims[-1]["values"]) == sorted(t.value for t in done)
+    assert {d["label"] for d in dims[:-1]} == set(done[0].params)
+    importance = json.loads(
+        re.search(r'<script id="importance-fig" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
+    assert set(importance["data"][0]["y"]) <= set(done[0].params)
+    assert abs(sum(importance["data"][0]["x"]) - 1.0) < 1e-6
+    assert "search_live.js" not in html  # a finished search is not polled

@@ -55,6 +55,24 @@ def test_it_stops_within_one_batch_when_asked():
     assert len(rec.epochs) == 2
 
 
+def test_it_reports_every_batch_to_a_callback_that_listens():
+    class Batches(Callback):
+        def __init__(self) -> None:
+            self.seen: list[tuple[int, int, int, int, float]] = []
+
+        def on_batch_end(self, state) -> None:
+            self.seen.append((state.epoch, state.step, state.steps, state.global_step, float(state.loss)))
+
+    rec = Batches()
+    train_tabular(
+        learnable_frame(), "label", config=TrainConfig(epochs=2, batch_size=64, early_stopping=False), callbacks=[rec]
+    )
+    steps = rec.seen[0][2]
+    assert steps > 1 and [s[3] for s in rec.seen] == list(range(1, 2 * steps + 1))
+    assert [(s[0], s[1]) for s in rec.seen[steps - 1 : steps + 1]] == [(1, steps), (2, 1)]
+    assert all(np.isfinite(s[4]) and s[4] > 0 for s in rec.seen)
+
+
 @pytest.mark.parametrize(
     ("options", "tolerance"),
     [
