@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from neural.datasets.models import Pattern
 
@@ -63,6 +64,12 @@ class TrainingSession(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # `--session NAME` and `train/{name}` find one session: a name is unique per model.
+            models.UniqueConstraint(
+                fields=["model_name", "name"], condition=~Q(name=""), name="session_name_unique_per_model"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"session {self.pk} ({self.model_name}, {self.status})"

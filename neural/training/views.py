@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from neural.datasets.selectors import dataset_get
 from neural.errors import DataError, named_in_body
 from neural.registry.selectors import model_version_resolve
-from neural.training.selectors import epoch_series, session_get, session_list, tuning_job_get, tuning_job_list
+from neural.training.selectors import epoch_series, session_list, session_resolve, tuning_job_get, tuning_job_list
 from neural.training.serializers import (
     EpochMetricSerializer,
     SearchRequestSerializer,
@@ -54,19 +54,19 @@ class TrainView(generics.ListAPIView):
 
 class SessionDetailView(APIView):
     @extend_schema(responses={200: SessionSerializer})
-    def get(self, request, session_id: int):
-        return Response(SessionSerializer(session_get(session_id=session_id)).data)
+    def get(self, request, session_id: str):
+        return Response(SessionSerializer(session_resolve(ref=session_id)).data)
 
     @extend_schema(responses={202: SessionStatusSerializer})
-    def delete(self, request, session_id: int):
-        session = training_session_stop(session=session_get(session_id=session_id))
+    def delete(self, request, session_id: str):
+        session = training_session_stop(session=session_resolve(ref=session_id))
         return Response(SessionStatusSerializer(session).data, status=status.HTTP_202_ACCEPTED)
 
 
 class SessionStatusView(APIView):
     @extend_schema(responses={200: SessionStatusSerializer})
-    def get(self, request, session_id: int):
-        return Response(SessionStatusSerializer(session_get(session_id=session_id)).data)
+    def get(self, request, session_id: str):
+        return Response(SessionStatusSerializer(session_resolve(ref=session_id)).data)
 
 
 class SessionMetricsView(APIView):
@@ -74,8 +74,8 @@ class SessionMetricsView(APIView):
         parameters=[OpenApiParameter("max_points", int, description="downsample to at most N epochs")],
         responses={200: EpochMetricSerializer(many=True)},
     )
-    def get(self, request, session_id: int):
-        session = session_get(session_id=session_id)
+    def get(self, request, session_id: str):
+        session = session_resolve(ref=session_id)
         raw = request.query_params.get("max_points")
         if raw is not None and (not raw.isdigit() or int(raw) < 2):
             raise DataError("max_points must be a whole number >= 2", field="max_points")
@@ -90,8 +90,8 @@ class SessionLogsView(APIView):
         parameters=[OpenApiParameter("after", int, description="only lines with id > after")],
         responses={200: SessionLogSerializer(many=True)},
     )
-    def get(self, request, session_id: int):
-        session = session_get(session_id=session_id)
+    def get(self, request, session_id: str):
+        session = session_resolve(ref=session_id)
         after = request.query_params.get("after", "0")
         if not after.isdigit():
             raise DataError("after must be a whole number", field="after")
