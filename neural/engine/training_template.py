@@ -44,7 +44,7 @@ def render_training_file(*, patterns: list[str], data_sources: list[str], storag
             f"  {pattern}:",
             f"    epochs: {DEFAULTS.epochs}                 # upper bound; early stopping usually ends sooner",
             f"    learning_rate: {DEFAULTS.learning_rate}       # AdamW step size",
-            f"    validation_split: {DEFAULTS.validation_split}     # share of the non-test rows used to pick the best epoch",
+            f"    validation_split: {DEFAULTS.validation_split}     # share of non-test rows that picks the best epoch",
         ]
     lines += ["", "data_sources:                 # stored data set names (or name:vN); see `data list`"]
     lines += [f"  - {_scalar(name)}" for name in data_sources] or [
