@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from neural.management.base import SubcommandCommand
 from neural.management.cli.monitoring import MonitoringCommands
+from neural.management.cli.operations import OperationsCommands
 from neural.management.cli.registry import RegistryCommands
 from neural.management.cli.search import SearchCommands
 from neural.management.cli.training import TrainingCommands
 
 
-class Command(TrainingCommands, SearchCommands, RegistryCommands, MonitoringCommands, SubcommandCommand):
+class Command(
+    OperationsCommands, TrainingCommands, SearchCommands, RegistryCommands, MonitoringCommands, SubcommandCommand
+):
     help = "Models: train, status, activate, predict, and more (see each sub-command's --help)."
     subcommands = {
         **TrainingCommands.training_subcommands,
         **SearchCommands.search_subcommands,
         **RegistryCommands.registry_subcommands,
         **MonitoringCommands.monitoring_subcommands,
+        **OperationsCommands.operations_subcommands,
     }
