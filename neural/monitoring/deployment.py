@@ -2,6 +2,9 @@
 robustness), then activate it or start a rollout; all or nothing, each change in the activation
 history with who, what and why.
 
+A model's enabled ``robustness_below`` alert rule is a gate too: its threshold is the minimum
+robustness score (the stricter of it and ``--min-robustness``).
+
 A candidate is the version named (``name:vN``) or the newest version of a model. The threshold is
 the one given, else the pattern's seed target for classifiers (coordination 0.70, optimization
 0.75, prediction 0.73, security 0.85); a regression without a given threshold is not gated.
@@ -13,6 +16,7 @@ from django.db import transaction
 
 from neural.datasets.models import PATTERN_TARGETS
 from neural.errors import DataError, EngineError
+from neural.monitoring.models import AlertRule
 from neural.registry.models import ModelVersion, RegisteredModel
 from neural.registry.robustness import version_robustness_run
 from neural.registry.selectors import model_get
@@ -74,6 +78,13 @@ def deploy_candidates(*, refs: list[str] | None) -> list[ModelVersion]:
     return candidates
 
 
+def required_robustness(model: RegisteredModel, given: float | None) -> float | None:
+    """The stricter of ``given`` and the model's enabled robustness_below alert rules."""
+    rules = AlertRule.objects.filter(model=model, kind=AlertRule.Kind.ROBUSTNESS_BELOW, enabled=True)
+    limits = [r.threshold for r in rules] + ([given] if given is not None else [])
+    return max(limits) if limits else None
+
+
 def robustness_row(version: ModelVersion, minimum: float) -> dict:
     """The stored held-out robustness score, measured now when there is none."""
     report = version.robustness if "held-out" in (version.robustness or {}).get("data", "") else None
@@ -101,8 +112,9 @@ def deploy_production(
     rows = []
     for version in deploy_candidates(refs=refs):
         row = validation_row(version, test_data=test_data, threshold=threshold)
-        if min_robustness is not None:
-            row.update(robustness_row(version, min_robustness))
+        minimum = required_robustness(version.model, min_robustness)
+        if minimum is not None:
+            row.update(robustness_row(version, minimum))
             row["passed"] = row["passed"] and row["robust"]
         rows.append((version, row))
     if not all(row["passed"] for _, row in rows):

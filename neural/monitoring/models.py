@@ -93,6 +93,7 @@ class AlertRule(models.Model):
         TRAINING_FAILED = "training_failed", "a training of the model failed"
         NAN_LOSS = "nan_loss", "a training of the model hit a non-finite loss"
         LOSS_PLATEAU = "loss_plateau", "a running training's validation loss stopped improving"
+        ROBUSTNESS_BELOW = "robustness_below", "robustness score below threshold (also gates `neural deploy`)"
 
     model = models.ForeignKey("registry.RegisteredModel", on_delete=models.CASCADE, related_name="alert_rules")
     kind = models.CharField(max_length=30, choices=Kind.choices)

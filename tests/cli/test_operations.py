@@ -166,3 +166,16 @@ def test_it_gates_deployment_on_a_minimum_robustness_score(two_models):
     doc = run("neural", "deploy", "--production", "--model", "beta", "--threshold", "0.01", "--min-robustness", "0")
     assert doc["deployed"] and doc["rows"][0]["robustness"] is not None
     assert ModelVersion.objects.get(model__name="beta").robustness["rows"] > 0  # measured and stored on the way
+
+
+def test_it_takes_a_robustness_alert_rule_as_a_deploy_gate_and_fires_it(two_models):
+    from neural.monitoring.alerts import alert_rule_create, alerts_evaluate
+    from neural.registry.models import RegisteredModel
+
+    alpha = RegisteredModel.objects.get(name="alpha")
+    alert_rule_create(model=alpha, kind="robustness_below", threshold=0.6)
+    ModelVersion.objects.filter(model=alpha).update(robustness={"data": "coord:v1 (held-out test rows)", "score": 0.5})
+    err = refused("neural", "deploy", "--production", "--model", "alpha", "--threshold", "0.01")
+    assert err.returncode == 1
+    fired = alerts_evaluate(model=alpha)
+    assert len(fired) == 1 and "robustness score 0.500 < 0.600" in fired[0].message
