@@ -8,8 +8,9 @@ Seeded perturbations of the raw rows, each at a few strengths:
 - ``unseen_categories``: each categorical cell becomes a value never seen in training with probability s;
 - ``flipped_categories``: each categorical cell becomes another known category with probability s;
 
-and two gradient attacks on the network's numeric inputs (numeric columns only, after scaling, so
-an epsilon of 0.1 moves a value by at most 0.1 of its spread): ``fgsm`` (one signed-gradient step)
+and two gradient attacks on the network's numeric inputs (numeric columns only, in the scaled space,
+so an epsilon of 0.1 is 0.1 of each feature's spread: an inter-quartile range under robust scaling,
+about a standard deviation under the default quantile-to-normal scaling): ``fgsm`` (one signed-gradient step)
 and ``pgd`` (projected gradient descent, a seeded random start and ``PGD_STEPS`` steps).
 
 The score per cell is accuracy (classifiers) or R² (regressions). The robustness score is the
