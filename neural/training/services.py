@@ -103,6 +103,10 @@ def validate_session_name(name: str, *, model_name: str) -> str:
         return ""
     if len(name) > 200 or any(ord(c) < 32 for c in name):
         raise DataError("a session name is one line of at most 200 characters", field="session_name")
+    if "/" in name or "\\" in name:
+        raise DataError(
+            "a session name cannot contain / or \\ (it is part of the train/{name} URL)", field="session_name"
+        )
     if name.isdigit():
         raise DataError("a session name cannot be only digits (that is how ids are written)", field="session_name")
     if TrainingSession.objects.filter(model_name=model_name, name=name).exists():

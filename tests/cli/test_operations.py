@@ -179,3 +179,28 @@ def test_it_takes_a_robustness_alert_rule_as_a_deploy_gate_and_fires_it(two_mode
     assert err.returncode == 1
     fired = alerts_evaluate(model=alpha)
     assert len(fired) == 1 and "robustness score 0.500 < 0.600" in fired[0].message
+
+
+@pytest.mark.parametrize("name", ["setup", "validate", "save", "dashboard", "deploy", "robustness", "retrain-policy"])
+def test_it_has_help_and_a_json_flag_for_every_new_form(name, capsys):
+    from django.core.management import load_command_class
+
+    parser = load_command_class("neural", "neural").create_parser("manage.py", "neural")
+    with pytest.raises(SystemExit) as done:
+        parser.parse_args([name, "--help"])
+    assert done.value.code == 0
+    assert "--json" in capsys.readouterr().out
+
+
+def test_it_names_unwritable_storage_and_missing_disk_with_their_fixes(db, tmp_path, settings):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    settings.MODEL_STORAGE_PATH = blocker / "models"  # a folder cannot be made under a file
+    err = refused("neural", "setup", "--no-config", "--mode", "embedded", "--min-free-gb", "100000000")
+    assert err.returncode == 1 and "model_storage" in str(err) and "disk_space" in str(err)
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("neural", "setup", "--no-config", "--mode", "embedded", stdout=out)
+    assert "fix: make" in out.getvalue()
+    err = refused("neural", "setup", "--path", str(tmp_path), "--force")
+    assert err.returncode == 2 and "not a file" in str(err)

@@ -38,7 +38,7 @@ def test_it_refuses_a_duplicate_name_for_the_same_model_with_400_naming_the_fiel
     assert TrainingSession.objects.filter(name="nightly").count() == 2
 
 
-@pytest.mark.parametrize("name", ["123", "two\nlines", "x" * 201])
+@pytest.mark.parametrize("name", ["123", "two\nlines", "x" * 201, "../etc", "a\\b"])
 def test_it_refuses_names_that_are_digits_or_not_one_short_line(api, dataset, name):
     res = start(api, session_name=name)
     assert res.status_code == 400 and "session_name" in res.json()["fields"]
