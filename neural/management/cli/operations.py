@@ -18,7 +18,6 @@ from neural.engine.training_file import parse_training_file
 from neural.engine.training_template import render_training_file
 from neural.management.base import EXIT_FAILED, fail
 from neural.management.cli.defaults import default_model
-from neural.management.cli.monitoring import _fraction
 from neural.monitoring import deployment
 from neural.monitoring.overview import overview_summary
 from neural.registry.robustness import robustness_text, version_robustness_run
@@ -130,7 +129,7 @@ class OperationsCommands:
         p.add_argument("--test-data", help="a data set with the model's target and features (default: its test split)")
         p.add_argument(
             "--threshold",
-            type=_fraction,
+            type=_unit("--threshold"),
             help="accuracy (or R²) below which the command exits 1 (with --all, default: each "
             "classifier's pattern target)",
         )
@@ -205,9 +204,11 @@ class OperationsCommands:
         which = p.add_mutually_exclusive_group()
         which.add_argument("--model", action="append", help="name (its newest version) or name:vN; repeatable")
         which.add_argument("--all", action="store_true", help="every model's newest version")
-        p.add_argument("--threshold", type=_fraction, help="default: each classifier's pattern target")
+        p.add_argument("--threshold", type=_unit("--threshold"), help="default: each classifier's pattern target")
         p.add_argument("--rollout", type=int, help="start an A/B rollout at this percent (1-99) instead of activating")
-        p.add_argument("--min-robustness", type=_fraction, help="also require this robustness score (0-1)")
+        p.add_argument(
+            "--min-robustness", type=_unit("--min-robustness"), help="also require this robustness score (0-1)"
+        )
         p.add_argument("--test-data", help="score on this data set instead of each version's held-out rows")
         p.add_argument("--user", help="the username recorded in the activation history")
         p.add_argument("--reason", default="", help="why, recorded in the activation history (e.g. the CI run)")
@@ -250,6 +251,21 @@ class OperationsCommands:
         version = reports.resolve(model or default_model(self))
         report = version_robustness_run(version=version, data=data, seed=seed)
         self.emit(report, robustness_text(report))
+
+
+def _unit(flag: str):
+    """argparse type: a number in [0, 1], else one line naming ``flag`` and exit 2."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0 <= value <= 1:
+            raise fail(f"{flag} must be a number between 0 and 1, got {text!r}")
+        return value
+
+    return parse
 
 
 def _ci_reason() -> str:
