@@ -55,3 +55,11 @@ def test_it_exits_2_naming_the_flag_when_there_is_nothing_to_choose(db, args, fl
     with pytest.raises(CommandError) as err:
         call_command(*args)
     assert err.value.returncode == 2 and str(err.value).startswith(flag)
+
+
+def test_it_falls_back_to_any_data_set_when_none_has_the_pattern_given(db, capsys):
+    make_dataset(name="coord", rows=200)  # a coordination data set
+    body = run("neural", "train", "--pattern", "prediction", "--epochs", "2", "--wait")
+    assert body["status"] == "succeeded" and body["model"] == "prediction"
+    err = capsys.readouterr().err
+    assert "--data not given: using coord:v1" in err and "--pattern not given" not in err

@@ -21,12 +21,11 @@ def _choices(names: list[str]) -> str:
 def default_dataset(cmd, *, flag: str, pattern: str | None = None) -> str:
     """The newest data set name (of ``pattern`` when given), as ``name:vN``."""
     qs = Dataset.objects.all()
-    if pattern:
+    if pattern and qs.filter(pattern=pattern).exists():  # else any data set: a pattern is only a label
         qs = qs.filter(pattern=pattern)
     newest = list(qs.values("name").annotate(last=Max("created_at")).order_by("-last", "name"))
     if not newest:
-        scope = f" of pattern {pattern}" if pattern else ""
-        raise fail(f"{flag}: no data set{scope} is stored; import or generate one (`data --help`)")
+        raise fail(f"{flag}: no data set is stored; import or generate one (`data --help`)")
     latest = qs.filter(name=newest[0]["name"]).order_by("-version").first()
     names = [row["name"] for row in newest]
     why = "the only data set" if len(names) == 1 else f"the most recent of {_choices(names)}"

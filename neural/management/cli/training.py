@@ -254,8 +254,8 @@ def run_train(cmd: SubcommandCommand, options: dict) -> None:
     outcomes = []
     for pattern in patterns:
         dataset = dataset_get(ref=_data_ref(cmd, options["data"], file, pattern))
-        pattern = pattern or dataset.pattern
-        if options["pattern"] is None and not several:
+        if pattern is None:
+            pattern = dataset.pattern
             cmd.progress(f"--pattern not given: using {pattern}, the pattern of data set {dataset}")
         config = training_config_build(
             epochs=options["epochs"], options=train_options({**options, "pattern": pattern}, file)
