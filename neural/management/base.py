@@ -39,7 +39,7 @@ class SubcommandCommand(BaseCommand):
             details = "; ".join(f"{name}: {problem}" for name, problem in exc.fields.items())
             raise CommandError(f"{exc.message}: {details}", returncode=EXIT_BAD_INPUT) from exc
         except EngineError as exc:
-            raise CommandError(exc.message, returncode=EXIT_BAD_INPUT) from exc
+            raise CommandError(_naming_field(exc), returncode=EXIT_BAD_INPUT) from exc
         except OSError as exc:  # a full disk, a folder not writable: a failure at run time, one line
             where = f" ({exc.filename})" if exc.filename else ""
             raise CommandError(f"{exc.strerror or exc}{where}", returncode=EXIT_FAILED) from exc
@@ -55,6 +55,14 @@ class SubcommandCommand(BaseCommand):
         """Human progress goes to stderr, so stdout stays clean for --json."""
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
+
+
+def _naming_field(exc: EngineError) -> str:
+    """The message, led by the field it is about when it does not say so itself."""
+    field = getattr(exc, "field", None)
+    if not field or field in exc.message or field.replace("_", "-") in exc.message:
+        return exc.message
+    return f"{field}: {exc.message}"
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> CommandError:

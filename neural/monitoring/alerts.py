@@ -30,7 +30,7 @@ from photondrift.outbound import without_credentials
 from photondrift.realtime import DASHBOARD_GROUP, broadcast
 
 Kind = AlertRule.Kind
-FRACTION_KINDS = {Kind.ACCURACY_BELOW, Kind.ESTIMATED_ACCURACY_BELOW, Kind.DRIFT_ABOVE}
+FRACTION_KINDS = {Kind.ACCURACY_BELOW, Kind.ESTIMATED_ACCURACY_BELOW, Kind.DRIFT_ABOVE, Kind.ROBUSTNESS_BELOW}
 TRAINING_KINDS = {Kind.TRAINING_FAILED, Kind.NAN_LOSS, Kind.LOSS_PLATEAU}
 
 
@@ -229,6 +229,18 @@ def _latency(rule: AlertRule, now) -> Verdict:
     )
 
 
+def _robustness(rule: AlertRule) -> Verdict:
+    """The active version's stored robustness score (`neural robustness`); not judged without one."""
+    version = _active(rule.model)
+    score = (version.robustness or {}).get("score") if version else None
+    if score is None:
+        return Verdict(False, [])
+    if score >= rule.threshold:
+        return Verdict(True, [])
+    message = f"{rule.model.name}:{version.label}: robustness score {score:.3f} < {rule.threshold:.3f}"
+    return Verdict(True, [Finding(version.label, score, message)])
+
+
 def _training(rule: AlertRule, now) -> Verdict:
     sessions = TrainingSession.objects.filter(model_name=rule.model.name)
     since = now - timedelta(seconds=rule.window_s)
@@ -271,6 +283,8 @@ def rule_evaluate(*, rule: AlertRule, now=None) -> Verdict:
         return _drift(rule, now)
     if rule.kind == Kind.LATENCY_P99_ABOVE:
         return _latency(rule, now)
+    if rule.kind == Kind.ROBUSTNESS_BELOW:
+        return _robustness(rule)
     return _training(rule, now)
 
 

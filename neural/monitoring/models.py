@@ -93,6 +93,7 @@ class AlertRule(models.Model):
         TRAINING_FAILED = "training_failed", "a training of the model failed"
         NAN_LOSS = "nan_loss", "a training of the model hit a non-finite loss"
         LOSS_PLATEAU = "loss_plateau", "a running training's validation loss stopped improving"
+        ROBUSTNESS_BELOW = "robustness_below", "robustness score below threshold (also gates `neural deploy`)"
 
     model = models.ForeignKey("registry.RegisteredModel", on_delete=models.CASCADE, related_name="alert_rules")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -171,13 +172,13 @@ class DeliveryAttempt(models.Model):
 
 
 class RetrainPolicy(models.Model):
-    class Schedule(models.TextChoices):
-        NONE = "", "no schedule"
-        DAILY = "daily"
-        WEEKLY = "weekly"
-
     model = models.OneToOneField("registry.RegisteredModel", on_delete=models.CASCADE, related_name="retrain_policy")
-    schedule = models.CharField(max_length=10, choices=Schedule.choices, blank=True, default="")
+    schedule = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="'', daily, weekly, monthly or a cron expression (see monitoring/schedules.py)",
+    )
     on_drift = models.BooleanField(default=False, help_text="retrain when a drift alert fires")
     tolerance = models.FloatField(default=0.0, help_text="promote when candidate >= active - tolerance")
     rollout_weight = models.PositiveSmallIntegerField(

@@ -12,6 +12,7 @@ percent instead of taking all traffic at once. A failing candidate stays registe
 from __future__ import annotations
 
 import numpy as np
+from django.db import transaction
 from django.utils import timezone
 
 from neural.datasets.models import Dataset
@@ -21,7 +22,7 @@ from neural.engine.pipeline import split_rows
 from neural.engine.schema import TaskKind
 from neural.errors import Conflict, DataError
 from neural.monitoring.models import RetrainPolicy, RetrainRun
-from neural.monitoring.schedules import retrain_schedule_set
+from neural.monitoring.schedules import parse_schedule, retrain_schedule_set
 from neural.registry.services import model_version_activate
 from neural.registry.serving import predictor_for
 from neural.training.services import training_session_create, training_session_run
@@ -29,11 +30,12 @@ from neural.training.services import training_session_create, training_session_r
 Decision = RetrainRun.Decision
 
 
+@transaction.atomic
 def retrain_policy_set(
     *, model, schedule: str = "", on_drift: bool = False, tolerance: float = 0.0, rollout_weight: int = 0
 ) -> RetrainPolicy:
-    if schedule not in RetrainPolicy.Schedule.values:
-        raise DataError(f"{schedule!r} is not one of daily, weekly (or empty for none)", field="schedule")
+    parsed = parse_schedule(schedule)  # a DataError naming "schedule" before anything is written
+    schedule = " ".join(schedule.split()) if parsed else ""
     if not 0 <= tolerance <= 1:
         raise DataError("must be between 0 and 1", field="tolerance")
     if not 0 <= rollout_weight <= 99:

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from rest_framework import serializers
 
 from neural.api.permissions import is_viewer
-from neural.monitoring.models import Alert, AlertRule, DeliveryAttempt, RetrainRun
+from neural.monitoring.models import Alert, AlertRule, DeliveryAttempt, RetrainPolicy, RetrainRun
 from photondrift.outbound import without_credentials
 
 
@@ -156,3 +156,20 @@ class RetrainRunSerializer(serializers.ModelSerializer):
             "created_at",
             "finished_at",
         ]
+
+
+class RetrainPolicyRequestSerializer(serializers.Serializer):
+    model = serializers.CharField(max_length=100)
+    # Free text: the service judges it (daily, weekly, monthly or a cron expression) and names the field.
+    schedule = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    on_drift = serializers.BooleanField(required=False, default=False)
+    tolerance = serializers.FloatField(required=False, default=0.0)
+    rollout_weight = serializers.IntegerField(required=False, default=0)
+
+
+class RetrainPolicySerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.name")
+
+    class Meta:
+        model = RetrainPolicy
+        fields = ["model", "schedule", "on_drift", "tolerance", "rollout_weight", "created_at"]

@@ -12,5 +12,6 @@ urlpatterns = [
     path("alerts", views.AlertListView.as_view(), name="alerts"),
     path("alerts/<int:alert_id>/acknowledge", views.AlertAcknowledgeView.as_view(), name="alert-acknowledge"),
     path("alerts/<int:alert_id>/resolve", views.AlertResolveView.as_view(), name="alert-resolve"),
+    path("retrain-policies", views.RetrainPolicyView.as_view(), name="retrain-policies"),
     path("retrain-runs", views.RetrainRunListView.as_view(), name="retrain-runs"),
 ]

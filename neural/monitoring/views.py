@@ -7,9 +7,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from neural.api.permissions import IsOperatorOrReadOnly
-from neural.errors import DataError, NotFound
+from neural.errors import DataError, NotFound, named_in_body
 from neural.monitoring import alerts as alert_services
-from neural.monitoring.models import Alert, AlertRule, RetrainRun
+from neural.monitoring.models import Alert, AlertRule, RetrainPolicy, RetrainRun
+from neural.monitoring.retraining import retrain_policy_set
 from neural.monitoring.selectors import accuracy_buckets, alert_list, drift_history
 from neural.monitoring.serializers import (
     AlertRuleCreateSerializer,
@@ -17,6 +18,8 @@ from neural.monitoring.serializers import (
     AlertSerializer,
     FeedbackBulkSerializer,
     FeedbackSerializer,
+    RetrainPolicyRequestSerializer,
+    RetrainPolicySerializer,
     RetrainRunSerializer,
 )
 from neural.monitoring.services import (
@@ -188,3 +191,27 @@ class RetrainRunListView(generics.ListAPIView):
         if self.request.query_params.get("model"):
             runs = runs.filter(model__name=self.request.query_params["model"])
         return runs
+
+
+class RetrainPolicyView(APIView):
+    """GET lists retraining policies (?model=); POST sets one model's schedule (daily, weekly,
+    monthly or a cron expression), drift trigger, tolerance and rollout weight."""
+
+    permission_classes = [permissions.IsAuthenticated, IsOperatorOrReadOnly]
+
+    @extend_schema(responses={200: RetrainPolicySerializer(many=True)})
+    def get(self, request):
+        policies = RetrainPolicy.objects.select_related("model")
+        if request.query_params.get("model"):
+            policies = policies.filter(model__name=request.query_params["model"])
+        return Response(RetrainPolicySerializer(policies, many=True).data)
+
+    @extend_schema(request=RetrainPolicyRequestSerializer, responses={200: RetrainPolicySerializer})
+    def post(self, request):
+        body = RetrainPolicyRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        with named_in_body("model"):
+            model = model_get(name=data.pop("model"))
+        policy = retrain_policy_set(model=model, **data)
+        return Response(RetrainPolicySerializer(policy).data)

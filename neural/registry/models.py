@@ -55,6 +55,9 @@ class ModelVersion(models.Model):
     n_parameters = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=False)
     compression = models.CharField(max_length=10, blank=True, help_text="'zstd' when the files are compressed")
+    robustness = models.JSONField(
+        default=dict, blank=True, help_text="the latest `neural robustness` report (registry/robustness.py)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -82,6 +85,7 @@ class ActivationEvent(models.Model):
         PROMOTE = "promote", "candidate promoted"
         ABORT = "abort", "rollout rolled back"
         IMPORT = "import", "imported"
+        DEPLOY = "deploy", "deployed (validated; already active)"
 
     model = models.ForeignKey(RegisteredModel, null=True, on_delete=models.SET_NULL, related_name="activation_events")
     model_name = models.CharField(max_length=100)

@@ -135,7 +135,7 @@ def _locked(model_id: int) -> RegisteredModel:
     return RegisteredModel.objects.select_for_update().get(pk=model_id)
 
 
-def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
+def model_version_activate(*, version: ModelVersion, user=None, detail: str = "") -> ModelVersion:
     """Make ``version`` the one active version of its model and record who did it.
 
     Activating an older version than the current one is recorded as a rollback.
@@ -158,6 +158,7 @@ def model_version_activate(*, version: ModelVersion, user=None) -> ModelVersion:
                 user=user,
                 from_version=current.version if current else None,
                 to_version=version.version,
+                detail=detail[:200],
             )
     except IntegrityError as exc:
         raise Conflict("another activation of this model happened at the same time; retry", field="version") from exc
@@ -211,7 +212,9 @@ def _delete_prediction_logs(model: RegisteredModel) -> None:
         )
 
 
-def model_rollout_start(*, model: RegisteredModel, version: ModelVersion, weight: int, user=None) -> RegisteredModel:
+def model_rollout_start(
+    *, model: RegisteredModel, version: ModelVersion, weight: int, user=None, detail: str = ""
+) -> RegisteredModel:
     """Send ``weight`` percent of predictions (1-99) to ``version``; the active version keeps the rest."""
     if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 99:
         raise DataError("weight must be a whole percentage between 1 and 99", field="weight")
@@ -234,7 +237,7 @@ def model_rollout_start(*, model: RegisteredModel, version: ModelVersion, weight
             user=user,
             from_version=active.version,
             to_version=version.version,
-            detail=f"{weight}% of traffic to v{version.version}",
+            detail=(f"{weight}% of traffic to v{version.version}" + (f"; {detail}" if detail else ""))[:200],
         )
     return model
 
@@ -276,3 +279,25 @@ def model_rollout_abort(*, model: RegisteredModel, user=None) -> RegisteredModel
             to_version=active.version if active else None,
         )
     return model
+
+
+def model_version_deploy_record(*, version: ModelVersion, user=None, detail: str = "") -> None:
+    """Record that an already-active version passed a deployment gate (who, what, why), so the
+    activation history shows each deployment even when it changed nothing."""
+    with transaction.atomic():
+        model = _locked(version.model_id)
+        _record(
+            model,
+            ActivationEvent.Action.DEPLOY,
+            user=user,
+            from_version=version.version,
+            to_version=version.version,
+            detail=detail[:200],
+        )
+
+
+def model_version_robustness_set(*, version: ModelVersion, report: dict) -> ModelVersion:
+    """Store a robustness report with the version (the latest one replaces the previous)."""
+    ModelVersion.objects.filter(pk=version.pk).update(robustness=report)
+    version.robustness = report
+    return version

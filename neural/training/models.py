@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 
 from neural.datasets.models import Pattern
 
@@ -73,6 +73,12 @@ class TrainingSession(models.Model):
             models.Index(F("started_at").desc(), F("id").desc(), name="session_started"),
             models.Index("status", F("started_at").desc(), F("id").desc(), name="session_status_started"),
             models.Index("model_name", F("created_at").desc(), name="session_model_created"),
+        ]
+        constraints = [
+            # `--session NAME` and `train/{name}` find one session: a name is unique per model.
+            models.UniqueConstraint(
+                fields=["model_name", "name"], condition=~Q(name=""), name="session_name_unique_per_model"
+            )
         ]
 
     def __str__(self) -> str:

@@ -27,7 +27,7 @@ from neural.registry.selectors import model_version_resolve
 from neural.registry.serving import load_predictor
 from neural.registry.storage import version_dir
 from neural.training.models import TrainingSession
-from neural.training.selectors import session_get
+from neural.training.selectors import session_get, session_resolve
 from neural.training.serializers import SessionLogSerializer, SessionStatusSerializer
 from neural.training.tuning import tuning_job_settle
 
@@ -50,8 +50,9 @@ def score_key(task: str) -> str:
 # --- sessions -------------------------------------------------------------------------------
 
 
-def session_status(*, session_id: int) -> dict:
-    return dict(SessionStatusSerializer(session_get(session_id=session_id)).data)
+def session_status(*, session_id: int | str) -> dict:
+    """``session_id``: an id or a session name."""
+    return dict(SessionStatusSerializer(session_resolve(ref=session_id)).data)
 
 
 def session_status_text(s: dict) -> str:
@@ -61,8 +62,8 @@ def session_status_text(s: dict) -> str:
     return f"session {s['session_id']} {s['status']}: epoch {s['epoch']}/{s['epochs']}{eta} {metrics}{error}".strip()
 
 
-def session_logs(*, session_id: int, after: int = 0) -> list[dict]:
-    session = session_get(session_id=session_id)
+def session_logs(*, session_id: int | str, after: int = 0) -> list[dict]:
+    session = session_resolve(ref=session_id)
     return [dict(row) for row in SessionLogSerializer(session.log_lines.filter(id__gt=after), many=True).data]
 
 
@@ -70,8 +71,9 @@ def log_text(line: dict) -> str:
     return f"{line['created_at']} {line['level']:<7} {line['message']}"
 
 
-def follow_logs(*, session_id: int, poll_s: float = FOLLOW_POLL_S) -> Iterator[dict]:
+def follow_logs(*, session_id: int | str, poll_s: float = FOLLOW_POLL_S) -> Iterator[dict]:
     """Every stored line, then each new one as it is written, until the session has ended."""
+    session_id = session_resolve(ref=session_id).pk
     last = 0
     while True:
         finished = session_get(session_id=session_id).is_finished

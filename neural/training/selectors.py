@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neural.errors import NotFound
+from neural.errors import DataError, NotFound
 from neural.training.models import EpochMetric, TrainingSession, TuningJob
 
 
@@ -11,6 +11,32 @@ def session_get(*, session_id: int) -> TrainingSession:
     if session is None:
         raise NotFound(f"training session {session_id} does not exist", field="session")
     return session
+
+
+def session_resolve(*, ref: str | int) -> TrainingSession:
+    """A session named by its id or by its name. Names are unique per model; a name two models'
+    sessions share is refused with both model names, so the caller can give the id instead."""
+    text = str(ref).strip()
+    if text.isdigit():
+        return session_get(session_id=int(text))
+    found = list(TrainingSession.objects.select_related("dataset", "model_version").filter(name=text)[:5])
+    if not found:
+        raise NotFound(f"no training session has the id or name {text!r}", field="session")
+    if len(found) > 1:
+        models = ", ".join(sorted({s.model_name for s in found}))
+        raise DataError(f"sessions of several models are named {text!r} ({models}); give the id", field="session")
+    return found[0]
+
+
+def session_name_free(*, model_name: str, base: str) -> str:
+    """``base``, or ``base-2``, ``-3``...: the first name no session of ``model_name`` has yet
+    (for names the commands make up, such as "retrain of m:v1")."""
+    taken = set(
+        TrainingSession.objects.filter(model_name=model_name, name__startswith=base).values_list("name", flat=True)
+    )
+    if base not in taken:
+        return base
+    return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
 
 
 def session_list(*, status: str | None = None, model_name: str | None = None):

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -85,23 +85,63 @@ def training_session_create(
         )
     if fine_tune:
         transfer_check(source=parent_version, dataset=dataset)
-    session = TrainingSession.objects.create(
-        name=session_name or "",
-        owner=user if getattr(user, "is_authenticated", False) else None,
-        dataset=dataset,
-        pattern=pattern,
-        model_name=model_name,
-        config=config.to_dict(),
-        epochs=config.epochs,
-        parent_version=parent_version,
-        distil_params=distil_params,
-        fine_tune=fine_tune,
-    )
+    session_name = validate_session_name(session_name or "", model_name=model_name)
+    try:
+        with transaction.atomic():
+            session = _session_insert(
+                user=user,
+                dataset=dataset,
+                pattern=pattern,
+                config=config,
+                model_name=model_name,
+                session_name=session_name,
+                parent_version=parent_version,
+                distil_params=distil_params,
+                fine_tune=fine_tune,
+            )
+    except IntegrityError as exc:  # a concurrent create took the name between the check and the insert
+        raise DataError(
+            f"model {model_name!r} already has a session named {session_name!r} (session_name is unique per model)",
+            field="session_name",
+        ) from exc
     if enqueue:
         from neural.training.tasks import training_session_run_task
 
         transaction.on_commit(lambda: training_session_run_task.delay(session.pk))
     return session
+
+
+def validate_session_name(name: str, *, model_name: str) -> str:
+    """A session name is optional; when given it is unique per model, at most 200 characters, one
+    line, and not a bare number (ids and names share the ``--session`` / ``train/{id}`` slot)."""
+    name = name.strip()
+    if not name:
+        return ""
+    if len(name) > 200 or any(ord(c) < 32 for c in name):
+        raise DataError("a session name is one line of at most 200 characters", field="session_name")
+    if "/" in name or "\\" in name:
+        raise DataError(
+            "a session name cannot contain / or \\ (it is part of the train/{name} URL)", field="session_name"
+        )
+    if name.isdigit():
+        raise DataError("a session name cannot be only digits (that is how ids are written)", field="session_name")
+    if TrainingSession.objects.filter(model_name=model_name, name=name).exists():
+        raise DataError(
+            f"model {model_name!r} already has a session named {name!r} (session_name is unique per model)",
+            field="session_name",
+        )
+    return name
+
+
+def _session_insert(*, user, dataset, config: TrainConfig, session_name: str, **fields) -> TrainingSession:
+    return TrainingSession.objects.create(
+        name=session_name,
+        owner=user if getattr(user, "is_authenticated", False) else None,
+        dataset=dataset,
+        config=config.to_dict(),
+        epochs=config.epochs,
+        **fields,
+    )
 
 
 class SessionBusy(Exception):

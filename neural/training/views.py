@@ -16,8 +16,8 @@ from neural.training import series
 from neural.training.search_control import can_cancel, tuning_job_cancel
 from neural.training.selectors import (
     epoch_rows_after,
-    session_get,
     session_list,
+    session_resolve,
     tuning_job_get,
     tuning_job_list,
 )
@@ -71,31 +71,31 @@ class TrainView(generics.ListAPIView):
 
 class SessionDetailView(APIView):
     @extend_schema(responses={200: SessionSerializer})
-    def get(self, request, session_id: int):
-        return Response(SessionSerializer(session_get(session_id=session_id)).data)
+    def get(self, request, session_id: str):
+        return Response(SessionSerializer(session_resolve(ref=session_id)).data)
 
     @extend_schema(request=SessionAnnotateSerializer, responses={200: SessionSerializer})
-    def patch(self, request, session_id: int):
+    def patch(self, request, session_id: str):
         """An operator's tags and notes on a run."""
-        session = session_get(session_id=session_id)
+        session = session_resolve(ref=session_id)
         body = SessionAnnotateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         session = training_session_annotate(session=session, **body.validated_data)
         return Response(SessionSerializer(session).data)
 
     @extend_schema(responses={200: SessionStatusSerializer, 202: SessionStatusSerializer})
-    def delete(self, request, session_id: int):
+    def delete(self, request, session_id: str):
         """Stop: 200 when the session is stopped now (it was queued, or its worker is gone), 202
         when its live worker was asked to stop before its next batch."""
-        session = training_session_stop(session=session_get(session_id=session_id))
+        session = training_session_stop(session=session_resolve(ref=session_id))
         code = status.HTTP_200_OK if session.is_finished else status.HTTP_202_ACCEPTED
         return Response(SessionStatusSerializer(session).data, status=code)
 
 
 class SessionStatusView(APIView):
     @extend_schema(responses={200: SessionStatusSerializer})
-    def get(self, request, session_id: int):
-        return Response(SessionStatusSerializer(session_get(session_id=session_id)).data)
+    def get(self, request, session_id: str):
+        return Response(SessionStatusSerializer(session_resolve(ref=session_id)).data)
 
 
 RANGE_PARAMETERS = [
@@ -146,8 +146,8 @@ class SessionMetricsView(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request, session_id: int):
-        session = session_get(session_id=session_id)
+    def get(self, request, session_id: str):
+        session = session_resolve(ref=session_id)
         params = request.query_params
         head = {"session_id": session.pk, "status": session.status, "epoch": session.epoch, "epochs": []}
         after = _whole(params, "after", None)
@@ -175,8 +175,8 @@ class SessionStepsView(APIView):
     per bucket when longer than ``max_points``; or, with ``after``, the steps after one."""
 
     @extend_schema(parameters=RANGE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
-    def get(self, request, session_id: int):
-        session = session_get(session_id=session_id)
+    def get(self, request, session_id: str):
+        session = session_resolve(ref=session_id)
         params = request.query_params
         head = {"session_id": session.pk, "status": session.status}
         after = _whole(params, "after", None)
@@ -202,8 +202,8 @@ class SessionLogsView(APIView):
         parameters=[OpenApiParameter("after", int, description="only lines with id > after")],
         responses={200: SessionLogSerializer(many=True)},
     )
-    def get(self, request, session_id: int):
-        session = session_get(session_id=session_id)
+    def get(self, request, session_id: str):
+        session = session_resolve(ref=session_id)
         after = request.query_params.get("after", "0")
         if not after.isdigit():
             raise DataError("after must be a whole number", field="after")

@@ -33,6 +33,8 @@ if not SECRET_KEY:
     SECRET_KEY = embedded_secret_key(PHOTONDRIFT_HOME)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# The port the server listens on (Procfile, `make run`); `neural dashboard` prints URLs with it.
+PORT = env_int("PORT", 8000, minimum=1)
 
 # --- HTTPS (docs/security.md): production defaults unless DEBUG; the embedded server, which
 # serves plain HTTP on this machine, sets DJANGO_HTTPS=false for itself (photondrift/embedded.py).

@@ -9,6 +9,7 @@ from neural.datasets.generator import GENERATORS
 from neural.datasets.quality import quality_report
 from neural.datasets.services import dataset_load_frame, dataset_set_schema
 from neural.management.base import fail
+from neural.management.cli.defaults import default_dataset
 
 
 class DataVersionCommands:
@@ -85,7 +86,7 @@ class DataVersionCommands:
         self._emit_version(versions.dataset_augment(dataset=self.dataset(dataset), factor=factor, seed=seed))
 
     def add_split_arguments(self, p) -> None:
-        p.add_argument("--dataset", required=True, help="name, name:vN or id")
+        p.add_argument("--dataset", help="name, name:vN or id (default: the only, or most recent, data set)")
         p.add_argument("--validation-ratio", type=float, default=0.2)
         p.add_argument("--stratify", action="store_true", help="keep class shares equal in both parts")
         p.add_argument("--time-column", help="validation rows are the latest by this column")
@@ -93,7 +94,7 @@ class DataVersionCommands:
 
     def do_split(self, *, dataset, validation_ratio, stratify, time_column, seed, **_) -> None:
         ds = versions.dataset_split(
-            dataset=self.dataset(dataset),
+            dataset=self.dataset(dataset or default_dataset(self, flag="--dataset")),
             validation_ratio=validation_ratio,
             stratify=stratify,
             time_column=time_column,

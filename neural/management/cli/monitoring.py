@@ -135,7 +135,11 @@ class MonitoringCommands:
 
     def add_retrain_policy_arguments(self, p) -> None:
         p.add_argument("--model", required=True)
-        p.add_argument("--schedule", choices=["", "daily", "weekly"], default="")
+        p.add_argument(
+            "--schedule",
+            default="",
+            help="daily, weekly, monthly or a cron expression such as '30 2 * * 1-5' (empty: none)",
+        )
         p.add_argument("--on-drift", action="store_true", help="retrain when a drift alert fires")
         p.add_argument("--tolerance", type=_fraction, default=0.0)
         p.add_argument("--rollout-weight", type=int, default=0, help="1-99: A/B rollout instead of promotion")

@@ -13,14 +13,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from neural.datasets.models import Pattern
+from neural.datasets.models import Dataset, Pattern
 from neural.datasets.selectors import dataset_get
 from neural.engine.names import name_from_text
 from neural.engine.training_file import TrainingFile, load_training_file
 from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
+from neural.management.cli.defaults import default_dataset, default_model
 from neural.registry.storage import storage_root
 from neural.training import reports
 from neural.training.models import TrainingSession
+from neural.training.selectors import session_name_free, session_resolve
 from neural.training.services import (
     training_config_build,
     training_session_create,
@@ -98,13 +100,19 @@ class TrainingCommands:
         self.emit(rows, reports.compare_text(rows))
 
     def add_retrain_arguments(self, p) -> None:
-        p.add_argument("--model", required=True, help="name or name:vN")
+        p.add_argument("--model", help="name or name:vN (default: the only, or most recently trained, model)")
         p.add_argument("--learning-rate", type=float)
         p.add_argument("--epochs", type=int)
         p.add_argument("--wait", action="store_true")
 
-    def do_retrain(self, *, model: str, learning_rate: float | None, epochs: int | None, wait: bool, **_) -> None:
-        version = reports.resolve(model)
+    def do_retrain(
+        self, *, model: str | None, learning_rate: float | None, epochs: int | None, wait: bool, **_
+    ) -> None:
+        if learning_rate is not None and not learning_rate > 0:
+            raise fail(f"--learning-rate must be > 0, got {learning_rate}")
+        if epochs is not None and epochs <= 0:
+            raise fail("--epochs must be a whole number > 0")
+        version = reports.resolve(model or default_model(self))
         overrides = {"learning_rate": learning_rate} if learning_rate is not None else {}
         config = training_config_build(epochs=epochs, options={**version.config, **overrides})
         start_session(
@@ -113,7 +121,7 @@ class TrainingCommands:
             pattern=version.model.pattern,
             config=config,
             model_name=version.model.name,
-            session_name=name_from_text(f"retrain of {version}"),
+            session_name=session_name_free(model_name=version.model.name, base=name_from_text(f"retrain of {version}")),
             wait=wait,
             parent_version=version,
         )
@@ -133,7 +141,9 @@ class TrainingCommands:
             pattern=version.model.pattern,
             config=training_config_build(options=version.config),
             model_name=version.model.name,
-            session_name=name_from_text(f"simplify {version} to {target_params} parameters"),
+            session_name=session_name_free(
+                model_name=version.model.name, base=name_from_text(f"simplify {version} to {target_params} parameters")
+            ),
             wait=True,
             parent_version=version,
             distil_params=target_params,
@@ -185,13 +195,16 @@ class TrainingCommands:
         source = reports.resolve(source_model)
         dataset = dataset_get(ref=target_domain)
         overrides = {"learning_rate": learning_rate} if learning_rate is not None else {}
+        model_name = model_name or f"{source.model.name}-{dataset.name}"[:100]
         start_session(
             self,
             dataset=dataset,
             pattern=source.model.pattern,
             config=training_config_build(epochs=fine_tune_epochs, options={**source.config, **overrides}),
-            model_name=model_name or f"{source.model.name}-{dataset.name}"[:100],
-            session_name=name_from_text(f"transfer of {source} to {dataset}"),
+            model_name=model_name,
+            session_name=session_name_free(
+                model_name=model_name, base=name_from_text(f"transfer of {source} to {dataset}")
+            ),
             wait=wait,
             parent_version=source,
             fine_tune=True,
@@ -199,8 +212,14 @@ class TrainingCommands:
 
 
 def add_train_arguments(p) -> None:
-    p.add_argument("--pattern", required=True, help=", ".join(Pattern.values))
-    p.add_argument("--data", help="data set name, or name:vN (default: the config file's first data_sources entry)")
+    p.add_argument(
+        "--pattern", help=", ".join(Pattern.values) + " (default: every model in --config, else the data set's pattern)"
+    )
+    p.add_argument(
+        "--data",
+        help="data set name, or name:vN (default: the config file's data source for the pattern, "
+        "else the only or most recent data set)",
+    )
     p.add_argument("--epochs", type=int)
     p.add_argument("--config", type=Path, help=".neural-training.yml; flags given here override it")
     p.add_argument("--model-name")
@@ -226,28 +245,55 @@ def train_options(options: dict, file: TrainingFile | None) -> dict:
 
 
 def run_train(cmd: SubcommandCommand, options: dict) -> None:
-    if options["pattern"] not in Pattern.values:
+    """Train one model, or with ``--config`` and no ``--pattern`` every model the file names."""
+    if options["pattern"] is not None and options["pattern"] not in Pattern.values:
         raise fail(f"--pattern: unknown pattern {options['pattern']!r}; expected one of {', '.join(Pattern.values)}")
     if options["epochs"] is not None and options["epochs"] <= 0:
         raise fail("--epochs must be a whole number > 0")
     file = load_training_file(options["config"], storage_root=storage_root()) if options.get("config") else None
-    data_ref = options["data"] or (file.data_sources[0] if file and file.data_sources else None)
-    if data_ref is None:
-        raise fail("--data: name a data set (or list one under data_sources in --config)")
-    dataset = dataset_get(ref=data_ref)
-    config = training_config_build(epochs=options["epochs"], options=train_options(options, file))
-    for key, on in (file.advanced if file else {}).items():
-        if on:
-            cmd.progress(f"note: advanced.{key} is not applied by training; see `neural --help` for its command")
-    start_session(
-        cmd,
-        dataset=dataset,
-        pattern=options["pattern"],
-        config=config,
-        model_name=options["model_name"],
-        session_name=options["session_name"],
-        wait=options["wait"],
-    )
+    patterns = list(file.models) if options["pattern"] is None and file and file.models else [options["pattern"]]
+    several = len(patterns) > 1
+    if several and (options["model_name"] or options["session_name"] or options["data"]):
+        raise fail("--pattern: the config names several models; give --pattern with --model-name/--session-name/--data")
+    outcomes = []
+    for pattern in patterns:
+        dataset = dataset_get(ref=_data_ref(cmd, options["data"], file, pattern))
+        if pattern is None:
+            pattern = dataset.pattern
+            cmd.progress(f"--pattern not given: using {pattern}, the pattern of data set {dataset}")
+        config = training_config_build(
+            epochs=options["epochs"], options=train_options({**options, "pattern": pattern}, file)
+        )
+        for key, on in (file.advanced if file else {}).items():
+            if on:
+                cmd.progress(f"note: advanced.{key} is not applied by training; see `neural --help` for its command")
+        session = start_session(
+            cmd,
+            dataset=dataset,
+            pattern=pattern,
+            config=config,
+            model_name=options["model_name"],
+            session_name=options["session_name"],
+            wait=options["wait"],
+            quiet=several,
+        )
+        outcomes.append(reports.session_outcome(session))
+    if several:
+        cmd.emit(outcomes, "\n".join(reports.session_outcome_text(o) for o in outcomes))
+
+
+def _data_ref(cmd: SubcommandCommand, given: str | None, file: TrainingFile | None, pattern: str | None) -> str:
+    """--data, else the file's data source for the pattern (or its first), else the obvious data set."""
+    if given:
+        return given
+    sources = file.data_sources if file else []
+    for ref in sources:
+        found = Dataset.objects.filter(name=ref.partition(":v")[0]).order_by("-version").first()
+        if found is not None and (pattern is None or found.pattern == pattern):
+            return ref
+    if sources:
+        return sources[0]
+    return default_dataset(cmd, flag="--data", pattern=pattern)
 
 
 def start_session(cmd: SubcommandCommand, *, wait: bool, quiet: bool = False, **create) -> TrainingSession:
@@ -256,10 +302,11 @@ def start_session(cmd: SubcommandCommand, *, wait: bool, quiet: bool = False, **
     in_process = wait and not worker_alive()
     session = training_session_create(user=None, enqueue=not in_process, **create)
     if not wait:
-        cmd.emit(
-            {"session_id": session.pk, "status": session.status, "model": session.model_name},
-            f"session {session.pk} queued for model {session.model_name}",
-        )
+        if not quiet:
+            cmd.emit(
+                {"session_id": session.pk, "status": session.status, "model": session.model_name},
+                f"session {session.pk} queued for model {session.model_name}",
+            )
         return session
     if in_process:
         cmd.progress(f"no Celery worker is alive: training session {session.pk} in this process")
@@ -284,21 +331,22 @@ class SessionCommands:
     }
 
     def add_status_arguments(self, p) -> None:
-        p.add_argument("--session", type=int, required=True)
+        p.add_argument("--session", required=True, help="the session's id or name")
 
-    def do_status(self, *, session: int, **_) -> None:
+    def do_status(self, *, session: str, **_) -> None:
         report = reports.session_status(session_id=session)
         self.emit(report, reports.session_status_text(report))
 
     def add_logs_arguments(self, p) -> None:
-        p.add_argument("--session", type=int, required=True)
+        p.add_argument("--session", required=True, help="the session's id or name")
         p.add_argument("--follow", action="store_true", help="keep printing new lines until the session ends")
 
-    def do_logs(self, *, session: int, follow: bool, **_) -> None:
+    def do_logs(self, *, session: str, follow: bool, **_) -> None:
+        found = session_resolve(ref=session)
         if not follow:
-            lines = reports.session_logs(session_id=session)
-            self.emit({"session_id": session, "lines": lines}, "\n".join(reports.log_text(x) for x in lines))
+            lines = reports.session_logs(session_id=found.pk)
+            self.emit({"session_id": found.pk, "lines": lines}, "\n".join(reports.log_text(x) for x in lines))
             return
-        for line in reports.follow_logs(session_id=session):
+        for line in reports.follow_logs(session_id=found.pk):
             self.emit(line, reports.log_text(line))
             self.stdout.flush()

@@ -5,13 +5,20 @@ from __future__ import annotations
 from neural.management.base import SubcommandCommand
 from neural.management.cli.accounts import AccountCommands
 from neural.management.cli.monitoring import MonitoringCommands
+from neural.management.cli.operations import OperationsCommands
 from neural.management.cli.registry import RegistryCommands
 from neural.management.cli.search import SearchCommands
 from neural.management.cli.training import TrainingCommands
 
 
 class Command(
-    TrainingCommands, SearchCommands, RegistryCommands, MonitoringCommands, AccountCommands, SubcommandCommand
+    OperationsCommands,
+    TrainingCommands,
+    SearchCommands,
+    RegistryCommands,
+    MonitoringCommands,
+    AccountCommands,
+    SubcommandCommand,
 ):
     help = "Models: train, status, activate, predict, and more (see each sub-command's --help)."
     subcommands = {
@@ -20,4 +27,5 @@ class Command(
         **RegistryCommands.registry_subcommands,
         **MonitoringCommands.monitoring_subcommands,
         **AccountCommands.account_subcommands,
+        **OperationsCommands.operations_subcommands,
     }
