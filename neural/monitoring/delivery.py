@@ -53,8 +53,10 @@ def alert_deliver(*, alert_id: int, worker: str | None = None) -> bool:
     alert = Alert.objects.select_related("rule", "model").get(pk=alert_id)
     payload = alert_payload(alert)
     started = time.perf_counter()
-    broadcast(DASHBOARD_GROUP, "monitoring.alert", payload)
+    # Database first: whoever hears the event and reads the alert finds its dashboard attempt
+    # (broadcast logs its own failures; pages catch up from the database).
     _record(alert, Channel.DASHBOARD, DASHBOARD_GROUP, started, worker, ok=True)
+    broadcast(DASHBOARD_GROUP, "monitoring.alert", payload)
     for address in alert.rule.emails:
         started = time.perf_counter()
         try:

@@ -8,10 +8,10 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 
 from neural.api.permissions import VIEWERS_GROUP
 from photondrift.asgi import application
+from tests.factories import api_token
 
 GIB = 1 << 30
 
@@ -75,8 +75,7 @@ def test_it_refuses_an_anonymous_gigabyte_before_reading_it(db, no_upload):
 
 def test_it_holds_an_authenticated_upload_to_the_upload_limit(db, user, settings, no_upload):
     settings.DATA_UPLOAD_MAX_MB, settings.REQUEST_BODY_MAX_MB = 4, 1
-    token, _ = Token.objects.get_or_create(user=user)
-    auth = {"authorization": f"Token {token.key}", "content-type": "multipart/form-data; boundary=x"}
+    auth = {"authorization": f"Token {api_token(user)}", "content-type": "multipart/form-data; boundary=x"}
     status, body, reads = call("/api/v1/neural/datasets", headers={**auth, "content-length": str(5 << 20)}, chunks=[])
     assert status == 413 and "DATA_UPLOAD_MAX_MB" in body["error"] and reads == 0
     bogus = {**auth, "authorization": "Token not-a-token", "content-length": str(2 << 20)}

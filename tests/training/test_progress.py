@@ -54,15 +54,14 @@ def test_it_lets_an_operator_tag_and_note_a_run_and_refuses_bad_tags(api, traine
 
 def test_a_viewer_cannot_tag_a_run(trained):
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, api_token
 
     viewer = UserFactory(username="viewer")
     viewer.groups.add(Group.objects.get(name="viewers"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=viewer).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(viewer)}")
     res = client.patch(f"/api/v1/neural/train/{trained.pk}", {"tags": ["x"]}, format="json")
     assert res.status_code == 403
     trained.refresh_from_db()

@@ -8,21 +8,20 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from neural.registry.models import ModelVersion
 from neural.training.models import TuningJob
 from neural.training.search_control import StopWhenCancelled
 from neural.training.tuning import tuning_job_create, tuning_job_run, tuning_report
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_token
 
 SEARCH = {"model": "coord-model", "space": "efficient", "method": "random", "trials": 2, "epochs": 1}
 
 
 def _client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 
