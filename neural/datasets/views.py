@@ -8,10 +8,11 @@ from pathlib import Path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from neural.api.parsers import JSONParser
 from neural.datasets.selectors import dataset_by_id, dataset_list, dataset_sample
 from neural.datasets.serializers import DatasetSchemaPatchSerializer, DatasetSerializer, DatasetUploadSerializer
 from neural.datasets.services import check_size, dataset_import, dataset_set_schema

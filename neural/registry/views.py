@@ -26,7 +26,7 @@ from neural.registry.selectors import model_detail, model_get, model_list
 from neural.registry.serializers import (
     ActivateSerializer,
     ActivationEventSerializer,
-    ModelVersionSerializer,
+    ModelMetricsSerializer,
     PredictBatchSerializer,
     PredictSerializer,
     RecommendSerializer,
@@ -98,7 +98,7 @@ class ModelDetailView(APIView):
 
 
 class ModelMetricsView(APIView):
-    @extend_schema(responses={200: ModelVersionSerializer(many=True)})
+    @extend_schema(responses={200: ModelMetricsSerializer})
     def get(self, request, model_id: str):
         model = model_get(name=model_id)
         return Response(

@@ -97,6 +97,22 @@ class SessionLogSerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "level", "message"]
 
 
+class SessionMetricsSerializer(serializers.Serializer):
+    """What GET train/{id}/metrics answers (documents the response)."""
+
+    session_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=TrainingSession.Status.choices)
+    epochs = EpochMetricSerializer(many=True)
+
+
+class SessionLogsSerializer(serializers.Serializer):
+    """What GET train/{id}/logs answers (documents the response)."""
+
+    session_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=TrainingSession.Status.choices)
+    lines = SessionLogSerializer(many=True)
+
+
 class SearchRequestSerializer(serializers.Serializer):
     model = serializers.CharField(max_length=120, help_text="the base version: model name, or name:vN")
     space = serializers.ChoiceField(

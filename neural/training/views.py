@@ -15,6 +15,8 @@ from neural.training.serializers import (
     SearchRequestSerializer,
     SearchSerializer,
     SessionLogSerializer,
+    SessionLogsSerializer,
+    SessionMetricsSerializer,
     SessionSerializer,
     SessionStatusSerializer,
     TrainRequestSerializer,
@@ -72,7 +74,7 @@ class SessionStatusView(APIView):
 class SessionMetricsView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("max_points", int, description="downsample to at most N epochs")],
-        responses={200: EpochMetricSerializer(many=True)},
+        responses={200: SessionMetricsSerializer},
     )
     def get(self, request, session_id: int):
         session = session_get(session_id=session_id)
@@ -88,7 +90,7 @@ class SessionMetricsView(APIView):
 class SessionLogsView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="only lines with id > after")],
-        responses={200: SessionLogSerializer(many=True)},
+        responses={200: SessionLogsSerializer},
     )
     def get(self, request, session_id: int):
         session = session_get(session_id=session_id)

@@ -128,6 +128,8 @@ DATASET_STORAGE_PATH = Path(env_str("DATASET_STORAGE_PATH", str(PHOTONDRIFT_HOME
 MODEL_STORAGE_PATH = Path(env_str("MODEL_STORAGE_PATH", str(PHOTONDRIFT_HOME / "models")))
 DATA_UPLOAD_MAX_MB = env_int("DATA_UPLOAD_MAX_MB", 1024, minimum=1)
 PREDICT_BATCH_MAX = env_int("PREDICT_BATCH_MAX", 10_000, minimum=1)
+# Lists/objects in a JSON request body may nest this deep; deeper is a 400 (neural/api/parsers.py).
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32, minimum=2)
 # Django refuses request bodies above this before our code sees them; uploads stream to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
@@ -190,7 +192,12 @@ REST_FRAMEWORK = {
         "neural.api.permissions.IsOperatorOrReadOnly",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "neural.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "neural.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "neural.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from neural.datasets.importers.base import (
     SQLITE_MAGIC,
     Importer,
     Probe,
+    parse_json,
     register,
     sqlite_tables,
 )
@@ -56,7 +56,7 @@ def probe(path: Path) -> Probe:
                 return found  # binary: the reader says so
             raise DataError(f"file looks like JSON but is not valid UTF-8 at byte {exc.start}", field="file") from exc
         try:
-            found.json_doc = json.loads(text)
+            found.json_doc = parse_json(text)
         except ValueError:
             found.json_doc = None  # not one JSON document: maybe JSON Lines
     return found

@@ -76,6 +76,14 @@ def register(cls: type[Importer]) -> type[Importer]:
     return cls
 
 
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads``; lists/objects nested past Python's recursion limit are a DataError, not a crash."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise DataError("file holds JSON nested too deeply to read (lists inside lists...)", field="file") from None
+
+
 def load_json(path: Path) -> Any:
     """Parse a JSON file, naming the line and column of a syntax error."""
     try:
@@ -83,7 +91,7 @@ def load_json(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise DataError(f"file is not valid UTF-8 JSON at byte {exc.start}", field="file") from exc
     try:
-        return json.loads(text)
+        return parse_json(text)
     except json.JSONDecodeError as exc:
         raise DataError(
             f"file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", field="file"

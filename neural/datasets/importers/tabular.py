@@ -19,6 +19,7 @@ from neural.datasets.importers.base import (
     SQLITE_MAGIC,
     Importer,
     Probe,
+    parse_json,
     records_frame,
     register,
 )
@@ -244,7 +245,7 @@ class JsonLinesImporter(Importer):
         if len(lines) < 2 or probe.head.lstrip()[:1] != b"{":
             return False
         try:
-            return all(isinstance(json.loads(ln), dict) for ln in lines[:-1])
+            return all(isinstance(parse_json(ln), dict) for ln in lines[:-1])
         except ValueError:
             return False
 
@@ -255,7 +256,7 @@ class JsonLinesImporter(Importer):
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = parse_json(line)
                 except json.JSONDecodeError as exc:
                     raise DataError(f"JSON Lines: line {number} is not valid JSON ({exc.msg})", field="file") from exc
                 if not isinstance(record, dict):
