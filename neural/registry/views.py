@@ -4,6 +4,7 @@ import threading
 import time
 
 import orjson
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from drf_spectacular.authentication import TokenScheme
@@ -19,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
+from neural.api.parsers import check_body
 from neural.errors import DataError, NotFound
 from neural.registry.admin import can_activate
 from neural.registry.models import ModelVersion, RegisteredModel
@@ -208,9 +210,11 @@ class OrjsonParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return orjson.loads(stream.read())
+            data = orjson.loads(stream.read())
         except orjson.JSONDecodeError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
+        check_body(data, settings.API_JSON_MAX_DEPTH)
+        return data
 
 
 class OrjsonRenderer(JSONRenderer):
