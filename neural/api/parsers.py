@@ -7,36 +7,43 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+_CONTAINERS = (dict, list)
+
 
 def deeper_than(value, limit: int) -> bool:
     """Whether lists/objects in ``value`` nest more than ``limit`` levels (a scalar is level 0)."""
-    return _problem(value, limit) == "depth"
-
-
-def _problem(value, limit: int) -> str | None:
-    """Which rule ``value`` breaks first: "nul" (a NUL character in a string or key), "depth"
-    (lists/objects past ``limit`` levels), or None."""
-    level, todo = 0, [value]
+    level, todo = 0, [value] if type(value) in _CONTAINERS else []
     while todo:
-        if any(isinstance(v, str) and "\x00" in v for v in todo):
-            return "nul"
-        containers = [v for v in todo if isinstance(v, (dict, list))]
-        if not containers:
-            return None
         level += 1
         if level > limit:
-            return "depth"
-        todo = [x for c in containers for x in ([*c.keys(), *c.values()] if isinstance(c, dict) else c)]
-    return None
+            return True
+        todo = [v for c in todo for v in (c.values() if type(c) is dict else c) if type(v) in _CONTAINERS]
+    return False
 
 
-def check_body(data, limit: int) -> None:
+def holds_nul(value) -> bool:
+    """Whether a string (or an object's key) anywhere in ``value`` holds a NUL character."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if type(item) is str:
+            if "\x00" in item:
+                return True
+        elif type(item) is dict:
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif type(item) is list:
+            todo.extend(item)
+    return False
+
+
+def check_body(data, limit: int, raw: bytes | None = None) -> None:
     """A ParseError (400 naming the body) for JSON nested past ``limit`` levels or holding a NUL
-    character, which PostgreSQL text cannot store."""
-    problem = _problem(data, limit)
-    if problem == "depth":
+    character, which PostgreSQL text cannot store. With the ``raw`` bytes, a body without an
+    escaped NUL (strict JSON has no other way to write one) is not searched for one."""
+    if deeper_than(data, limit):
         raise ParseError(f"JSON nested deeper than {limit} levels")
-    if problem == "nul":
+    if (raw is None or b"\\u0000" in raw) and holds_nul(data):
         raise ParseError("a string holds a NUL character (\\u0000), which no name or value may hold")
 
 

@@ -209,11 +209,12 @@ class OrjsonParser(JSONParser):
     """Strict JSON (NaN and Infinity refused, as DRF's own parser does) decoded by orjson."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read()
         try:
-            data = orjson.loads(stream.read())
+            data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
-        check_body(data, settings.API_JSON_MAX_DEPTH)
+        check_body(data, settings.API_JSON_MAX_DEPTH, raw)
         return data
 
 
