@@ -12,7 +12,7 @@ def int_param(request, name: str, *, default: int, minimum: int, maximum: int) -
         return default
     text = raw.strip()
     digits = text[1:] if text[:1] == "-" else text
-    # (more than 18 digits is out of range anyway, and int() refuses over 4,300)
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 18) or not minimum <= int(text) <= maximum:
+    # (more than 20 digits is out of any range here, and int() refuses over 4,300)
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 20) or not minimum <= int(text) <= maximum:
         raise DataError(f"{name} must be a whole number from {minimum} to {maximum}", field=name)
     return int(text)

@@ -4,6 +4,8 @@ from rest_framework import serializers
 
 from neural.monitoring.models import Alert, AlertRule, DeliveryAttempt, RetrainRun
 
+INT_MAX = 2**31 - 1
+
 
 class FeedbackSerializer(serializers.Serializer):
     prediction_id = serializers.CharField(help_text="the prediction_id a prediction returned")
@@ -39,10 +41,11 @@ class AlertRuleCreateSerializer(serializers.Serializer):
     model = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=AlertRule.Kind.choices)
     threshold = serializers.FloatField(required=False, default=0.0)
-    consecutive = serializers.IntegerField(required=False, default=1, min_value=1)
-    window_s = serializers.IntegerField(required=False, default=86400, min_value=1)
-    min_count = serializers.IntegerField(required=False, default=20, min_value=1)
-    cooldown_s = serializers.IntegerField(required=False, default=3600, min_value=0)
+    # (at most what the columns, PostgreSQL integers, hold)
+    consecutive = serializers.IntegerField(required=False, default=1, min_value=1, max_value=INT_MAX)
+    window_s = serializers.IntegerField(required=False, default=86400, min_value=1, max_value=INT_MAX)
+    min_count = serializers.IntegerField(required=False, default=20, min_value=1, max_value=INT_MAX)
+    cooldown_s = serializers.IntegerField(required=False, default=3600, min_value=0, max_value=INT_MAX)
     emails = serializers.ListField(child=serializers.EmailField(), required=False, default=list)
     # A CharField, not URLField: the service gives the one clear "not an http(s) URL" message.
     webhook_url = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)

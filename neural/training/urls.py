@@ -1,13 +1,14 @@
 from django.urls import path
 
+from neural.api import converters  # noqa: F401 (registers <id:>)
 from neural.training import views
 
 urlpatterns = [
     path("train", views.TrainView.as_view(), name="train"),
-    path("train/<int:session_id>", views.SessionDetailView.as_view(), name="train-detail"),
-    path("train/<int:session_id>/status", views.SessionStatusView.as_view(), name="train-status"),
-    path("train/<int:session_id>/metrics", views.SessionMetricsView.as_view(), name="train-metrics"),
-    path("train/<int:session_id>/logs", views.SessionLogsView.as_view(), name="train-logs"),
+    path("train/<id:session_id>", views.SessionDetailView.as_view(), name="train-detail"),
+    path("train/<id:session_id>/status", views.SessionStatusView.as_view(), name="train-status"),
+    path("train/<id:session_id>/metrics", views.SessionMetricsView.as_view(), name="train-metrics"),
+    path("train/<id:session_id>/logs", views.SessionLogsView.as_view(), name="train-logs"),
     path("searches", views.SearchView.as_view(), name="search-jobs"),
-    path("searches/<int:job_id>", views.SearchDetailView.as_view(), name="search-job"),
+    path("searches/<id:job_id>", views.SearchDetailView.as_view(), name="search-job"),
 ]

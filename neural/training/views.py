@@ -6,8 +6,9 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from neural.api.params import int_param
 from neural.datasets.selectors import dataset_get
-from neural.errors import DataError, named_in_body
+from neural.errors import named_in_body
 from neural.registry.selectors import model_version_resolve
 from neural.training.selectors import epoch_series, session_get, session_list, tuning_job_get, tuning_job_list
 from neural.training.serializers import (
@@ -78,10 +79,8 @@ class SessionMetricsView(APIView):
     )
     def get(self, request, session_id: int):
         session = session_get(session_id=session_id)
-        raw = request.query_params.get("max_points")
-        if raw is not None and (not raw.isdigit() or int(raw) < 2):
-            raise DataError("max_points must be a whole number >= 2", field="max_points")
-        rows = epoch_series(session=session, max_points=int(raw) if raw else None)
+        max_points = int_param(request, "max_points", default=0, minimum=2, maximum=1_000_000) or None
+        rows = epoch_series(session=session, max_points=max_points)
         return Response(
             {"session_id": session.pk, "status": session.status, "epochs": EpochMetricSerializer(rows, many=True).data}
         )
@@ -94,10 +93,8 @@ class SessionLogsView(APIView):
     )
     def get(self, request, session_id: int):
         session = session_get(session_id=session_id)
-        after = request.query_params.get("after", "0")
-        if not after.isdigit():
-            raise DataError("after must be a whole number", field="after")
-        lines = session.log_lines.filter(id__gt=int(after))
+        after = int_param(request, "after", default=0, minimum=0, maximum=2**63 - 1)
+        lines = session.log_lines.filter(id__gt=after)
         return Response(
             {"session_id": session.pk, "status": session.status, "lines": SessionLogSerializer(lines, many=True).data}
         )

@@ -209,6 +209,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # <id:...> in URLs (neural/api/converters.py): a bigint row id.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
     # One name per choice set (several models have a `status`; two serializers list the patterns).
     "ENUM_NAME_OVERRIDES": {
         "PatternEnum": "neural.datasets.models.Pattern",

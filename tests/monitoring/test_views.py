@@ -28,3 +28,15 @@ def test_it_names_a_bad_parameter(api, trained, query, field):
 def test_it_reads_the_longest_allowed_spans(api, trained):
     assert api.get("/api/v1/neural/accuracy?model=coord-model&timeframe=3650d").status_code == 200
     assert api.get("/api/v1/neural/drift/history?model=coord-model&limit=1000").status_code == 200
+
+
+@pytest.mark.parametrize("field", ["consecutive", "window_s", "min_count", "cooldown_s"])
+def test_it_refuses_an_alert_rule_number_past_its_column(api, trained, field):
+    body = {"model": "coord-model", "kind": "accuracy_below", field: 2**31}
+    res = api.post("/api/v1/neural/alert-rules", body, format="json")
+    assert res.status_code == 400 and set(res.json()["fields"]) == {field}, res.content
+
+
+def test_it_takes_a_huge_finite_threshold(api, trained):
+    body = {"model": "coord-model", "kind": "accuracy_below", "threshold": 1e308}
+    assert api.post("/api/v1/neural/alert-rules", body, format="json").status_code == 201
