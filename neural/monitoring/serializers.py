@@ -83,9 +83,9 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class RetrainRunSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.name")
-    baseline = serializers.StringRelatedField()
-    candidate = serializers.StringRelatedField()
-    dataset = serializers.StringRelatedField()
+    baseline = serializers.StringRelatedField(allow_null=True)
+    candidate = serializers.StringRelatedField(allow_null=True)
+    dataset = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = RetrainRun

@@ -20,7 +20,7 @@ class TrainRequestSerializer(serializers.Serializer):
 class SessionSerializer(serializers.ModelSerializer):
     session_id = serializers.IntegerField(source="pk", read_only=True)
     dataset = serializers.StringRelatedField()
-    model_version = serializers.StringRelatedField()
+    model_version = serializers.StringRelatedField(allow_null=True, help_text="null until it succeeds")
 
     class Meta:
         model = TrainingSession
@@ -49,7 +49,7 @@ class SessionStatusSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     eta_s = serializers.SerializerMethodField()
     metrics = serializers.SerializerMethodField()
-    model_version = serializers.StringRelatedField()
+    model_version = serializers.StringRelatedField(allow_null=True, help_text="null until it succeeds")
 
     class Meta:
         model = TrainingSession
