@@ -197,6 +197,8 @@ def drift_check(*, version, window: timedelta, alpha: float = 0.05, now=None, st
         NotFound: the version has no reference profile (registered before monitoring existed).
     """
     alpha = validate_fraction(alpha, field="threshold")
+    if not 0 < alpha < 1:  # a test at level 0 or 1 has an infinite or zero critical value
+        raise DataError(f"{alpha!r} must be between 0 and 1, both excluded", field="threshold")
     reference = ReferenceProfile.objects.filter(model_version=version).first()
     if reference is None:
         raise NotFound(f"{version} has no reference profile; retrain it to start drift checks", field="model")

@@ -40,3 +40,9 @@ def test_it_refuses_an_alert_rule_number_past_its_column(api, trained, field):
 def test_it_takes_a_huge_finite_threshold(api, trained):
     body = {"model": "coord-model", "kind": "accuracy_below", "threshold": 1e308}
     assert api.post("/api/v1/neural/alert-rules", body, format="json").status_code == 201
+
+
+@pytest.mark.parametrize("threshold", ["0", "1"])
+def test_it_refuses_a_drift_test_level_of_0_or_1(api, trained, threshold):
+    res = api.get(f"/api/v1/neural/drift?model=coord-model&threshold={threshold}")
+    assert res.status_code == 400 and set(res.json()["fields"]) == {"threshold"}, res.content
