@@ -10,6 +10,7 @@ from photondrift.realtime import DASHBOARD_GROUP, session_group
 
 UNAUTHORIZED = 4401
 NOT_FOUND = 4404
+UNSUPPORTED_DATA = 1003  # RFC 6455: a frame this endpoint cannot accept
 
 
 class _EventForwarder(AsyncJsonWebsocketConsumer):
@@ -21,6 +22,17 @@ class _EventForwarder(AsyncJsonWebsocketConsumer):
     training_epoch = training_step = training_status = training_log = forward
     monitoring_accuracy = monitoring_drift = monitoring_alert = forward
     registry_activated = forward  # neural/registry/services.py: a model's active version changed
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        """Clients only listen: a JSON text frame is ignored; anything else closes the socket with
+        UNSUPPORTED_DATA (channels would raise and drop it without a close frame)."""
+        try:
+            if text_data is not None:
+                await self.decode_json(text_data)
+                return
+        except (ValueError, RecursionError):
+            pass
+        await self.close(code=UNSUPPORTED_DATA)
 
     async def disconnect(self, code: int) -> None:
         if self.group:

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 from django.conf import settings
 
+from neural.api.parsers import deeper_than
 from neural.errors import DataError
 
 MB = 1024 * 1024
@@ -61,19 +62,8 @@ def counted_batches(batches: Iterable[pa.RecordBatch], *, columns: int) -> Itera
 
 def check_depth(document: Any, *, what: str = "JSON", field: str = "file") -> Any:
     """Refuse a parsed JSON value nested deeper than JSON_MAX_DEPTH; return it otherwise."""
-    limit = settings.JSON_MAX_DEPTH
-    stack = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limit:
-            raise DataError(f"{what} is nested deeper than {limit} levels (JSON_MAX_DEPTH)", field=field)
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    if deeper_than(document, settings.JSON_MAX_DEPTH):
+        raise DataError(f"{what} is nested deeper than {settings.JSON_MAX_DEPTH} levels (JSON_MAX_DEPTH)", field=field)
     return document
 
 

@@ -353,10 +353,20 @@ def _sorted_histogram(ordered: np.ndarray) -> tuple[np.ndarray | None, np.ndarra
     finite = ordered[np.searchsorted(ordered, -np.inf, "right") : np.searchsorted(ordered, np.inf, "left")]
     if finite.size == 0:
         return None, None
-    edges = np.histogram_bin_edges(finite[[0, -1]], bins=HISTOGRAM_BINS)
+    edges = _bin_edges(finite[0], finite[-1])
     bounds = np.searchsorted(finite, edges, "left")
     bounds[-1] = finite.size
     return np.diff(bounds), edges
+
+
+def _bin_edges(lo: float, hi: float) -> np.ndarray:
+    """numpy's HISTOGRAM_BINS edges from ``lo`` to ``hi``; where the floats there are too coarse
+    for that many distinct edges (a constant 16-digit integer), the distinct ones (at least two)."""
+    try:
+        return np.histogram_bin_edges(np.array([lo, hi]), bins=HISTOGRAM_BINS)
+    except ValueError:  # numpy: "Too many bins for data range"
+        edges = np.unique(np.linspace(lo, hi, HISTOGRAM_BINS + 1))
+        return edges if edges.size > 1 else np.array([lo, hi])
 
 
 def _pii(series: pd.Series, name: str) -> list[dict]:

@@ -98,9 +98,15 @@ def _import_streamed(importer, *, path: Path, name: str, target: str | None, pat
 
 def _imported_target(importer, target: str | None, *, columns, rows: int) -> str:
     """The target of an imported file (the one named, else the format's own), once the file holds
-    at least one row of two or more columns."""
+    at least one row of two or more columns, each named once."""
     if rows == 0 or len(columns) < 2:
         raise DataError("file must hold at least one row with two or more columns", field="file")
+    names = pd.Index([str(c) for c in columns])
+    if names.has_duplicates:
+        repeated = ", ".join(repr(c) for c in names[names.duplicated()].unique())
+        raise DataError(
+            f"column names must be unique; the file has more than one column named {repeated}", field="file"
+        )
     target = target or importer.default_target
     if not target:
         raise DataError(

@@ -31,6 +31,8 @@ def _viewer(serializer: serializers.Serializer) -> bool:
     request = serializer.context.get("request")
     return request is None or is_viewer(request.user)
 
+INT_MAX = 2**31 - 1
+
 
 class FeedbackSerializer(serializers.Serializer):
     prediction_id = serializers.CharField(help_text="the prediction_id a prediction returned")
@@ -77,10 +79,11 @@ class AlertRuleCreateSerializer(serializers.Serializer):
     model = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=AlertRule.Kind.choices)
     threshold = serializers.FloatField(required=False, default=0.0)
-    consecutive = serializers.IntegerField(required=False, default=1, min_value=1)
-    window_s = serializers.IntegerField(required=False, default=86400, min_value=1)
-    min_count = serializers.IntegerField(required=False, default=20, min_value=1)
-    cooldown_s = serializers.IntegerField(required=False, default=3600, min_value=0)
+    # (at most what the columns, PostgreSQL integers, hold)
+    consecutive = serializers.IntegerField(required=False, default=1, min_value=1, max_value=INT_MAX)
+    window_s = serializers.IntegerField(required=False, default=86400, min_value=1, max_value=INT_MAX)
+    min_count = serializers.IntegerField(required=False, default=20, min_value=1, max_value=INT_MAX)
+    cooldown_s = serializers.IntegerField(required=False, default=3600, min_value=0, max_value=INT_MAX)
     emails = serializers.ListField(child=serializers.EmailField(), required=False, default=list)
     # A CharField, not URLField: the service gives the one clear "not an http(s) URL" message.
     webhook_url = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
@@ -132,9 +135,9 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class RetrainRunSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.name")
-    baseline = serializers.StringRelatedField()
-    candidate = serializers.StringRelatedField()
-    dataset = serializers.StringRelatedField()
+    baseline = serializers.StringRelatedField(allow_null=True)
+    candidate = serializers.StringRelatedField(allow_null=True)
+    dataset = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = RetrainRun

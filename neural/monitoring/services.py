@@ -23,16 +23,22 @@ from photondrift.realtime import DASHBOARD_GROUP, broadcast
 # The newest rows of a window that a drift check reads; more adds time, not information.
 DRIFT_MAX_ROWS = 200_000
 FEEDBACK_BULK_MAX = 10_000
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_DURATION = re.compile(r"^([0-9]+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# Longer spans than this reach before any prediction could exist (and past datetime's range).
+MAX_DURATION = timedelta(days=3650)
 
 
 def parse_duration(text: str, *, field: str) -> timedelta:
     """``30d``, ``12h``, ``15m``, ``1w``, ``90s`` -> timedelta; anything else is a DataError."""
     match = _DURATION.match(str(text).strip())
-    if not match or int(match.group(1)) == 0:
-        raise DataError(f"{text!r} is not a duration like 30d, 12h, 15m or 1w", field=field)
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if not match or not match.group(1).strip("0"):
+        raise DataError(f"{str(text)[:40]!r} is not a duration like 30d, 12h, 15m or 1w", field=field)
+    digits, unit = match.group(1).lstrip("0"), match.group(2)
+    if len(digits) > 12 or int(digits) * _UNIT_SECONDS[unit] > MAX_DURATION.total_seconds():
+        raise DataError(f"{str(text)[:40]!r} is longer than {MAX_DURATION.days}d", field=field)
+    return timedelta(**{_UNITS[unit]: int(digits)})
 
 
 def validate_fraction(value, *, field: str) -> float:
@@ -191,6 +197,8 @@ def drift_check(*, version, window: timedelta, alpha: float = 0.05, now=None, st
         NotFound: the version has no reference profile (registered before monitoring existed).
     """
     alpha = validate_fraction(alpha, field="threshold")
+    if not 0 < alpha < 1:  # a test at level 0 or 1 has an infinite or zero critical value
+        raise DataError(f"{alpha!r} must be between 0 and 1, both excluded", field="threshold")
     reference = ReferenceProfile.objects.filter(model_version=version).first()
     if reference is None:
         raise NotFound(f"{version} has no reference profile; retrain it to start drift checks", field="model")

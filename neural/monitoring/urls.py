@@ -1,5 +1,6 @@
 from django.urls import path
 
+from neural.api import converters  # noqa: F401 (registers <id:>)
 from neural.monitoring import views
 
 urlpatterns = [
@@ -10,8 +11,8 @@ urlpatterns = [
     path("drift/history", views.DriftHistoryView.as_view(), name="drift-history"),
     path("alert-rules", views.AlertRuleListView.as_view(), name="alert-rules"),
     path("alerts", views.AlertListView.as_view(), name="alerts"),
-    path("alerts/<int:alert_id>/acknowledge", views.AlertAcknowledgeView.as_view(), name="alert-acknowledge"),
-    path("alerts/<int:alert_id>/resolve", views.AlertResolveView.as_view(), name="alert-resolve"),
+    path("alerts/<id:alert_id>/acknowledge", views.AlertAcknowledgeView.as_view(), name="alert-acknowledge"),
+    path("alerts/<id:alert_id>/resolve", views.AlertResolveView.as_view(), name="alert-resolve"),
     path("retrain-policies", views.RetrainPolicyView.as_view(), name="retrain-policies"),
     path("retrain-runs", views.RetrainRunListView.as_view(), name="retrain-runs"),
 ]

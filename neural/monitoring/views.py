@@ -6,6 +6,7 @@ from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from neural.api.params import int_param
 from neural.api.permissions import IsOperatorOrReadOnly
 from neural.errors import DataError, NotFound, named_in_body
 from neural.monitoring import alerts as alert_services
@@ -110,7 +111,8 @@ class DriftHistoryView(APIView):
     )
     def get(self, request):
         version = model_version_resolve(ref=_required(request, "model"))
-        reports = drift_history(version=version, limit=int(request.query_params.get("limit", 30)))
+        limit = int_param(request, "limit", default=30, minimum=1, maximum=1000)
+        reports = drift_history(version=version, limit=limit)
         return Response(
             {
                 "model": version.model.name,

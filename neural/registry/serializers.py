@@ -36,6 +36,20 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         return f"v{obj.parent.version}" if obj.parent_id else None
 
 
+class VersionMetricsSerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="v1, v2, ...")
+    active = serializers.BooleanField()
+    metrics = serializers.DictField(help_text="validation metrics")
+    test_metrics = serializers.DictField(help_text="held-out test metrics")
+
+
+class ModelMetricsSerializer(serializers.Serializer):
+    """What GET models/{name}/metrics answers (documents the response)."""
+
+    model = serializers.CharField()
+    versions = VersionMetricsSerializer(many=True)
+
+
 class ActivationEventSerializer(serializers.ModelSerializer):
     user = serializers.StringRelatedField()
 

@@ -21,6 +21,7 @@ from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
 from neural.api.auth import TokenAuthentication
+from neural.api.parsers import check_body
 from neural.errors import DataError, NotFound
 from neural.registry.admin import can_activate
 from neural.registry.models import ModelVersion, RegisteredModel
@@ -28,7 +29,7 @@ from neural.registry.selectors import model_detail, model_get, model_list
 from neural.registry.serializers import (
     ActivateSerializer,
     ActivationEventSerializer,
-    ModelVersionSerializer,
+    ModelMetricsSerializer,
     PredictBatchSerializer,
     PredictSerializer,
     RecommendSerializer,
@@ -100,7 +101,7 @@ class ModelDetailView(APIView):
 
 
 class ModelMetricsView(APIView):
-    @extend_schema(responses={200: ModelVersionSerializer(many=True)})
+    @extend_schema(responses={200: ModelMetricsSerializer})
     def get(self, request, model_id: str):
         model = model_get(name=model_id)
         return Response(
@@ -214,10 +215,13 @@ class OrjsonParser(JSONParser):
     """Strict JSON (NaN and Infinity refused, as DRF's own parser does) decoded by orjson."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read()
         try:
-            return orjson.loads(stream.read())
+            data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
+        check_body(data, raw=raw)
+        return data
 
 
 class OrjsonRenderer(JSONRenderer):

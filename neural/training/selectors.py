@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neural.api.converters import MAX_ID
 from neural.errors import DataError, NotFound
 from neural.training.models import EpochMetric, TrainingSession, TuningJob
 
@@ -17,7 +18,9 @@ def session_resolve(*, ref: str | int) -> TrainingSession:
     """A session named by its id or by its name. Names are unique per model; a name two models'
     sessions share is refused with both model names, so the caller can give the id instead."""
     text = str(ref).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
+        if int(text) > MAX_ID:  # past bigint: no such row (a query would fail)
+            raise NotFound(f"no training session has the id {text}", field="session")
         return session_get(session_id=int(text))
     found = list(TrainingSession.objects.select_related("dataset", "model_version").filter(name=text)[:5])
     if not found:

@@ -23,7 +23,7 @@ class TrainRequestSerializer(serializers.Serializer):
 class SessionSerializer(serializers.ModelSerializer):
     session_id = serializers.IntegerField(source="pk", read_only=True)
     dataset = serializers.StringRelatedField()
-    model_version = serializers.StringRelatedField()
+    model_version = serializers.StringRelatedField(allow_null=True, help_text="null until it succeeds")
 
     class Meta:
         model = TrainingSession
@@ -71,7 +71,7 @@ class SessionStatusSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     eta_s = serializers.SerializerMethodField()
     metrics = serializers.SerializerMethodField()
-    model_version = serializers.StringRelatedField()
+    model_version = serializers.StringRelatedField(allow_null=True, help_text="null until it succeeds")
 
     class Meta:
         model = TrainingSession
@@ -129,6 +129,22 @@ class SessionLogSerializer(serializers.ModelSerializer):
     class Meta:
         model = SessionLog
         fields = ["id", "created_at", "level", "message"]
+
+
+class SessionMetricsSerializer(serializers.Serializer):
+    """What GET train/{id}/metrics answers (documents the response)."""
+
+    session_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=TrainingSession.Status.choices)
+    epochs = EpochMetricSerializer(many=True)
+
+
+class SessionLogsSerializer(serializers.Serializer):
+    """What GET train/{id}/logs answers (documents the response)."""
+
+    session_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=TrainingSession.Status.choices)
+    lines = SessionLogSerializer(many=True)
 
 
 class SearchRequestSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from neural.api import converters  # noqa: F401 (registers <id:>)
 from neural.training import views
 
 urlpatterns = [
@@ -10,5 +11,5 @@ urlpatterns = [
     path("train/<str:session_id>/steps", views.SessionStepsView.as_view(), name="train-steps"),
     path("train/<str:session_id>/logs", views.SessionLogsView.as_view(), name="train-logs"),
     path("searches", views.SearchView.as_view(), name="search-jobs"),
-    path("searches/<int:job_id>", views.SearchDetailView.as_view(), name="search-job"),
+    path("searches/<id:job_id>", views.SearchDetailView.as_view(), name="search-job"),
 ]

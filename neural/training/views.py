@@ -9,6 +9,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from neural.api.converters import MAX_ID
+from neural.api.params import int_param
 from neural.datasets.selectors import dataset_get
 from neural.errors import DataError, named_in_body
 from neural.registry.selectors import model_version_resolve
@@ -27,6 +29,7 @@ from neural.training.serializers import (
     SearchSerializer,
     SessionAnnotateSerializer,
     SessionLogSerializer,
+    SessionLogsSerializer,
     SessionSerializer,
     SessionStatusSerializer,
     TrainRequestSerializer,
@@ -106,22 +109,13 @@ RANGE_PARAMETERS = [
 ]
 
 
-def _whole(params, name: str, default: int | None, *, low: int = 0, high: int | None = None) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        limit = f" and <= {high}" if high is not None else ""
-        raise DataError(f"{name} must be a whole number >= {low}{limit}", field=name)
-    return int(raw)
-
-
-def _range(params, first: int, last: int) -> tuple[int, int, int]:
-    lo = _whole(params, "from", first)
-    hi = _whole(params, "to", last)
+def _range(request, first: int, last: int) -> tuple[int, int, int]:
+    lo = int_param(request, "from", default=first, minimum=0, maximum=MAX_ID)
+    hi = int_param(request, "to", default=last, minimum=0, maximum=MAX_ID)
     if lo > hi:
         raise DataError("from must not be after to", field="from")
-    return lo, hi, _whole(params, "max_points", series.DEFAULT_POINTS, low=4, high=series.MAX_POINTS)
+    points = int_param(request, "max_points", default=series.DEFAULT_POINTS, minimum=4, maximum=series.MAX_POINTS)
+    return lo, hi, points
 
 
 def _keys(params) -> set[str] | None:
@@ -150,15 +144,15 @@ class SessionMetricsView(APIView):
         session = session_resolve(ref=session_id)
         params = request.query_params
         head = {"session_id": session.pk, "status": session.status, "epoch": session.epoch, "epochs": []}
-        after = _whole(params, "after", None)
+        after = int_param(request, "after", default=None, minimum=0, maximum=MAX_ID)
         if after is not None:
-            limit = _whole(params, "max_points", series.MAX_POINTS, low=1, high=series.MAX_POINTS)
+            limit = int_param(request, "max_points", default=series.MAX_POINTS, minimum=1, maximum=series.MAX_POINTS)
             rows = epoch_rows_after(session=session, after=after, limit=limit)
             return Response({**head, "epochs": EpochMetricSerializer(rows, many=True).data, "more": len(rows) == limit})
         bounds = series.epoch_bounds(session=session)
         if bounds is None:
             return Response({**head, "from": None, "to": None, "resolution": 1, "series": {}})
-        lo, hi, max_points = _range(params, *bounds)
+        lo, hi, max_points = _range(request, *bounds)
         keys = _keys(params)
         got = series.epoch_range_series(session=session, lo=lo, hi=hi, max_points=max_points, keys=keys)
         body = {**head, "first": bounds[0], "last": bounds[1], "from": lo, "to": hi, **got}
@@ -177,16 +171,15 @@ class SessionStepsView(APIView):
     @extend_schema(parameters=RANGE_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
     def get(self, request, session_id: str):
         session = session_resolve(ref=session_id)
-        params = request.query_params
         head = {"session_id": session.pk, "status": session.status}
-        after = _whole(params, "after", None)
+        after = int_param(request, "after", default=None, minimum=0, maximum=MAX_ID)
         if after is not None:
-            limit = _whole(params, "max_points", series.MAX_POINTS, low=1, high=series.MAX_POINTS)
+            limit = int_param(request, "max_points", default=series.MAX_POINTS, minimum=1, maximum=series.MAX_POINTS)
             return Response({**head, **series.step_rows_after(session=session, after=after, limit=limit)})
         bounds = series.step_bounds(session=session)
         if bounds is None:
             return Response({**head, "resolution": 1, "step": [], "epoch": [], "loss": []})
-        lo, hi, max_points = _range(params, *bounds)
+        lo, hi, max_points = _range(request, *bounds)
         return Response(
             {
                 **head,
@@ -200,14 +193,12 @@ class SessionStepsView(APIView):
 class SessionLogsView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="only lines with id > after")],
-        responses={200: SessionLogSerializer(many=True)},
+        responses={200: SessionLogsSerializer},
     )
     def get(self, request, session_id: str):
         session = session_resolve(ref=session_id)
-        after = request.query_params.get("after", "0")
-        if not after.isdigit():
-            raise DataError("after must be a whole number", field="after")
-        lines = session.log_lines.filter(id__gt=int(after))
+        after = int_param(request, "after", default=0, minimum=0, maximum=2**63 - 1)
+        lines = session.log_lines.filter(id__gt=after)
         return Response(
             {"session_id": session.pk, "status": session.status, "lines": SessionLogSerializer(lines, many=True).data}
         )

@@ -78,3 +78,27 @@ async def test_it_refuses_an_unknown_session(user):
     )
     connected, code = await comm.connect()
     assert not connected and code == 4404
+
+
+@pytest.mark.parametrize("frame", [{"text_data": "not json"}, {"bytes_data": b"\x00\x01"}, {"text_data": "[" * 5000}])
+async def test_it_closes_with_a_code_on_a_frame_that_is_not_json(user, frame):
+    key = await token_for(user)
+    comm = WebsocketCommunicator(
+        app_with_token(), "/ws/dashboard/", headers=[(b"authorization", f"Token {key}".encode())]
+    )
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_to(**frame)
+    assert await comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 1003}
+    await comm.wait()
+
+
+async def test_it_ignores_a_json_frame(user):
+    key = await token_for(user)
+    comm = WebsocketCommunicator(
+        app_with_token(), "/ws/dashboard/", headers=[(b"authorization", f"Token {key}".encode())]
+    )
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"ping": 1})
+    assert await comm.receive_nothing(timeout=0.2)
+    await comm.disconnect()

@@ -46,6 +46,8 @@ CASES = {
     "bad-fann": (b"3 2 1\n0 1\n1\n1 1\n", {}, "file", "header promises 3 samples"),
     "bad-jsonl": (b'{"a": 1, "ok": 1}\n{"a": 2, "ok": 0}\n{"a": 3,\n', {"format": "jsonl"}, "file", "line 3"),
     "no-target-given": (GOOD.encode(), {"target": ""}, "target", "name the column to predict"),
+    "nested-json": (b'[{"a": ' + b"[" * 5000 + b"]" * 5000 + b', "ok": 1}]', {}, "file", "nested deeper than"),
+    "duplicate-columns": (b"a,a,ok\n" + b"1,2,1\n3,4,0\n" * 15, {}, "file", "more than one column named 'a'"),
 }
 
 
@@ -84,6 +86,18 @@ def test_it_names_the_tables_a_sqlite_file_lacks(api, db, tmp_path):
     with pytest.raises(CommandError, match=r"missing table.*memory_entries") as err:
         call_command("data", "import", "--name", "db", "--file", str(path), "--format", "claude-flow-memory")
     assert err.value.returncode == 2 and Dataset.objects.count() == 0 and leftovers() == []
+
+
+def test_it_names_the_columns_a_memory_db_lacks(api, tmp_path):
+    conn = sqlite3.connect(tmp_path / "memory.db")
+    conn.execute("CREATE TABLE memory_entries (key TEXT, value TEXT, namespace TEXT)")
+    conn.commit()
+    conn.close()
+    data = {"name": "db", "file": io.BytesIO((tmp_path / "memory.db").read_bytes())}
+    res = api.post("/api/v1/neural/datasets", data, format="multipart")
+    assert res.status_code == 400
+    assert "lacks column(s) created_at" in res.json()["fields"]["file"], res.json()
+    assert Dataset.objects.count() == 0 and leftovers() == []
 
 
 def test_it_refuses_a_file_over_the_size_limit(api, settings):

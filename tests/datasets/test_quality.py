@@ -168,3 +168,21 @@ def test_redaction_removes_exactly_what_the_report_finds():
     assert redacted.iloc[-2] == "id 12345678901234567890123456789012"
     assert redacted.iloc[-1] == f"secret {REDACTED}"
     assert redacted.iloc[30] == f"paid with {REDACTED}" and redacted.iloc[0] == "routine run"
+
+
+def test_it_reports_a_constant_16_digit_integer_column(api):
+    """Floats near 1e15 are 0.25 apart: numpy cannot cut one value's widened range into 20 bins."""
+    from neural.datasets.models import Dataset
+    from tests.factories import train_here
+
+    rows = "".join(f"1234567890123456,{1234567890123456 + i % 2},{i % 5},{i % 2}\n" for i in range(60))
+    data = {"name": "wide", "target": "ok", "file": StringIO("id,near,load,ok\n" + rows)}
+    data["file"].name = "wide.csv"
+    res = api.post("/api/v1/neural/datasets", data, format="multipart")
+    assert res.status_code == 201, res.content
+    distributions = Dataset.objects.get(name="wide").quality["distributions"]
+    for name in ("id", "near"):
+        histogram = distributions[name]
+        assert histogram["type"] == "histogram" and sum(histogram["counts"]) == 60, histogram
+        assert histogram["edges"][0] <= 1234567890123456 <= histogram["edges"][-1]
+    train_here(dataset=Dataset.objects.get(name="wide"), model_name="wide-model", epochs=2)

@@ -134,6 +134,7 @@ class RoutingOutcomesImporter(Importer):
         return df
 
 
+MEMORY_COLUMNS = ("key", "value", "namespace", "created_at")
 TASK_KEY = re.compile(r"task[:/_-]([^:]+)")
 
 
@@ -153,6 +154,14 @@ class MemoryDbImporter(Importer):
         require_tables(path, {"memory_entries"}, what="claude-flow memory")
         with sqlite_connect(path) as conn:
             check_sqlite_tables(conn, {"memory_entries"}, what="claude-flow memory")
+            found = [row[1] for row in conn.execute("PRAGMA table_info(memory_entries)")]
+            missing = [c for c in MEMORY_COLUMNS if c not in found]
+            if missing:
+                raise DataError(
+                    f"memory.db's memory_entries table lacks column(s) {', '.join(missing)} "
+                    f"(found: {', '.join(found) or 'none'})",
+                    field="file",
+                )
             entries = pd.read_sql_query(
                 "SELECT key, value, namespace, created_at FROM memory_entries "
                 "WHERE namespace IN ('hooks:pre-task', 'hooks:post-task') ORDER BY created_at",
