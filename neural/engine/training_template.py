@@ -26,7 +26,7 @@ def render_training_file(*, patterns: list[str], data_sources: list[str], storag
         patterns: the patterns to train, e.g. ["coordination", "security"].
         data_sources: stored data set names; `neural train --config F` picks, for each pattern, the
             first one of that pattern (else the first one).
-        storage_path: where model versions are written (``MODEL_STORAGE_PATH``).
+        storage_path: the folder, inside ``MODEL_STORAGE_PATH``, where model versions are written.
 
     Returns:
         YAML text with comments.
@@ -53,7 +53,7 @@ def render_training_file(*, patterns: list[str], data_sources: list[str], storag
     lines += [
         "",
         "model_storage:",
-        f"  path: {_scalar(storage_path)}",
+        f"  path: {_scalar(storage_path)}  # a folder inside MODEL_STORAGE_PATH (paths never leave it)",
         "  versioning: true             # every successful training adds a version v1, v2, ...",
         "  compression: false           # true or zstd: store weights zstd-compressed",
         "  backup: false                # a folder (or true for <path>/backups) that gets a copy of each version",

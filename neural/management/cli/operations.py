@@ -111,7 +111,7 @@ class OperationsCommands:
         text = render_training_file(
             patterns=list(dict.fromkeys(patterns)),
             data_sources=sources,
-            storage_path=str(Path(settings.MODEL_STORAGE_PATH).resolve()),
+            storage_path="models",
         )
         parse_training_file(text, source=str(path))  # what setup writes always loads
         path.parent.mkdir(parents=True, exist_ok=True)
