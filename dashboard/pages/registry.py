@@ -13,13 +13,13 @@ from django.views.decorators.http import require_POST
 from dashboard import figures
 from neural.datasets.models import PATTERN_TARGETS
 from neural.errors import EngineError, NotFound
+from neural.monitoring.selectors import version_live_accuracy
 from neural.registry.admin import can_activate
 from neural.registry.selectors import (
     activation_history,
     model_detail,
     model_list,
     model_version_resolve,
-    version_live_accuracy,
 )
 from neural.registry.services import model_rollout_abort, model_rollout_promote, model_version_activate
 

@@ -21,9 +21,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from neural.errors import Conflict, DataError
-from neural.monitoring.models import Alert, AlertRule, DriftReport, PredictionLog, RetrainPolicy
+from neural.monitoring.models import Alert, AlertRule, DriftReport, RetrainPolicy
 from neural.monitoring.selectors import prediction_frame, with_estimates
 from neural.monitoring.services import drift_check, validate_fraction
+from neural.serving.models import PredictionLog
 from neural.training.models import TrainingSession
 from photondrift.realtime import DASHBOARD_GROUP, broadcast
 

@@ -1,8 +1,10 @@
-"""Signal receivers: store a new version's reference profile and calibration as it registers."""
+"""Signal receivers: store a new version's reference profile and calibration as it registers;
+delete the feedback on prediction log rows about to be deleted."""
 
 from __future__ import annotations
 
 from neural.registry.signals import model_version_registered
+from neural.serving.signals import prediction_logs_deleting
 
 
 def _on_version_registered(sender, *, version, trained, **_) -> None:
@@ -12,5 +14,12 @@ def _on_version_registered(sender, *, version, trained, **_) -> None:
     reference_profile_store(version=version, trained=trained)
 
 
+def _on_prediction_logs_deleting(sender, *, versions, **_) -> None:
+    from neural.monitoring.models import Feedback
+
+    Feedback.objects.filter(prediction__model_version__in=versions).delete()  # nothing depends on feedback
+
+
 def connect() -> None:
     model_version_registered.connect(_on_version_registered, dispatch_uid="monitoring.reference_profile")
+    prediction_logs_deleting.connect(_on_prediction_logs_deleting, dispatch_uid="monitoring.feedback_delete")

@@ -23,7 +23,7 @@ from neural.errors import Conflict, DataError
 from neural.monitoring.models import RetrainPolicy, RetrainRun
 from neural.monitoring.schedules import retrain_schedule_set
 from neural.registry.services import model_version_activate
-from neural.registry.serving import predictor_for
+from neural.serving.services import predictor_for
 from neural.training.services import training_session_create, training_session_run
 
 Decision = RetrainRun.Decision

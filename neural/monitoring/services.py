@@ -17,7 +17,8 @@ from django.utils import timezone
 from neural.engine.calibration import fit_calibration, validation_confidences
 from neural.engine.drift import build_profile, compare, drift_score
 from neural.errors import DataError, InputValidationError, NotFound
-from neural.monitoring.models import DriftReport, Feedback, PredictionLog, ReferenceProfile
+from neural.monitoring.models import DriftReport, Feedback, ReferenceProfile
+from neural.serving.models import PredictionLog
 from photondrift.realtime import DASHBOARD_GROUP, broadcast
 
 # The newest rows of a window that a drift check reads; more adds time, not information.

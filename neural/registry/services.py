@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from neural.engine import artifacts
@@ -19,7 +19,7 @@ from neural.engine.pipeline import TrainedModel
 from neural.errors import Conflict, DataError
 from neural.registry import storage
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
-from neural.registry.signals import model_version_registered
+from neural.registry.signals import model_deleting, model_version_registered
 
 
 def _who(user):
@@ -171,31 +171,9 @@ def model_delete(*, model: RegisteredModel, user=None, force: bool = False) -> N
             from_version=active.version if active else None,
             detail=f"{len(relatives)} version(s) deleted" + (" (forced)" if force and active else ""),
         )
-        _delete_prediction_logs(model)
+        model_deleting.send(sender=RegisteredModel, model=model)
         model.delete()  # the event's model link becomes NULL; model_name keeps the history
         transaction.on_commit(lambda: storage.remove_versions(relatives))
-
-
-def _delete_prediction_logs(model: RegisteredModel) -> None:
-    """Delete the model's prediction log and its feedback in the database, two statements.
-
-    Django's cascade would first load every log row's key as an object (the feedback on it
-    cascades, so the log cannot be fast-deleted): millions of logged predictions would not fit in
-    memory. What remains for the cascade is an empty query.
-    """
-    from neural.monitoring.models import Feedback, PredictionLog
-
-    versions = model.versions.values("pk")
-    Feedback.objects.filter(prediction__model_version__in=versions).delete()  # nothing depends on feedback
-    log, version = PredictionLog._meta, ModelVersion._meta
-    qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {qn(log.db_table)} WHERE {qn(log.get_field('model_version').column)} IN "
-            f"(SELECT {qn(version.pk.column)} FROM {qn(version.db_table)} "
-            f"WHERE {qn(version.get_field('model').column)} = %s)",
-            [model.pk],
-        )
 
 
 def model_rollout_start(*, model: RegisteredModel, version: ModelVersion, weight: int, user=None) -> RegisteredModel:

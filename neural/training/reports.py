@@ -24,8 +24,8 @@ from neural.engine.schema import TaskKind
 from neural.errors import DataError
 from neural.registry.models import ModelVersion
 from neural.registry.selectors import model_version_resolve
-from neural.registry.serving import load_predictor
 from neural.registry.storage import version_dir
+from neural.serving.services import load_predictor
 from neural.training.models import TrainingSession
 from neural.training.selectors import session_get
 from neural.training.serializers import SessionLogSerializer, SessionStatusSerializer

@@ -207,8 +207,8 @@ def _transfer_source(session: TrainingSession):
 
 
 def _source_model(version):
-    from neural.registry.serving import load_predictor
     from neural.registry.storage import version_dir
+    from neural.serving.services import load_predictor
 
     return load_predictor(version_dir(version.artifact_path))
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "neural.datasets",
     "neural.training",
     "neural.registry",
+    "neural.serving",
     "neural.monitoring",
     "dashboard",
 ]

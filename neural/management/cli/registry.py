@@ -10,7 +10,6 @@ import pandas as pd
 from django.contrib.auth import get_user_model
 
 from neural.management.base import fail
-from neural.registry.logwriter import log_writer
 from neural.registry.selectors import model_get, model_list, model_version_resolve
 from neural.registry.services import (
     model_delete,
@@ -19,8 +18,9 @@ from neural.registry.services import (
     model_rollout_start,
     model_version_activate,
 )
-from neural.registry.serving import predict
 from neural.registry.storage import version_archive_import, version_archive_write, version_dir
+from neural.serving.logwriter import log_writer
+from neural.serving.services import predict
 
 
 class RegistryCommands:
@@ -169,7 +169,7 @@ class RegistryCommands:
 
     def do_export(self, *, model: str, format: str, path: Path, **_) -> None:
         from neural.engine.export import export_onnx
-        from neural.registry.serving import load_predictor
+        from neural.serving.services import load_predictor
 
         version = model_version_resolve(ref=model)
         info = export_onnx(load_predictor(version_dir(version.artifact_path)), path)

@@ -14,11 +14,7 @@ from django.core.management import call_command
 from neural.datasets.services import dataset_load_frame
 from neural.engine.errors import InputValidationError
 from neural.engine.fastpath import FastPredictor
-from neural.monitoring.models import PredictionLog
-from neural.registry import serving
-from neural.registry.logwriter import log_writer
 from neural.registry.models import ModelVersion
-from neural.registry.scores import score_for
 from neural.registry.services import (
     model_rollout_abort,
     model_rollout_promote,
@@ -26,6 +22,10 @@ from neural.registry.services import (
     model_version_activate,
 )
 from neural.registry.storage import version_dir
+from neural.serving import services as serving
+from neural.serving.logwriter import log_writer
+from neural.serving.models import PredictionLog
+from neural.serving.scores import score_for
 
 
 def rows(dataset, n=5, start=0) -> list[dict]:
