@@ -26,7 +26,7 @@ from neural.monitoring.selectors import prediction_frame, with_estimates
 from neural.monitoring.services import drift_check, validate_fraction
 from neural.serving.models import PredictionLog
 from neural.training.models import TrainingSession
-from photondrift.realtime import DASHBOARD_GROUP, broadcast
+from photondrift.realtime import DASHBOARD_GROUP, AlertEvent, broadcast
 
 Kind = AlertRule.Kind
 FRACTION_KINDS = {Kind.ACCURACY_BELOW, Kind.ESTIMATED_ACCURACY_BELOW, Kind.DRIFT_ABOVE}
@@ -108,7 +108,7 @@ def alert_rules_setup_defaults(
         validate_webhook_url(webhook_url)
     rules = []
     for model in RegisteredModel.objects.filter(versions__is_active=True).distinct():
-        active = model.versions.get(is_active=True)
+        active = model.active_version()
         defaults = {
             Kind.ACCURACY_BELOW: {"threshold": threshold_accuracy},
             Kind.DRIFT_ABOVE: {"threshold": drift_threshold, "consecutive": drift_windows},
@@ -154,12 +154,8 @@ class Verdict:
     findings: list[Finding]
 
 
-def _active(model):
-    return model.versions.filter(is_active=True).first()
-
-
 def _accuracy(rule: AlertRule, now, *, estimated: bool) -> Verdict:
-    version = _active(rule.model)
+    version = rule.model.active_version()
     if version is None or version.task == "regression":
         return Verdict(False, [])
     frame = prediction_frame(versions=[version.pk], start=now - timedelta(seconds=rule.window_s), end=now)
@@ -181,7 +177,7 @@ def _accuracy(rule: AlertRule, now, *, estimated: bool) -> Verdict:
 
 
 def _drift(rule: AlertRule, now) -> Verdict:
-    version = _active(rule.model)
+    version = rule.model.active_version()
     if version is None or not hasattr(version, "profile"):
         return Verdict(False, [])
     window = timedelta(seconds=rule.window_s)
@@ -204,7 +200,7 @@ def _drift(rule: AlertRule, now) -> Verdict:
 
 
 def _latency(rule: AlertRule, now) -> Verdict:
-    version = _active(rule.model)
+    version = rule.model.active_version()
     if version is None:
         return Verdict(False, [])
     values = np.array(
@@ -292,18 +288,18 @@ def alerts_evaluate(*, model=None, now=None) -> list[Alert]:
 # --- lifecycle ------------------------------------------------------------------------------
 
 
-def alert_payload(alert: Alert) -> dict:
-    return {
-        "id": alert.pk,
-        "model": alert.model.name,
-        "rule": alert.rule.kind,
-        "status": alert.status,
-        "value": alert.value,
-        "message": alert.message,
-        "fired_at": alert.fired_at.isoformat() if alert.fired_at else None,
-        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
-        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-    }
+def alert_payload(alert: Alert) -> AlertEvent:
+    return AlertEvent(
+        id=alert.pk,
+        model=alert.model.name,
+        rule=alert.rule.kind,
+        status=alert.status,
+        value=alert.value,
+        message=alert.message,
+        fired_at=alert.fired_at.isoformat() if alert.fired_at else None,
+        acknowledged_at=alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+        resolved_at=alert.resolved_at.isoformat() if alert.resolved_at else None,
+    )
 
 
 def alert_fire(*, rule: AlertRule, finding: Finding, now=None) -> Alert | None:

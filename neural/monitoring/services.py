@@ -19,7 +19,7 @@ from neural.engine.drift import build_profile, compare, drift_score
 from neural.errors import DataError, InputValidationError, NotFound
 from neural.monitoring.models import DriftReport, Feedback, ReferenceProfile
 from neural.serving.models import PredictionLog
-from photondrift.realtime import DASHBOARD_GROUP, broadcast
+from photondrift.realtime import DASHBOARD_GROUP, AccuracyEvent, DriftEvent, broadcast
 
 # The newest rows of a window that a drift check reads; more adds time, not information.
 DRIFT_MAX_ROWS = 200_000
@@ -145,7 +145,7 @@ def _after_feedback(model_ids: set[int], count: int) -> None:
     from neural.registry.models import RegisteredModel
 
     for model in RegisteredModel.objects.filter(pk__in=model_ids):
-        broadcast(DASHBOARD_GROUP, "monitoring.accuracy", {"model": model.name, "labels": count})
+        broadcast(DASHBOARD_GROUP, "monitoring.accuracy", AccuracyEvent(model=model.name, labels=count))
         # New labels can breach an accuracy rule: a worker evaluates this model's rules now.
         monitoring_evaluate_model_task.delay(model.pk)
 
@@ -214,13 +214,13 @@ def drift_check(*, version, window: timedelta, alpha: float = 0.05, now=None, st
         broadcast(
             DASHBOARD_GROUP,
             "monitoring.drift",
-            {
-                "model": version.model.name,
-                "version": version.label,
-                "window_end": end.isoformat(),
-                "drift_score": report.drift_score,
-                "features": {e["name"]: e["value"] for e in report.features if e["method"] == "psi"},
-            },
+            DriftEvent(
+                model=version.model.name,
+                version=version.label,
+                window_end=end.isoformat(),
+                drift_score=report.drift_score,
+                features={e["name"]: e["value"] for e in report.features if e["method"] == "psi"},
+            ),
         )
     return report
 

@@ -17,20 +17,16 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 
-from neural.engine.archive import read_version
 from neural.engine.fastpath import FastPredictor
-from neural.engine.networks import build_network
-from neural.engine.predictor import TabularPredictor
-from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 from neural.errors import DataError, NotFound
 from neural.registry.models import ModelVersion, RegisteredModel
 from neural.registry.selectors import model_get, model_version_resolve
+from neural.registry.storage import version_load
 from neural.serving.logwriter import LogBatch, log_writer, new_ids
 from neural.serving.models import PredictionLog
 from neural.serving.scores import score_column
@@ -43,16 +39,6 @@ CACHE_SIZE = 32
 ROUTE_TTL_S = 1.0  # how long another process's activation may take to apply here
 
 
-def load_predictor(directory: Path) -> TabularPredictor:
-    """Verify every checksum (compressed or not), then build the network. Never unpickles."""
-    state, meta = read_version(directory)
-    network = build_network(meta["architecture"])
-    network.load_state_dict(state)
-    return TabularPredictor(
-        network, TabularPreprocessor.from_dict(meta["preprocessing"]), TargetEncoder.from_dict(meta["target"]), meta
-    )
-
-
 def predictor_for(version: ModelVersion) -> FastPredictor:
     key = (version.pk, version.sha256)
     predictor = _cache.get(key)
@@ -60,7 +46,7 @@ def predictor_for(version: ModelVersion) -> FastPredictor:
         with _lock:
             predictor = _cache.get(key)
             if predictor is None:
-                predictor = FastPredictor(load_predictor(Path(settings.MODEL_STORAGE_PATH) / version.artifact_path))
+                predictor = FastPredictor(version_load(version=version))
                 if len(_cache) >= CACHE_SIZE:
                     _cache.clear()
                     _by_model.clear()

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from neural.engine.callbacks import Callback, EpochState
 from neural.training.models import EpochMetric, SessionLog, TrainingSession
-from photondrift.realtime import DASHBOARD_GROUP, broadcast, session_group
+from photondrift.realtime import DASHBOARD_GROUP, EpochEvent, LogEvent, StatusEvent, broadcast, session_group
 
 STOP_POLL_S = 0.5
 HEARTBEAT_S = 5.0
@@ -70,17 +70,17 @@ class SessionProgress(Callback):
             "info",
             "epoch {}/{}: {}".format(state.epoch, state.epochs, " ".join(f"{k}={v:.4g}" for k, v in metrics.items())),
         )
-        payload = {
-            "session_id": self.session.pk,
-            "epoch": state.epoch,
-            "epochs": state.epochs,
-            "train_loss": state.train_loss,
-            "val_loss": state.val_loss,
-            "val_accuracy": state.metrics.get("val_accuracy"),
-            "lr": state.lr,
-            "elapsed_s": state.elapsed_s,
-            "metrics": metrics,
-        }
+        payload = EpochEvent(
+            session_id=self.session.pk,
+            epoch=state.epoch,
+            epochs=state.epochs,
+            train_loss=state.train_loss,
+            val_loss=state.val_loss,
+            val_accuracy=state.metrics.get("val_accuracy"),
+            lr=state.lr,
+            elapsed_s=state.elapsed_s,
+            metrics=metrics,
+        )
         broadcast(self.group, "training.epoch", payload)
 
     def should_stop(self) -> bool:
@@ -106,19 +106,19 @@ class SessionProgress(Callback):
         broadcast(
             self.group,
             "training.log",
-            {"session_id": self.session.pk, "level": level, "message": message, "at": line.created_at.isoformat()},
+            LogEvent(session_id=self.session.pk, level=level, message=message, at=line.created_at.isoformat()),
         )
 
 
 def broadcast_status(session: TrainingSession) -> None:
-    data = {
-        "session_id": session.pk,
-        "status": session.status,
-        "epoch": session.epoch,
-        "epochs": session.epochs,
-        "error": session.error,
-        "at": timezone.now().isoformat(),
-        "model_version": str(session.model_version) if session.model_version_id else None,
-    }
+    data = StatusEvent(
+        session_id=session.pk,
+        status=session.status,
+        epoch=session.epoch,
+        epochs=session.epochs,
+        error=session.error,
+        at=timezone.now().isoformat(),
+        model_version=str(session.model_version) if session.model_version_id else None,
+    )
     broadcast(session_group(session.pk), "training.status", data)
     broadcast(DASHBOARD_GROUP, "training.status", data)

@@ -207,10 +207,9 @@ def _transfer_source(session: TrainingSession):
 
 
 def _source_model(version):
-    from neural.registry.storage import version_dir
-    from neural.serving.services import load_predictor
+    from neural.registry.storage import version_load
 
-    return load_predictor(version_dir(version.artifact_path))
+    return version_load(version=version)
 
 
 def _teacher(version):

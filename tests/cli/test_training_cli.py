@@ -233,8 +233,8 @@ def test_roc_auc_is_an_objective_for_two_classes_only():
 
 
 def test_transfer_fine_tunes_the_source_network_into_a_new_model_on_another_data_set(trained):
+    from neural.engine.predictor import load_predictor
     from neural.registry.storage import version_dir
-    from neural.serving.services import load_predictor
     from tests.factories import make_dataset
 
     make_dataset(name="coord-b", rows=300, seed=9)

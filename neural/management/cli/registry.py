@@ -18,7 +18,7 @@ from neural.registry.services import (
     model_rollout_start,
     model_version_activate,
 )
-from neural.registry.storage import version_archive_import, version_archive_write, version_dir
+from neural.registry.storage import version_archive_import, version_archive_write, version_load
 from neural.serving.logwriter import log_writer
 from neural.serving.services import predict
 
@@ -117,7 +117,7 @@ class RegistryCommands:
                 raise fail("--weight is required with --version (1-99)")
             registered, target = self._version(model, version)
             registered = model_rollout_start(model=registered, version=target, weight=weight, user=who)
-        active = registered.versions.filter(is_active=True).first()
+        active = registered.active_version()
         doc = {
             "model": model,
             "active_version": active.label if active else None,
@@ -169,10 +169,9 @@ class RegistryCommands:
 
     def do_export(self, *, model: str, format: str, path: Path, **_) -> None:
         from neural.engine.export import export_onnx
-        from neural.serving.services import load_predictor
 
         version = model_version_resolve(ref=model)
-        info = export_onnx(load_predictor(version_dir(version.artifact_path)), path)
+        info = export_onnx(version_load(version=version), path)
         doc = {"model": version.model.name, "version": version.label, "format": format, "path": str(path), **info}
         self.emit(doc, f"exported {doc['model']}:{doc['version']} to {path} (inputs x_num, x_cat)")
 
