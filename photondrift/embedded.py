@@ -43,6 +43,7 @@ def ensure_admin() -> None:
 
 
 def ensure_demo_dataset() -> None:
+    # lazy: this module is imported before django.setup(); models load only after it
     from neural.datasets.generator import generate
     from neural.datasets.models import Dataset
     from neural.datasets.services import dataset_store_frame
@@ -55,7 +56,7 @@ def ensure_demo_dataset() -> None:
 
 def start_worker() -> threading.Thread:
     """A solo-pool Celery worker in a daemon thread (the same code path as `celery worker`)."""
-    from photondrift.celery import app
+    from photondrift.celery import app  # lazy: the Celery app reads Django settings on import
 
     worker = app.WorkController(
         hostname=f"embedded@{os.uname().nodename}",

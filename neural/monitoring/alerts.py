@@ -16,14 +16,17 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 import numpy as np
+from celery import current_app
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from neural.errors import Conflict, DataError
 from neural.monitoring.models import Alert, AlertRule, DriftReport, RetrainPolicy
+from neural.monitoring.schedules import evaluation_schedule_ensure
 from neural.monitoring.selectors import prediction_frame, with_estimates
 from neural.monitoring.services import drift_check, validate_fraction
+from neural.registry.models import RegisteredModel
 from neural.serving.models import PredictionLog
 from neural.training.models import TrainingSession
 from photondrift.realtime import DASHBOARD_GROUP, AlertEvent, broadcast
@@ -99,9 +102,6 @@ def alert_rules_setup_defaults(
 ) -> list[AlertRule]:
     """One rule of every kind for every model with an active version; existing rules of a kind
     are updated, not duplicated. Also makes sure the evaluation schedule exists."""
-    from neural.monitoring.schedules import evaluation_schedule_ensure
-    from neural.registry.models import RegisteredModel
-
     threshold_accuracy = validate_fraction(threshold_accuracy, field="threshold_accuracy")
     drift_threshold = validate_fraction(drift_threshold, field="drift_threshold")
     if webhook_url:
@@ -323,11 +323,11 @@ def alert_fire(*, rule: AlertRule, finding: Finding, now=None) -> Alert | None:
 
 
 def _after_fire(alert: Alert) -> None:
-    from neural.monitoring.tasks import alert_deliver_task, retrain_task
-
-    alert_deliver_task.delay(alert.pk)
+    # By name: the tasks module imports this one.
+    current_app.signature("neural.monitoring.tasks.alert_deliver_task", args=(alert.pk,)).delay()
     if alert.rule.kind == Kind.DRIFT_ABOVE and RetrainPolicy.objects.filter(model=alert.model, on_drift=True).exists():
-        retrain_task.apply_async((alert.model_id, f"drift alert {alert.pk}"), queue="training")
+        retrain = (alert.model_id, f"drift alert {alert.pk}")
+        current_app.signature("neural.monitoring.tasks.retrain_task", args=retrain, queue="training").delay()
 
 
 def alert_acknowledge(*, alert: Alert, user=None) -> Alert:

@@ -7,6 +7,7 @@ class MonitoringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # lazy: the receivers import models, which load only once the app registry is ready
         from neural.monitoring.receivers import connect
 
         connect()

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 
@@ -24,10 +25,6 @@ from neural.monitoring.models import Alert, DeliveryAttempt
 from photondrift.realtime import DASHBOARD_GROUP, broadcast
 
 Channel = DeliveryAttempt.Channel
-
-
-def _setting(name: str, default):
-    return getattr(settings, name, default)
 
 
 def webhook_signature(secret: str, body: bytes) -> str:
@@ -70,9 +67,9 @@ def alert_deliver(*, alert_id: int, worker: str | None = None) -> bool:
     if alert.rule.webhook_url:
         delay = webhook_attempt(alert_id=alert.pk, attempt=1, worker=worker)
         if delay is not None:
-            from neural.monitoring.tasks import alert_webhook_task
-
-            alert_webhook_task.apply_async((alert.pk, 2), countdown=delay)
+            # By name: the tasks module imports this one.
+            webhook = current_app.signature("neural.monitoring.tasks.alert_webhook_task", args=(alert.pk, 2))
+            webhook.apply_async(countdown=delay)
     return True
 
 
@@ -90,7 +87,7 @@ def webhook_attempt(*, alert_id: int, attempt: int, worker: str | None = None) -
     started = time.perf_counter()
     status, error = None, ""
     try:
-        with urllib.request.urlopen(request, timeout=_setting("MONITORING_WEBHOOK_TIMEOUT_S", 5)) as response:
+        with urllib.request.urlopen(request, timeout=settings.MONITORING_WEBHOOK_TIMEOUT_S) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
         status, error = exc.code, f"HTTP {exc.code}: {exc.reason}"
@@ -108,6 +105,6 @@ def webhook_attempt(*, alert_id: int, attempt: int, worker: str | None = None) -
         status_code=status,
         error=error,
     )
-    if ok or attempt >= _setting("MONITORING_WEBHOOK_ATTEMPTS", 4):
+    if ok or attempt >= settings.MONITORING_WEBHOOK_ATTEMPTS:
         return None
-    return _setting("MONITORING_WEBHOOK_BACKOFF_S", 2.0) * 2 ** (attempt - 1)
+    return settings.MONITORING_WEBHOOK_BACKOFF_S * 2 ** (attempt - 1)

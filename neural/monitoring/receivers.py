@@ -3,20 +3,18 @@ delete the feedback on prediction log rows about to be deleted."""
 
 from __future__ import annotations
 
+from neural.monitoring.models import Feedback
+from neural.monitoring.services import reference_profile_store
 from neural.registry.signals import model_version_registered
 from neural.serving.signals import prediction_logs_deleting
 
 
 def _on_version_registered(sender, *, version, trained, **_) -> None:
     # Inside the registering transaction: if this raises, the version is not registered either.
-    from neural.monitoring.services import reference_profile_store
-
     reference_profile_store(version=version, trained=trained)
 
 
 def _on_prediction_logs_deleting(sender, *, versions, **_) -> None:
-    from neural.monitoring.models import Feedback
-
     Feedback.objects.filter(prediction__model_version__in=versions).delete()  # nothing depends on feedback
 
 

@@ -22,7 +22,7 @@ from neural.engine.scoring import score_frame
 from neural.errors import Conflict, DataError
 from neural.monitoring.models import RetrainPolicy, RetrainRun
 from neural.monitoring.schedules import retrain_schedule_set
-from neural.registry.services import model_version_activate
+from neural.registry.services import model_rollout_start, model_version_activate
 from neural.registry.storage import version_load
 from neural.training.services import training_session_create, training_session_run
 
@@ -105,8 +105,6 @@ def _train_and_judge(run, session, dataset, baseline, policy, config, model, use
         passes = cand_value >= base_value - policy.tolerance
     decision = Decision.KEPT
     if passes and policy.rollout_weight:
-        from neural.registry.services import model_rollout_start
-
         model_rollout_start(model=model, version=candidate, weight=policy.rollout_weight, user=user)
         decision = Decision.ROLLOUT
     elif passes:

@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 import pandas as pd
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from neural.engine.calibration import fit_calibration, validation_confidences
 from neural.engine.drift import build_profile, compare, drift_score
 from neural.errors import DataError, InputValidationError, NotFound
 from neural.monitoring.models import DriftReport, Feedback, ReferenceProfile
+from neural.registry.models import RegisteredModel
 from neural.serving.models import PredictionLog
 from photondrift.realtime import DASHBOARD_GROUP, AccuracyEvent, DriftEvent, broadcast
 
@@ -26,6 +28,8 @@ DRIFT_MAX_ROWS = 200_000
 FEEDBACK_BULK_MAX = 10_000
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+EVALUATE_MODEL_TASK = "neural.monitoring.tasks.monitoring_evaluate_model_task"
 
 
 def parse_duration(text: str, *, field: str) -> timedelta:
@@ -141,13 +145,10 @@ def feedback_record(*, prediction_id, actual, user=None) -> Feedback:
 
 
 def _after_feedback(model_ids: set[int], count: int) -> None:
-    from neural.monitoring.tasks import monitoring_evaluate_model_task
-    from neural.registry.models import RegisteredModel
-
     for model in RegisteredModel.objects.filter(pk__in=model_ids):
         broadcast(DASHBOARD_GROUP, "monitoring.accuracy", AccuracyEvent(model=model.name, labels=count))
         # New labels can breach an accuracy rule: a worker evaluates this model's rules now.
-        monitoring_evaluate_model_task.delay(model.pk)
+        current_app.signature(EVALUATE_MODEL_TASK, args=(model.pk,)).delay()  # by name: tasks import services
 
 
 # --- reference profiles ---------------------------------------------------------------------

@@ -186,7 +186,7 @@ class PredictionLogWriter:
         self.dropped = 0  # rows of versions deleted before their write
 
     def submit(self, batch: LogBatch) -> None:
-        if not getattr(settings, "PREDICTION_LOG_ASYNC", True):
+        if not settings.PREDICTION_LOG_ASYNC:
             written = write_batches([batch])
             self.written += written
             self.dropped += len(batch) - written

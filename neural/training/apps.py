@@ -8,16 +8,21 @@ class TrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from neural.training import heartbeat  # noqa: F401  (connects the worker signals)
+        # lazy: these import models, which load only once the app registry is ready
+        from celery.signals import worker_init, worker_shutdown
+
+        from neural.training import heartbeat
         from photondrift.celery import ensure_broker_folders
 
+        worker_init.connect(heartbeat.start_heartbeat, dispatch_uid="training-heartbeat-start")
+        worker_shutdown.connect(heartbeat.stop_heartbeat, dispatch_uid="training-heartbeat-stop")
         post_delete.connect(_drop_study, sender=self.get_model("TuningJob"), dispatch_uid="training-drop-study")
         ensure_broker_folders()
 
 
 def _drop_study(sender, instance, **_) -> None:
-    """A deleted search (its model or version deleted) takes its Optuna study along. Imported
-    here, not at start-up: Optuna and SQLAlchemy add about 0.6 s to every process's start."""
+    """A deleted search (its model or version deleted) takes its Optuna study along."""
+    # lazy: Optuna and SQLAlchemy add about 0.6 s to every process's start
     from neural.training.tuning import study_drop_on_commit
 
     study_drop_on_commit(instance.study_name)

@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -24,10 +25,13 @@ from neural.engine.schema import TaskKind
 from neural.engine.training_file import validate_model_storage
 from neural.errors import Conflict, DataError
 from neural.registry.services import model_version_register
+from neural.registry.storage import version_load
 from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
 from neural.training.progress import ClaimLost, SessionProgress, broadcast_status
 
 logger = logging.getLogger(__name__)
+
+RUN_TASK = "neural.training.tasks.training_session_run_task"
 
 
 def training_config_build(*, epochs: int | None = None, options: dict | None = None) -> TrainConfig:
@@ -82,9 +86,8 @@ def training_session_create(
         fine_tune=fine_tune,
     )
     if enqueue:
-        from neural.training.tasks import training_session_run_task
-
-        transaction.on_commit(lambda: training_session_run_task.delay(session.pk))
+        run = current_app.signature(RUN_TASK, args=(session.pk,))  # by name: tasks import services
+        transaction.on_commit(run.delay)
     return session
 
 
@@ -98,7 +101,7 @@ class SessionBusy(Exception):
 
 def stale_after_s() -> float:
     """A running session whose heartbeat is older than this lost its process."""
-    return float(getattr(settings, "TRAINING_STALE_S", 30))
+    return float(settings.TRAINING_STALE_S)
 
 
 def training_session_claim(*, session_id: int, token: str) -> tuple[TrainingSession, bool]:
@@ -207,8 +210,6 @@ def _transfer_source(session: TrainingSession):
 
 
 def _source_model(version):
-    from neural.registry.storage import version_load
-
     return version_load(version=version)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import dj_database_url
 import plotly
 
-from photondrift.settings.env import env_bool, env_int, env_list, env_str
+from photondrift.settings.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 PHOTONDRIFT_HOME = Path(env_str("PHOTONDRIFT_HOME", str(BASE_DIR / "var"))).resolve()
@@ -129,6 +129,14 @@ DATASET_STORAGE_PATH = Path(env_str("DATASET_STORAGE_PATH", str(PHOTONDRIFT_HOME
 MODEL_STORAGE_PATH = Path(env_str("MODEL_STORAGE_PATH", str(PHOTONDRIFT_HOME / "models")))
 DATA_UPLOAD_MAX_MB = env_int("DATA_UPLOAD_MAX_MB", 1024, minimum=1)
 PREDICT_BATCH_MAX = env_int("PREDICT_BATCH_MAX", 10_000, minimum=1)
+# Prediction log rows are written by a thread off the request path; false writes them inline.
+PREDICTION_LOG_ASYNC = env_bool("PREDICTION_LOG_ASYNC", True)
+# The embedded server's port (`make run`), which `neural dashboard` opens by default.
+PORT = env_int("PORT", 8000, minimum=1)
+# Alert webhooks: seconds per attempt, attempts in all, and the first retry's delay (doubling).
+MONITORING_WEBHOOK_TIMEOUT_S = env_float("MONITORING_WEBHOOK_TIMEOUT_S", 5.0, minimum=0.1)
+MONITORING_WEBHOOK_ATTEMPTS = env_int("MONITORING_WEBHOOK_ATTEMPTS", 4, minimum=1)
+MONITORING_WEBHOOK_BACKOFF_S = env_float("MONITORING_WEBHOOK_BACKOFF_S", 2.0, minimum=0)
 # Django refuses request bodies above this before our code sees them; uploads stream to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
@@ -161,6 +169,8 @@ CELERY_TASK_ROUTES = {"neural.training.tasks.*": {"queue": "training"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
 WORKER_HEARTBEAT_S = env_int("WORKER_HEARTBEAT_S", 5, minimum=1)
+# A running training session whose heartbeat is older than this lost its process (taken over).
+TRAINING_STALE_S = env_int("TRAINING_STALE_S", 30, minimum=1)
 # `neural hyper-optimize` queues this many tasks per search; each runs trials until none are left,
 # so up to this many workers share one search.
 TUNING_TASKS = env_int("TUNING_TASKS", 4, minimum=1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from django.contrib.auth import get_user_model
 
+from neural.engine.export import export_onnx
 from neural.management.base import fail
 from neural.registry.selectors import model_get, model_list, model_version_resolve
 from neural.registry.services import (
@@ -168,8 +169,6 @@ class RegistryCommands:
         p.add_argument("--path", required=True, type=Path, help="the .onnx file to write")
 
     def do_export(self, *, model: str, format: str, path: Path, **_) -> None:
-        from neural.engine.export import export_onnx
-
         version = model_version_resolve(ref=model)
         info = export_onnx(version_load(version=version), path)
         doc = {"model": version.model.name, "version": version.label, "format": format, "path": str(path), **info}
