@@ -1,10 +1,13 @@
-"""The layout rules import-linter cannot state: no project import inside a function body unless
-a comment on the line, or on the line above, says why (``# lazy: <why>``)."""
+"""The layout rules import-linter's contracts (pyproject.toml, run by ``make lint``) do not state:
+no import circle between project modules, and no project import inside a function body unless a
+comment on the line, or above it, says why (``# lazy: <why>``)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("neural", "dashboard", "photondrift")
@@ -63,3 +66,34 @@ def test_no_project_code_imports_project_modules_inside_functions_without_saying
     files = [p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py")) if "migrations" not in p.parts]
     found = [line for path in files for line in in_function_imports(path)]
     assert not found, "in-function imports of project code with no '# lazy: <why>' comment:\n" + "\n".join(found)
+
+
+def circles(*packages: str) -> list[str]:
+    """``a -> b -> ... -> a`` for each module ``a`` that imports a module ``b`` importing it back
+    (directly or through others; imports inside functions count)."""
+    graph = grimp.build_graph(*packages, cache_dir=None)
+    return sorted(
+        f"{a} -> {b} -> ... -> {a}"
+        for a in graph.modules
+        for b in graph.find_modules_directly_imported_by(a)
+        if graph.find_shortest_chain(importer=b, imported=a)
+    )
+
+
+def test_it_finds_a_circle_hidden_in_a_function(tmp_path, monkeypatch):
+    package = tmp_path / "circled"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from circled import b\n")
+    (package / "b.py").write_text("def f():\n    from circled import a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert circles("circled") == [
+        "circled.a -> circled.b -> ... -> circled.a",
+        "circled.b -> circled.a -> ... -> circled.b",
+    ]
+
+
+def test_no_two_project_modules_import_each_other_even_through_others(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))  # grimp finds the packages on the path
+    found = circles(*PACKAGES)
+    assert not found, "import circles:\n" + "\n".join(found)
