@@ -165,10 +165,10 @@ def in_process(env: dict, records: list[dict], repeats: int) -> tuple[list[float
     from django.db import transaction
 
     from neural.engine.fastpath import FastPredictor
-    from neural.registry.logwriter import LogBatch, new_ids, write_batches
+    from neural.engine.predictor import load_predictor
     from neural.registry.selectors import model_version_resolve
-    from neural.registry.serving import load_predictor
     from neural.registry.storage import version_dir
+    from neural.serving.logwriter import LogBatch, new_ids, write_batches
 
     torch.set_num_threads(1)
     version = model_version_resolve(ref="bench")

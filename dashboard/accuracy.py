@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from neural.monitoring.overview import TREND_DAYS
-from neural.registry.selectors import version_live_accuracy
+from neural.monitoring.selectors import version_live_accuracy
 
 LIVE_DAYS = TREND_DAYS
 

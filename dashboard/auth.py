@@ -69,7 +69,7 @@ def same_origin(scope) -> bool:
     origin, host = _header(scope, b"origin"), _header(scope, b"host")
     if not origin or not host:
         return False
-    if origin in getattr(settings, "CSRF_TRUSTED_ORIGINS", []):
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
         return True
     parts = urlsplit(origin)
     if parts.scheme not in _DEFAULT_PORTS or not parts.netloc:

@@ -16,6 +16,7 @@ class NeuralConfig(AppConfig):
 
 def _ensure_after_migrate(sender, **kwargs) -> None:
     if sender.label == "django_celery_beat":
+        # lazy: periodic imports django_celery_beat's models, loaded only once apps are ready
         from neural.periodic import periodic_tasks_ensure
 
         periodic_tasks_ensure()

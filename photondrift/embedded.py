@@ -53,6 +53,7 @@ def ensure_admin() -> None:
 
 
 def ensure_demo_dataset() -> None:
+    # lazy: this module is imported before django.setup(); models load only after it
     from neural.datasets.generator import generate
     from neural.datasets.models import Dataset
     from neural.datasets.services import dataset_store_frame
@@ -65,7 +66,7 @@ def ensure_demo_dataset() -> None:
 
 def start_worker() -> threading.Thread:
     """A solo-pool Celery worker in a daemon thread (the same code path as `celery worker`)."""
-    from photondrift.celery import app
+    from photondrift.celery import app  # lazy: the Celery app reads Django settings on import
 
     worker = app.WorkController(
         hostname=worker_hostname(),
@@ -90,6 +91,7 @@ def sweep_at_start() -> None:
     it from its checkpoint now, before the worker takes new work (see neural/training/sweep.py)."""
     from django.utils import timezone
 
+    # lazy: embedded sets DJANGO_SETTINGS_MODULE and calls django.setup() before any model import
     from neural.training.sweep import training_sessions_sweep
 
     training_sessions_sweep(orphaned_by=worker_hostname(), since=timezone.now())
@@ -99,6 +101,7 @@ def start_beat() -> threading.Thread:
     """celery beat in a daemon thread, reading the schedule from the database."""
     from celery import beat
 
+    # lazy: the Celery app reads settings, configured only in main()
     from photondrift.celery import app
 
     service = beat.EmbeddedService(app, thread=True, scheduler_cls="django_celery_beat.schedulers:DatabaseScheduler")

@@ -47,6 +47,7 @@ def _staff(request) -> bool:
     """A staff member signed in, or sending a valid API token (a bad one is counted as the API counts it)."""
     from rest_framework.exceptions import APIException
 
+    # lazy: health is imported by the URL conf before DRF's settings are needed
     from neural.api.auth import TokenAuthentication
 
     user = getattr(request, "user", None)

@@ -48,7 +48,7 @@ def _networks(cidrs: tuple[str, ...]) -> tuple:
 
 
 def allowed_networks() -> tuple:
-    return _networks(tuple(getattr(settings, "OUTBOUND_ALLOWED_CIDRS", ()) or ()))
+    return _networks(tuple(settings.OUTBOUND_ALLOWED_CIDRS))
 
 
 def _embedded_v4(ip: IPAddress) -> list[IPAddress]:

@@ -3,6 +3,9 @@
 Callers write the database row first, then call :func:`broadcast`: the database is the truth,
 the socket only tells pages that something changed. A broadcast that fails is logged, never
 raised: a page that misses an event catches up from the database on reconnect.
+
+Each event type's payload is declared here (the ``*Event`` TypedDicts) so that every sender
+builds the same shape; the dashboard's consumers forward ``data`` unchanged.
 """
 
 from __future__ import annotations
@@ -38,11 +41,96 @@ class RegistryActivated(TypedDict):
     test_accuracy: float | None
 
 
+class EpochEvent(TypedDict):
+    """``training.epoch``: one finished epoch of a session (its EpochMetric row)."""
+
+    session_id: int
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float | None
+    val_accuracy: float | None
+    lr: float
+    elapsed_s: float
+    metrics: dict[str, float]
+    is_best: bool
+    rss_bytes: int
+    cpu_percent: float
+    gpu_bytes: int | None
+
+
+class StepEvent(TypedDict):
+    """``training.step``: batch loss within a long epoch (at most 10 a second)."""
+
+    session_id: int
+    epoch: int
+    step: int
+    steps: int
+    global_step: int
+    loss: float
+    elapsed_s: float
+
+
+class StatusEvent(TypedDict):
+    """``training.status``: a session changed status (to both its group and the dashboard)."""
+
+    session_id: int
+    status: str
+    epoch: int
+    epochs: int
+    error: str
+    at: str
+    model_version: str | None
+
+
+class LogEvent(TypedDict):
+    """``training.log``: one SessionLog line."""
+
+    session_id: int
+    level: str
+    message: str
+    at: str
+
+
+class AccuracyEvent(TypedDict):
+    """``monitoring.accuracy``: new labels (feedback) arrived for a model."""
+
+    model: str
+    labels: int
+
+
+class DriftEvent(TypedDict):
+    """``monitoring.drift``: a drift window was stored (PSI per feature)."""
+
+    model: str
+    version: str
+    window_end: str
+    drift_score: float
+    features: dict[str, float]
+
+
+class AlertEvent(TypedDict):
+    """``monitoring.alert``: an alert fired, was acknowledged or resolved."""
+
+    id: int
+    model: str
+    rule: str
+    status: str
+    value: float | None
+    message: str
+    fired_at: str | None
+    acknowledged_at: str | None
+    resolved_at: str | None
+
+
+Payload = EpochEvent | StepEvent | StatusEvent | LogEvent | AccuracyEvent | DriftEvent | AlertEvent | RegistryActivated
+
+
 def session_group(session_id: int) -> str:
     return f"training.{session_id}"
 
 
-def broadcast(group: str, event_type: EventType, data: dict) -> None:
+def broadcast(group: str, event_type: EventType, data: Payload) -> None:
     """Send ``{"type": event_type, "data": data}`` to every consumer in ``group``."""
     layer = get_channel_layer()
     if layer is None:

@@ -17,7 +17,7 @@ from dashboard.accuracy import LIVE_DAYS, live_accuracy, version_scores
 from dashboard.tables import PER_PAGE_CHOICES, Column, paginate
 from neural.datasets.models import PATTERN_TARGETS, Pattern
 from neural.errors import DataError, EngineError, NotFound
-from neural.monitoring.selectors import open_alerts_by_model
+from neural.monitoring.selectors import open_alerts_by_model, version_live_accuracy
 from neural.registry.admin import can_activate
 from neural.registry.selectors import (
     activation_drop,
@@ -25,7 +25,6 @@ from neural.registry.selectors import (
     model_detail,
     model_list,
     model_version_resolve,
-    version_live_accuracy,
     version_table,
 )
 from neural.registry.services import (

@@ -31,6 +31,7 @@ def number(value, digits: int = 3) -> str:
 @register.simple_tag
 def search_choices() -> dict:
     """The search form's choices, from the engine (the searches view is not this form's owner)."""
+    # lazy: the tuning module loads Optuna (about 0.6 s), only for pages that show the form
     from neural.engine import tuning
 
     return {"spaces": list(tuning.SPACES), "methods": list(tuning.METHODS)}

@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("neural.datasets.urls")),
     path("", include("neural.training.urls")),
     path("", include("neural.registry.urls")),
+    path("", include("neural.serving.urls")),
     path("", include("neural.monitoring.urls")),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
@@ -17,10 +16,17 @@ from neural.datasets.importers import open_importer
 from neural.datasets.models import Dataset, Pattern
 from neural.datasets.quality import ColumnProfile, finish_report, profile_columns, sample_positions
 from neural.engine.names import validate_name
-from neural.engine.schema import ColumnKind, ColumnSpec, TaskKind, infer_schema, infer_task
+from neural.engine.schema import (
+    ID_NAME,
+    ColumnKind,
+    ColumnSpec,
+    TaskKind,
+    infer_schema,
+    infer_task,
+    looks_like_identifier,
+)
 from neural.errors import Conflict, DataError
 
-ID_NAME = re.compile(r"(^|[_.\s-])(id|uuid|guid|key)$|Id$|ID$", re.IGNORECASE)
 SPLIT_COLUMN = "__split__"
 SCHEMA_SAMPLE_ROWS = 20_000
 
@@ -167,7 +173,7 @@ def _has_values(df, name: str, profile: ColumnProfile | None) -> bool:
 
 def _is_identifier(df, name: str, kind: str, profile: ColumnProfile | None) -> bool:
     if profile is None:
-        return _may_be_identifier(df, name, kind) and _looks_like_identifier(df[name], kind)
+        return _may_be_identifier(df, name, kind) and looks_like_identifier(df[name], kind)
     rows, distinct = len(df), profile.distinct[name]
     if name in profile.integer_span:  # the facts _is_integer_identifier reads from the column
         if rows < 20 or distinct < 0.95 * rows:
@@ -195,30 +201,6 @@ def _may_be_identifier(df, name: str, kind: str) -> bool:
     if isinstance(df, storage.ParquetColumns):
         return df.is_integer(name)
     return True
-
-
-def _looks_like_identifier(series: pd.Series, kind: str) -> bool:
-    return _is_integer_identifier(series) or (kind == "categorical" and _unique_text(series))
-
-
-def _is_integer_identifier(series: pd.Series) -> bool:
-    """Whole numbers, (nearly) one per row, either named like an id or consecutive.
-
-    Nearly: duplicated rows repeat their id, which must not hide it."""
-    if not pd.api.types.is_integer_dtype(series) or len(series) < 20:
-        return False
-    distinct = series.nunique()
-    if distinct < 0.95 * len(series):
-        return False
-    if ID_NAME.search(str(series.name)):
-        return True
-    values = np.sort(series.unique())
-    return distinct == len(series) and bool(np.all(np.diff(values) == 1))
-
-
-def _unique_text(series: pd.Series) -> bool:
-    """Short frames (under the engine's 20-row rule) still have identifiers when they are named so."""
-    return bool(ID_NAME.search(str(series.name))) and series.nunique() >= 0.95 * len(series) and len(series) >= 5
 
 
 def apply_overrides(schema: list[dict], overrides: dict, *, target: str) -> list[dict]:

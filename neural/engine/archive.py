@@ -40,6 +40,7 @@ from neural.engine.artifacts import (
     read_document,
     read_tensors,
     sha256_file,
+    swap_folder,
     verify_bundle,
 )
 from neural.engine.errors import ArtifactIntegrityError
@@ -95,11 +96,7 @@ def compress_bundle(directory: Path, level: int = 10) -> str:
                 shutil.copy2(directory / name, tmp / name)
                 names.append(name)
         digest = _write_sums(tmp, names)
-        old = directory.with_name(f".{directory.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(directory, old)
-        os.replace(tmp, directory)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_folder(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

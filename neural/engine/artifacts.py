@@ -34,6 +34,21 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def swap_folder(tmp: Path, directory: Path) -> None:
+    """Put the finished folder ``tmp`` (a sibling) at ``directory``, replacing what is there.
+
+    Two renames: a reader sees the old folder or the new one, never a half-written one.
+    """
+    if not directory.exists():
+        os.replace(tmp, directory)
+        return
+    old = directory.with_name(f".{directory.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(directory, old)
+    os.replace(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def write_bundle(directory: Path, tensors: dict[str, dict[str, torch.Tensor]], documents: dict[str, dict]) -> str:
     """Write ``name.safetensors`` per tensor group and ``name`` per JSON document, atomically.
 
@@ -49,14 +64,7 @@ def write_bundle(directory: Path, tensors: dict[str, dict[str, torch.Tensor]], d
             (tmp / filename).write_text(json.dumps(document, indent=2, sort_keys=True))
         names = sorted([*tensors, *documents])
         (tmp / SUMS).write_text("".join(f"{sha256_file(tmp / n)}  {n}\n" for n in names))
-        if directory.exists():
-            old = directory.with_name(f".{directory.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
+        swap_folder(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -113,14 +121,3 @@ def save_model(directory: Path, model: torch.nn.Module, meta: dict) -> str:
     return write_bundle(
         directory, {WEIGHTS: model.state_dict()}, {MODEL_JSON: {**meta, "format_version": FORMAT_VERSION}}
     )
-
-
-def load_model_files(directory: Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """Verify and read a model version. Returns (state_dict, meta)."""
-    verify_bundle(directory)
-    meta = read_document(directory, MODEL_JSON)
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ArtifactIntegrityError(
-            f"{directory}: format version {meta.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
-        )
-    return read_tensors(directory, WEIGHTS), meta

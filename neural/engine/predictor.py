@@ -1,4 +1,9 @@
-"""Loading a verified model version and predicting from JSON records."""
+"""The one loader (a version folder, compressed or not, verified, to a predictor) and the
+predictor that validates JSON records and predicts.
+
+A later predictor kind (an ensemble) is chosen here, from ``model.json``, so that every caller
+(serving, validation, retraining, export) keeps calling ``load_predictor``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neural.engine.artifacts import load_model_files
+from neural.engine.archive import read_version
 from neural.engine.networks import TabularMLP, build_network
 from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 
@@ -23,19 +28,6 @@ class TabularPredictor:
         self.preprocessor = preprocessor
         self.encoder = encoder
         self.meta = meta
-
-    @classmethod
-    def from_artifact(cls, directory: Path) -> TabularPredictor:
-        """Verify every checksum, then build the network. Never unpickles anything."""
-        state, meta = load_model_files(directory)
-        network = build_network(meta["architecture"])
-        network.load_state_dict(state)
-        return cls(
-            network,
-            TabularPreprocessor.from_dict(meta["preprocessing"]),
-            TargetEncoder.from_dict(meta["target"]),
-            meta,
-        )
 
     @property
     def feature_names(self) -> list[str]:
@@ -64,3 +56,18 @@ class TabularPredictor:
         """Validate then predict. Raises InputValidationError listing every bad field."""
         self.preprocessor.validate_records(records)
         return self.predict_frame(pd.DataFrame.from_records(records, columns=self.feature_names))
+
+
+def load_predictor(directory: Path) -> TabularPredictor:
+    """Verify every checksum of a version folder (zstd-compressed or not), then build its
+    network. Never unpickles anything.
+
+    Raises:
+        ArtifactIntegrityError: a file is missing, altered or not listed, or the format is unknown.
+    """
+    state, meta = read_version(directory)
+    network = build_network(meta["architecture"])
+    network.load_state_dict(state)
+    return TabularPredictor(
+        network, TabularPreprocessor.from_dict(meta["preprocessing"]), TargetEncoder.from_dict(meta["target"]), meta
+    )

@@ -13,6 +13,8 @@ import pandas as pd
 from neural.engine.errors import DataError
 
 MAX_CLASSES_FROM_INTEGERS = 20
+# A column named like an identifier: ``id``, ``task_id``, ``agentId``, ``uuid``, ``run-key``...
+ID_NAME = re.compile(r"(^|[_.\s-])(id|uuid|guid|key)$|Id$|ID$", re.IGNORECASE)
 # A delimited column is a tag list when splitting it leaves a small vocabulary of short tags.
 MAX_TAG_VOCAB = 200
 TAG_DELIMITERS = (";", "|", ",")
@@ -200,3 +202,30 @@ def infer_task(target: pd.Series) -> TaskKind:
         if not (integral and distinct <= MAX_CLASSES_FROM_INTEGERS):
             return TaskKind.REGRESSION
     return TaskKind.BINARY if distinct == 2 else TaskKind.MULTICLASS
+
+
+def looks_like_identifier(series: pd.Series, kind: str) -> bool:
+    """The data sets' identifier rules, beyond ``infer_schema``'s own (categorical, unique per
+    row, 20 rows or more): whole numbers nearly one per row, named like an id or consecutive; or
+    text named like an id and nearly unique."""
+    return _is_integer_identifier(series) or (kind == "categorical" and _unique_text(series))
+
+
+def _is_integer_identifier(series: pd.Series) -> bool:
+    """Whole numbers, (nearly) one per row, either named like an id or consecutive.
+
+    Nearly: duplicated rows repeat their id, which must not hide it."""
+    if not pd.api.types.is_integer_dtype(series) or len(series) < 20:
+        return False
+    distinct = series.nunique()
+    if distinct < 0.95 * len(series):
+        return False
+    if ID_NAME.search(str(series.name)):
+        return True
+    values = np.sort(series.unique())
+    return distinct == len(series) and bool(np.all(np.diff(values) == 1))
+
+
+def _unique_text(series: pd.Series) -> bool:
+    """Short frames (under the engine's 20-row rule) still have identifiers when they are named so."""
+    return bool(ID_NAME.search(str(series.name))) and series.nunique() >= 0.95 * len(series) and len(series) >= 5

@@ -16,18 +16,22 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 import numpy as np
+from celery import current_app
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from neural.errors import Conflict, DataError
-from neural.monitoring.models import Alert, AlertRule, DriftReport, PredictionLog, RetrainPolicy
+from neural.monitoring.models import Alert, AlertRule, DriftReport, RetrainPolicy
+from neural.monitoring.schedules import evaluation_schedule_ensure
 from neural.monitoring.selectors import prediction_frame, with_estimates
 from neural.monitoring.services import drift_check, validate_fraction
+from neural.registry.models import RegisteredModel
+from neural.serving.models import PredictionLog
 from neural.training.models import TrainingSession
 from photondrift import outbound
 from photondrift.outbound import without_credentials
-from photondrift.realtime import DASHBOARD_GROUP, broadcast
+from photondrift.realtime import DASHBOARD_GROUP, AlertEvent, broadcast
 
 Kind = AlertRule.Kind
 FRACTION_KINDS = {Kind.ACCURACY_BELOW, Kind.ESTIMATED_ACCURACY_BELOW, Kind.DRIFT_ABOVE, Kind.ROBUSTNESS_BELOW}
@@ -105,16 +109,13 @@ def alert_rules_setup_defaults(
 ) -> list[AlertRule]:
     """One rule of every kind for every model with an active version; existing rules of a kind
     are updated, not duplicated. Also makes sure the evaluation schedule exists."""
-    from neural.monitoring.schedules import evaluation_schedule_ensure
-    from neural.registry.models import RegisteredModel
-
     threshold_accuracy = validate_fraction(threshold_accuracy, field="threshold_accuracy")
     drift_threshold = validate_fraction(drift_threshold, field="drift_threshold")
     if webhook_url:
         validate_webhook_url(webhook_url)
     rules = []
     for model in RegisteredModel.objects.filter(versions__is_active=True).distinct():
-        active = model.versions.get(is_active=True)
+        active = model.active_version()
         defaults = {
             Kind.ACCURACY_BELOW: {"threshold": threshold_accuracy},
             Kind.DRIFT_ABOVE: {"threshold": drift_threshold, "consecutive": drift_windows},
@@ -160,12 +161,8 @@ class Verdict:
     findings: list[Finding]
 
 
-def _active(model):
-    return model.versions.filter(is_active=True).first()
-
-
 def _accuracy(rule: AlertRule, now, *, estimated: bool) -> Verdict:
-    version = _active(rule.model)
+    version = rule.model.active_version()
     if version is None or version.task == "regression":
         return Verdict(False, [])
     frame = prediction_frame(versions=[version.pk], start=now - timedelta(seconds=rule.window_s), end=now)
@@ -187,7 +184,7 @@ def _accuracy(rule: AlertRule, now, *, estimated: bool) -> Verdict:
 
 
 def _drift(rule: AlertRule, now) -> Verdict:
-    version = _active(rule.model)
+    version = rule.model.active_version()
     if version is None or not hasattr(version, "profile"):
         return Verdict(False, [])
     window = timedelta(seconds=rule.window_s)
@@ -210,7 +207,7 @@ def _drift(rule: AlertRule, now) -> Verdict:
 
 
 def _latency(rule: AlertRule, now) -> Verdict:
-    version = _active(rule.model)
+    version = rule.model.active_version()
     if version is None:
         return Verdict(False, [])
     values = np.array(
@@ -231,7 +228,7 @@ def _latency(rule: AlertRule, now) -> Verdict:
 
 def _robustness(rule: AlertRule) -> Verdict:
     """The active version's stored robustness score (`neural robustness`); not judged without one."""
-    version = _active(rule.model)
+    version = rule.model.active_version()
     score = (version.robustness or {}).get("score") if version else None
     if score is None:
         return Verdict(False, [])
@@ -312,18 +309,18 @@ def alerts_evaluate(*, model=None, now=None) -> list[Alert]:
 # --- lifecycle ------------------------------------------------------------------------------
 
 
-def alert_payload(alert: Alert) -> dict:
-    return {
-        "id": alert.pk,
-        "model": alert.model.name,
-        "rule": alert.rule.kind,
-        "status": alert.status,
-        "value": alert.value,
-        "message": alert.message,
-        "fired_at": alert.fired_at.isoformat() if alert.fired_at else None,
-        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
-        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-    }
+def alert_payload(alert: Alert) -> AlertEvent:
+    return AlertEvent(
+        id=alert.pk,
+        model=alert.model.name,
+        rule=alert.rule.kind,
+        status=alert.status,
+        value=alert.value,
+        message=alert.message,
+        fired_at=alert.fired_at.isoformat() if alert.fired_at else None,
+        acknowledged_at=alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+        resolved_at=alert.resolved_at.isoformat() if alert.resolved_at else None,
+    )
 
 
 def alert_fire(*, rule: AlertRule, finding: Finding, now=None) -> Alert | None:
@@ -347,11 +344,11 @@ def alert_fire(*, rule: AlertRule, finding: Finding, now=None) -> Alert | None:
 
 
 def _after_fire(alert: Alert) -> None:
-    from neural.monitoring.tasks import alert_deliver_task, retrain_task
-
-    alert_deliver_task.delay(alert.pk)
+    # By name: the tasks module imports this one.
+    current_app.signature("neural.monitoring.tasks.alert_deliver_task", args=(alert.pk,)).delay()
     if alert.rule.kind == Kind.DRIFT_ABOVE and RetrainPolicy.objects.filter(model=alert.model, on_drift=True).exists():
-        retrain_task.apply_async((alert.model_id, f"drift alert {alert.pk}"), queue="training")
+        retrain = (alert.model_id, f"drift alert {alert.pk}")
+        current_app.signature("neural.monitoring.tasks.retrain_task", args=retrain, queue="training").delay()
 
 
 def alert_acknowledge(*, alert: Alert, user=None) -> Alert:

@@ -15,6 +15,7 @@ import socket
 import time
 
 import urllib3
+from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 
@@ -24,10 +25,6 @@ from photondrift import outbound
 from photondrift.realtime import DASHBOARD_GROUP, broadcast
 
 Channel = DeliveryAttempt.Channel
-
-
-def _setting(name: str, default):
-    return getattr(settings, name, default)
 
 
 def webhook_signature(secret: str, body: bytes) -> str:
@@ -72,9 +69,9 @@ def alert_deliver(*, alert_id: int, worker: str | None = None) -> bool:
     if alert.rule.webhook_url:
         delay = webhook_attempt(alert_id=alert.pk, attempt=1, worker=worker)
         if delay is not None:
-            from neural.monitoring.tasks import alert_webhook_task
-
-            alert_webhook_task.apply_async((alert.pk, 2), countdown=delay)
+            # By name: the tasks module imports this one.
+            webhook = current_app.signature("neural.monitoring.tasks.alert_webhook_task", args=(alert.pk, 2))
+            webhook.apply_async(countdown=delay)
     return True
 
 
@@ -93,7 +90,7 @@ def webhook_attempt(*, alert_id: int, attempt: int, worker: str | None = None) -
     status, error, permanent = None, "", False
     try:
         status = outbound.post(
-            rule.webhook_url, body=body, headers=headers, timeout_s=_setting("MONITORING_WEBHOOK_TIMEOUT_S", 5)
+            rule.webhook_url, body=body, headers=headers, timeout_s=settings.MONITORING_WEBHOOK_TIMEOUT_S
         )
         if not 200 <= status < 300:
             error = f"HTTP {status}"
@@ -113,6 +110,6 @@ def webhook_attempt(*, alert_id: int, attempt: int, worker: str | None = None) -
         status_code=status,
         error=error,
     )
-    if ok or permanent or attempt >= _setting("MONITORING_WEBHOOK_ATTEMPTS", 4):
+    if ok or permanent or attempt >= settings.MONITORING_WEBHOOK_ATTEMPTS:
         return None
-    return _setting("MONITORING_WEBHOOK_BACKOFF_S", 2.0) * 2 ** (attempt - 1)
+    return settings.MONITORING_WEBHOOK_BACKOFF_S * 2 ** (attempt - 1)

@@ -11,7 +11,6 @@ percent instead of taking all traffic at once. A failing candidate stays registe
 
 from __future__ import annotations
 
-import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,11 +19,12 @@ from neural.datasets.services import dataset_holdout, dataset_load_frame
 from neural.engine.config import TrainConfig
 from neural.engine.pipeline import split_rows
 from neural.engine.schema import TaskKind
+from neural.engine.scoring import score_frame
 from neural.errors import Conflict, DataError
 from neural.monitoring.models import RetrainPolicy, RetrainRun
 from neural.monitoring.schedules import parse_schedule, retrain_schedule_set
-from neural.registry.services import model_version_activate
-from neural.registry.serving import predictor_for
+from neural.registry.services import model_rollout_start, model_version_activate
+from neural.registry.storage import version_load
 from neural.training.services import training_session_create, training_session_run
 
 Decision = RetrainRun.Decision
@@ -56,21 +56,14 @@ def rule_text(task: str, tolerance: float, rollout_weight: int) -> str:
 
 
 def holdout_score(version, frame, target: str, task: str) -> float:
-    schema = version.dataset.schema if version.dataset else []
-    features = [c["name"] for c in schema if not c.get("excluded") and c["name"] != target]
-    inputs = frame[features].astype(object)
-    records = inputs.where(inputs.notna(), None).to_dict("records")  # NaN is a missing value, as in JSON
-    results = predictor_for(version).predict_records(records)
-    predicted = np.array([r["prediction"] for r in results], dtype=object)
-    truth = frame[target].to_numpy(dtype=object)
-    if task == "regression":
-        return float(np.mean(np.abs(predicted.astype(float) - truth.astype(float))))
-    return float(np.mean(predicted.astype(str) == truth.astype(str)))
+    """The rule's figure for ``version`` on the hold-out rows: MAE (regression) or accuracy."""
+    metrics = score_frame(version_load(version=version), frame, target)
+    return metrics["mae"] if task == "regression" else metrics["accuracy"]
 
 
 def retrain_run(*, model, reason: str, user=None) -> RetrainRun:
     """Retrain ``model`` in this process (a Celery worker, or the CLI) and apply the rule."""
-    baseline = model.versions.filter(is_active=True).select_related("dataset").first()
+    baseline = model.active_version()
     if baseline is None:
         raise Conflict(f"model {model.name!r} has no active version to retrain", field="model")
     if baseline.dataset is None:
@@ -114,8 +107,6 @@ def _train_and_judge(run, session, dataset, baseline, policy, config, model, use
         passes = cand_value >= base_value - policy.tolerance
     decision = Decision.KEPT
     if passes and policy.rollout_weight:
-        from neural.registry.services import model_rollout_start
-
         model_rollout_start(model=model, version=candidate, weight=policy.rollout_weight, user=user)
         decision = Decision.ROLLOUT
     elif passes:

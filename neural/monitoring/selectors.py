@@ -6,12 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from neural.engine.calibration import calibrated_accuracy
 from neural.errors import DataError
-from neural.monitoring.models import Alert, AlertRule, DriftReport, PredictionLog, ReferenceProfile
+from neural.monitoring.models import Alert, AlertRule, DriftReport, Feedback, ReferenceProfile
+from neural.registry.models import ModelVersion
+from neural.serving.models import PredictionLog
+from neural.serving.selectors import version_prediction_counts
 
 
 def prediction_confidence(output: dict) -> float:
@@ -163,4 +166,31 @@ def open_alerts_by_model(*, model_ids) -> dict[int, list[Alert]]:
     rows = Alert.objects.filter(model_id__in=model_ids).exclude(status=Alert.Status.RESOLVED)
     for alert in rows.select_related("rule").order_by("-fired_at"):
         out.setdefault(alert.model_id, []).append(alert)
+    return out
+
+
+def version_live_accuracy(*, versions: list[ModelVersion], since=None) -> dict[int, dict]:
+    """Per version: predictions answered, predictions with feedback, and the share correct.
+
+    Reads serving's prediction log and the Feedback rows (``correct`` is set for
+    classifiers); ``accuracy`` is None until feedback arrives.
+    """
+    counts = version_prediction_counts(versions=versions, since=since)
+    rows = Feedback.objects.filter(prediction__model_version__in=versions)
+    if since is not None:
+        rows = rows.filter(prediction__created_at__gte=since)
+    graded = {
+        r["prediction__model_version"]: r
+        for r in rows.values("prediction__model_version").annotate(
+            n=Count("pk", filter=Q(correct__isnull=False)), ok=Count("pk", filter=Q(correct=True))
+        )
+    }
+    out = {}
+    for v in versions:
+        g = graded.get(v.pk, {"n": 0, "ok": 0})
+        out[v.pk] = {
+            "predictions": counts.get(v.pk, 0),
+            "feedback": g["n"],
+            "accuracy": g["ok"] / g["n"] if g["n"] else None,
+        }
     return out

@@ -11,14 +11,17 @@ import uuid
 from datetime import timedelta
 
 import pandas as pd
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from neural.engine.calibration import fit_calibration, validation_confidences
 from neural.engine.drift import build_profile, compare, drift_score
 from neural.errors import DataError, InputValidationError, NotFound
-from neural.monitoring.models import DriftReport, Feedback, PredictionLog, ReferenceProfile
-from photondrift.realtime import DASHBOARD_GROUP, broadcast
+from neural.monitoring.models import DriftReport, Feedback, ReferenceProfile
+from neural.registry.models import RegisteredModel
+from neural.serving.models import PredictionLog
+from photondrift.realtime import DASHBOARD_GROUP, AccuracyEvent, DriftEvent, broadcast
 
 # The newest rows of a window that a drift check reads; more adds time, not information.
 DRIFT_MAX_ROWS = 200_000
@@ -28,6 +31,8 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # Longer spans than this reach before any prediction could exist (and past datetime's range).
 MAX_DURATION = timedelta(days=3650)
+
+EVALUATE_MODEL_TASK = "neural.monitoring.tasks.monitoring_evaluate_model_task"
 
 
 def parse_duration(text: str, *, field: str) -> timedelta:
@@ -146,13 +151,10 @@ def feedback_record(*, prediction_id, actual, user=None) -> Feedback:
 
 
 def _after_feedback(model_ids: set[int], count: int) -> None:
-    from neural.monitoring.tasks import monitoring_evaluate_model_task
-    from neural.registry.models import RegisteredModel
-
     for model in RegisteredModel.objects.filter(pk__in=model_ids):
-        broadcast(DASHBOARD_GROUP, "monitoring.accuracy", {"model": model.name, "labels": count})
+        broadcast(DASHBOARD_GROUP, "monitoring.accuracy", AccuracyEvent(model=model.name, labels=count))
         # New labels can breach an accuracy rule: a worker evaluates this model's rules now.
-        monitoring_evaluate_model_task.delay(model.pk)
+        current_app.signature(EVALUATE_MODEL_TASK, args=(model.pk,)).delay()  # by name: tasks import services
 
 
 # --- reference profiles ---------------------------------------------------------------------
@@ -221,13 +223,13 @@ def drift_check(*, version, window: timedelta, alpha: float = 0.05, now=None, st
         broadcast(
             DASHBOARD_GROUP,
             "monitoring.drift",
-            {
-                "model": version.model.name,
-                "version": version.label,
-                "window_end": end.isoformat(),
-                "drift_score": report.drift_score,
-                "features": {e["name"]: e["value"] for e in report.features if e["method"] == "psi"},
-            },
+            DriftEvent(
+                model=version.model.name,
+                version=version.label,
+                window_end=end.isoformat(),
+                drift_score=report.drift_score,
+                features={e["name"]: e["value"] for e in report.features if e["method"] == "psi"},
+            ),
         )
     return report
 

@@ -6,6 +6,8 @@ from celery import shared_task
 
 from neural.monitoring.alerts import alerts_evaluate
 from neural.monitoring.delivery import alert_deliver, webhook_attempt
+from neural.monitoring.retraining import retrain_run
+from neural.registry.models import RegisteredModel
 
 
 @shared_task(name="neural.monitoring.tasks.monitoring_evaluate_task")
@@ -16,8 +18,6 @@ def monitoring_evaluate_task() -> int:
 
 @shared_task(name="neural.monitoring.tasks.monitoring_evaluate_model_task")
 def monitoring_evaluate_model_task(model_id: int) -> int:
-    from neural.registry.models import RegisteredModel
-
     model = RegisteredModel.objects.filter(pk=model_id).first()
     return len(alerts_evaluate(model=model)) if model else 0
 
@@ -37,8 +37,5 @@ def alert_webhook_task(self, alert_id: int, attempt: int) -> bool:
 
 @shared_task(name="neural.monitoring.tasks.retrain_task")
 def retrain_task(model_id: int, reason: str) -> str:
-    from neural.monitoring.retraining import retrain_run
-    from neural.registry.models import RegisteredModel
-
     model = RegisteredModel.objects.filter(pk=model_id).first()
     return retrain_run(model=model, reason=reason).decision if model else "missing"

@@ -29,6 +29,10 @@ class RegisteredModel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def active_version(self) -> ModelVersion | None:
+        """The version that answers predictions: at most one (``one_active_version_per_model``)."""
+        return self.versions.filter(is_active=True).first()
+
 
 class ModelVersion(models.Model):
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")

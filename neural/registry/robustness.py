@@ -15,8 +15,7 @@ from neural.engine.schema import TaskKind
 from neural.errors import DataError
 from neural.registry.models import ModelVersion
 from neural.registry.services import model_version_robustness_set
-from neural.registry.serving import load_predictor
-from neural.registry.storage import version_dir
+from neural.registry.storage import version_load
 
 
 def heldout_rows(version: ModelVersion):
@@ -35,7 +34,7 @@ def heldout_rows(version: ModelVersion):
 
 def version_robustness_run(*, version: ModelVersion, data: str | None = None, seed: int = 0) -> dict:
     """Measure and store the version's robustness report; returns it."""
-    predictor = load_predictor(version_dir(version.artifact_path))
+    predictor = version_load(version=version)
     target = predictor.meta["target"]["name"]
     if data is None:
         frame, described = heldout_rows(version)

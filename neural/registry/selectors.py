@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from neural.errors import NotFound
+from django.db.models import F
+
+from neural.datasets.models import Pattern
+from neural.errors import DataError, NotFound
+from neural.queries import METRIC_KEY, JsonNumber
 from neural.registry.models import ModelVersion, RegisteredModel
 
 
@@ -48,49 +52,6 @@ def activation_history(*, model: RegisteredModel, limit: int = 50):
     return model.activation_events.select_related("user")[:limit]
 
 
-def version_live_accuracy(*, versions: list[ModelVersion], since=None) -> dict[int, dict]:
-    """Per version: predictions answered, predictions with feedback, and the share correct.
-
-    Reads the monitoring app's prediction log and Feedback rows (``correct`` is set for
-    classifiers); ``accuracy`` is None until feedback arrives.
-    """
-    from django.db.models import Count, Q
-
-    from neural.monitoring.models import Feedback
-
-    counts = version_prediction_counts(versions=versions, since=since)
-    rows = Feedback.objects.filter(prediction__model_version__in=versions)
-    if since is not None:
-        rows = rows.filter(prediction__created_at__gte=since)
-    graded = {
-        r["prediction__model_version"]: r
-        for r in rows.values("prediction__model_version").annotate(
-            n=Count("pk", filter=Q(correct__isnull=False)), ok=Count("pk", filter=Q(correct=True))
-        )
-    }
-    out = {}
-    for v in versions:
-        g = graded.get(v.pk, {"n": 0, "ok": 0})
-        out[v.pk] = {
-            "predictions": counts.get(v.pk, 0),
-            "feedback": g["n"],
-            "accuracy": g["ok"] / g["n"] if g["n"] else None,
-        }
-    return out
-
-
-def version_prediction_counts(*, versions: list[ModelVersion], since=None) -> dict[int, int]:
-    """Predictions answered per version (from the prediction log), optionally since a time."""
-    from django.db.models import Count
-
-    from neural.monitoring.models import PredictionLog
-
-    rows = PredictionLog.objects.filter(model_version__in=versions)
-    if since is not None:
-        rows = rows.filter(created_at__gte=since)
-    return dict(rows.values_list("model_version").annotate(n=Count("id")).values_list("model_version", "n"))
-
-
 VERSION_SORTS = {
     "model": "model__name",
     "version": "version",
@@ -105,12 +66,6 @@ def version_table(*, model: str = "", pattern: str = "", active: str = "", q: st
     """Every model version for the versions table, filtered and sorted in one query. ``sort`` is
     a column or a recorded figure: ``val_accuracy`` (validation) or ``test_accuracy`` (held-out
     test). Bad values are a ``DataError`` naming the parameter."""
-    from django.db.models import F
-
-    from neural.datasets.models import Pattern
-    from neural.errors import DataError
-    from neural.queries import METRIC_KEY, JsonNumber
-
     if pattern and pattern not in Pattern.values:
         raise DataError(f"pattern must be one of {', '.join(Pattern.values)}", field="pattern")
     if active not in ("", "yes", "no"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from neural.engine import artifacts
@@ -19,7 +19,8 @@ from neural.engine.pipeline import TrainedModel
 from neural.errors import Conflict, DataError
 from neural.registry import storage
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
-from neural.registry.signals import model_version_registered
+from neural.registry.signals import model_deleting, model_version_registered
+from neural.registry.versions import model_version_create, model_version_next
 from photondrift.realtime import DASHBOARD_GROUP, RegistryActivated, broadcast
 
 
@@ -49,10 +50,7 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
     dataset = session.dataset
     options = storage.storage_options(session.config)
     with transaction.atomic():
-        model, _ = RegisteredModel.objects.get_or_create(name=session.model_name, defaults={"pattern": session.pattern})
-        model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-        last = model.versions.order_by("-version").values_list("version", flat=True).first() or 0
-        number = last + 1
+        model, number = model_version_next(name=session.model_name, defaults={"pattern": session.pattern})
         relative = f"{model.name}/v{number}"
         meta = {
             **trained.meta(),
@@ -68,13 +66,15 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
         storage.clear_stale_version(directory)
         backup = None
         try:
-            sha = artifacts.save_model(directory, trained.network, meta)
+            artifacts.save_model(directory, trained.network, meta)
             if options.compression == "zstd":
-                sha = storage.compress(directory)
+                storage.compress(directory)
             backup = storage.backup_copy(directory, relative, options.backup)
-            version = ModelVersion.objects.create(
+            version = model_version_create(
                 model=model,
-                version=number,
+                number=number,
+                relative=relative,
+                directory=directory,
                 session=session,
                 dataset=dataset,
                 parent=parent,
@@ -85,12 +85,7 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
                 confusion_matrix=trained.confusion_matrix,
                 config=trained.config.to_dict(),
                 split=trained.split,
-                artifact_path=relative,
-                sha256=sha,
-                size_bytes=storage.folder_size(directory),
                 n_parameters=trained.architecture()["parameters"],
-                compression="zstd" if options.compression == "zstd" else "",
-                is_active=not model.versions.filter(is_active=True).exists(),
             )
             model_version_registered.send(sender=ModelVersion, version=version, trained=trained)
             if version.is_active:
@@ -107,7 +102,7 @@ def _switch_active(model: RegisteredModel, version: ModelVersion) -> ModelVersio
     """With the model row locked: make ``version`` the active one. Returns the previous one."""
     if version.model_id != model.pk:
         raise DataError(f"{version} is not a version of model {model.name!r}", field="version")
-    current = model.versions.filter(is_active=True).first()
+    current = model.active_version()
     if current and current.pk == version.pk:
         raise Conflict(f"{model.name}:v{version.version} is already active", field="version")
     model.versions.filter(is_active=True).update(is_active=False)
@@ -171,7 +166,7 @@ def model_delete(*, model: RegisteredModel, user=None, force: bool = False) -> N
     unless ``force``. The deletion stays in the activation history (by model name)."""
     with transaction.atomic():
         model = _locked(model.pk)
-        active = model.versions.filter(is_active=True).first()
+        active = model.active_version()
         if active and not force:
             raise Conflict(
                 f"model {model.name!r} has an active version v{active.version}; pass force=true to delete it",
@@ -185,31 +180,9 @@ def model_delete(*, model: RegisteredModel, user=None, force: bool = False) -> N
             from_version=active.version if active else None,
             detail=f"{len(relatives)} version(s) deleted" + (" (forced)" if force and active else ""),
         )
-        _delete_prediction_logs(model)
+        model_deleting.send(sender=RegisteredModel, model=model)
         model.delete()  # the event's model link becomes NULL; model_name keeps the history
         transaction.on_commit(lambda: storage.remove_versions(relatives))
-
-
-def _delete_prediction_logs(model: RegisteredModel) -> None:
-    """Delete the model's prediction log and its feedback in the database, two statements.
-
-    Django's cascade would first load every log row's key as an object (the feedback on it
-    cascades, so the log cannot be fast-deleted): millions of logged predictions would not fit in
-    memory. What remains for the cascade is an empty query.
-    """
-    from neural.monitoring.models import Feedback, PredictionLog
-
-    versions = model.versions.values("pk")
-    Feedback.objects.filter(prediction__model_version__in=versions).delete()  # nothing depends on feedback
-    log, version = PredictionLog._meta, ModelVersion._meta
-    qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {qn(log.db_table)} WHERE {qn(log.get_field('model_version').column)} IN "
-            f"(SELECT {qn(version.pk.column)} FROM {qn(version.db_table)} "
-            f"WHERE {qn(version.get_field('model').column)} = %s)",
-            [model.pk],
-        )
 
 
 def model_rollout_start(
@@ -222,7 +195,7 @@ def model_rollout_start(
         model = _locked(model.pk)
         if version.model_id != model.pk:
             raise DataError(f"{version} is not a version of model {model.name!r}", field="version")
-        active = model.versions.filter(is_active=True).first()
+        active = model.active_version()
         if active is None:
             raise Conflict(f"model {model.name!r} has no active version to split traffic with", field="version")
         if active.pk == version.pk:
@@ -268,7 +241,7 @@ def model_rollout_abort(*, model: RegisteredModel, user=None) -> RegisteredModel
         candidate = model.candidate
         if candidate is None:
             raise Conflict(f"model {model.name!r} has no rollout in progress", field="model")
-        active = model.versions.filter(is_active=True).first()
+        active = model.active_version()
         model.candidate, model.candidate_weight, model.rollout_started_at = None, 0, None
         model.save(update_fields=["candidate", "candidate_weight", "rollout_started_at"])
         _record(

@@ -1,4 +1,5 @@
-"""Signals other apps listen to, so the registry never imports them."""
+"""Signals other apps listen to (connected in their ``AppConfig.ready``), so the registry never
+imports them."""
 
 from django.dispatch import Signal
 
@@ -6,3 +7,7 @@ from django.dispatch import Signal
 # (neural.engine.pipeline.TrainedModel, whose ``frames`` hold the split rows). A receiver that
 # raises rolls the registration back and removes the artifact.
 model_version_registered = Signal()
+
+# Sent inside the deleting transaction with ``model`` (RegisteredModel), before its rows go: the
+# serving app deletes the model's prediction log in bulk (a cascade would load every row).
+model_deleting = Signal()

@@ -23,8 +23,10 @@ from neural.engine import archive
 from neural.engine.artifacts import MODEL_JSON, SUMS, read_document, sha256_file, verify_bundle
 from neural.engine.errors import ArtifactIntegrityError
 from neural.engine.names import confined, validate_name
+from neural.engine.predictor import TabularPredictor, load_predictor
 from neural.errors import Conflict, DataError, UnsafePath
-from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
+from neural.registry.models import ActivationEvent, ModelVersion
+from neural.registry.versions import model_version_create, model_version_next
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +97,9 @@ def clear_stale_version(directory: Path) -> None:
     shutil.rmtree(directory)
 
 
-def folder_size(directory: Path) -> int:
-    return sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+def version_load(*, version: ModelVersion) -> TabularPredictor:
+    """The version's predictor, read from its folder and verified (``engine.predictor.load_predictor``)."""
+    return load_predictor(version_dir(version.artifact_path))
 
 
 def compress(directory: Path) -> str:
@@ -193,24 +196,24 @@ def _import_folder(manifest: dict, folder: Path, name: str | None, user, source:
     dataset_sha = (meta.get("dataset") or {}).get("sha256")
     dataset = Dataset.objects.filter(sha256=dataset_sha).order_by("-pk").first() if dataset_sha else None
     with transaction.atomic():
-        model, _ = RegisteredModel.objects.get_or_create(
+        model, number = model_version_next(
             name=name, defaults={"pattern": pattern, "description": model_info.get("description", "")}
         )
-        model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
         if model.pattern != pattern:
             raise DataError(
                 f"model {name!r} is a {model.pattern} model; the archive holds a {pattern} one", field="name"
             )
-        number = (model.versions.order_by("-version").values_list("version", flat=True).first() or 0) + 1
         relative = f"{model.name}/v{number}"
         target = version_dir(relative)
         clear_stale_version(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(folder, target)
         try:
-            version = ModelVersion.objects.create(
+            version = model_version_create(
                 model=model,
-                version=number,
+                number=number,
+                relative=relative,
+                directory=target,
                 dataset=dataset,
                 task=meta["target"]["task"],
                 metrics=info.get("metrics") or meta.get("metrics") or {},
@@ -219,12 +222,7 @@ def _import_folder(manifest: dict, folder: Path, name: str | None, user, source:
                 confusion_matrix=meta.get("confusion_matrix"),
                 config=meta.get("config") or {},
                 split=meta.get("split") or {},
-                artifact_path=relative,
-                sha256=sha256_file(target / SUMS),
-                size_bytes=folder_size(target),
                 n_parameters=int(meta.get("architecture", {}).get("parameters", 0)),
-                compression="zstd" if (target / archive.WEIGHTS_ZST).exists() else "",
-                is_active=not model.versions.filter(is_active=True).exists(),
             )
             ActivationEvent.objects.create(
                 model=model,

@@ -11,7 +11,4 @@ urlpatterns = [
     path("models/<str:model_id>/robustness", ModelRobustnessView.as_view(), name="model-robustness"),
     path("models/<str:model_id>/rollout", views.ModelRolloutView.as_view(), name="model-rollout"),
     path("models/<str:model_id>/rollout/promote", views.ModelPromoteView.as_view(), name="model-promote"),
-    path("predict", views.PredictView.as_view(), name="predict"),
-    path("predict/batch", views.PredictBatchView.as_view(), name="predict-batch"),
-    path("recommend", views.RecommendView.as_view(), name="recommend"),
 ]

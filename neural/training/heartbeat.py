@@ -1,6 +1,8 @@
 """Worker liveness: each Celery worker writes a heartbeat row; `--wait` checks it.
 
 Used instead of a broadcast ping because the embedded file-based broker has no fanout.
+``start_heartbeat`` and ``stop_heartbeat`` are connected to Celery's worker signals in
+``TrainingConfig.ready``.
 """
 
 from __future__ import annotations
@@ -9,14 +11,19 @@ import logging
 import threading
 from datetime import datetime
 
-from celery.signals import worker_init, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from neural.training.models import WorkerHeartbeat
+
 logger = logging.getLogger(__name__)
 _stop = threading.Event()
 _started: dict = {}
+
+
+def worker_heartbeat(*, hostname: str) -> None:
+    WorkerHeartbeat.objects.update_or_create(hostname=hostname, defaults={"last_seen": timezone.now()})
 
 
 def worker_name() -> str:
@@ -32,8 +39,6 @@ def worker_started_at() -> datetime:
 
 
 def _beat(hostname: str) -> None:
-    from neural.training.services import worker_heartbeat
-
     while not _stop.is_set():
         try:
             worker_heartbeat(hostname=hostname)
@@ -44,18 +49,14 @@ def _beat(hostname: str) -> None:
         _stop.wait(settings.WORKER_HEARTBEAT_S)
 
 
-@worker_init.connect
 def start_heartbeat(sender=None, **kwargs) -> None:
     _started.update(at=timezone.now(), hostname=sender.hostname)
     _stop.clear()
     threading.Thread(target=_beat, args=(sender.hostname,), name="photondrift-heartbeat", daemon=True).start()
 
 
-@worker_shutdown.connect
 def stop_heartbeat(sender=None, **kwargs) -> None:
     _stop.set()
-    from neural.training.models import WorkerHeartbeat
-
     try:
         WorkerHeartbeat.objects.filter(hostname=sender.hostname).delete()
     except Exception:

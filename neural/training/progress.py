@@ -14,7 +14,7 @@ from django.utils import timezone
 from neural.engine.callbacks import BatchState, Callback, EpochState
 from neural.training.models import EpochMetric, SessionLog, StepMetric, TrainingSession
 from neural.training.series import epoch_summaries_update
-from photondrift.realtime import DASHBOARD_GROUP, broadcast, session_group
+from photondrift.realtime import DASHBOARD_GROUP, EpochEvent, LogEvent, StatusEvent, StepEvent, broadcast, session_group
 
 STOP_POLL_S = 0.5
 HEARTBEAT_S = 5.0
@@ -87,7 +87,7 @@ class SessionProgress(Callback):
             update_fields=list(fields),
         )
         TrainingSession.objects.filter(pk=self.session.pk).update(epoch=state.epoch)
-        payload = {"session_id": self.session.pk, "epoch": state.epoch, "epochs": state.epochs, **fields}
+        payload = EpochEvent(session_id=self.session.pk, epoch=state.epoch, epochs=state.epochs, **fields)
         broadcast(self.group, "training.epoch", payload)
         # The epoch row is the truth and is written: the summaries derived from it and the log
         # line follow the frame, so the page is not kept waiting for them.
@@ -116,15 +116,15 @@ class SessionProgress(Callback):
             unique_fields=["session", "step"],
             update_fields=["epoch", "loss", "elapsed_s"],
         )
-        payload = {
-            "session_id": self.session.pk,
-            "epoch": state.epoch,
-            "step": state.step,
-            "steps": state.steps,
-            "global_step": state.global_step,
-            "loss": loss,
-            "elapsed_s": elapsed,
-        }
+        payload = StepEvent(
+            session_id=self.session.pk,
+            epoch=state.epoch,
+            step=state.step,
+            steps=state.steps,
+            global_step=state.global_step,
+            loss=loss,
+            elapsed_s=elapsed,
+        )
         broadcast(self.group, "training.step", payload)
 
     def _usage(self) -> dict:
@@ -163,20 +163,20 @@ class SessionProgress(Callback):
         broadcast(
             self.group,
             "training.log",
-            {"session_id": self.session.pk, "level": level, "message": message, "at": line.created_at.isoformat()},
+            LogEvent(session_id=self.session.pk, level=level, message=message, at=line.created_at.isoformat()),
         )
 
 
 def broadcast_status(session: TrainingSession) -> None:
-    data = {
-        "session_id": session.pk,
-        "status": session.status,
-        "epoch": session.epoch,
-        "epochs": session.epochs,
-        "error": session.error,
-        "at": timezone.now().isoformat(),
-        "model_version": str(session.model_version) if session.model_version_id else None,
-    }
+    data = StatusEvent(
+        session_id=session.pk,
+        status=session.status,
+        epoch=session.epoch,
+        epochs=session.epochs,
+        error=session.error,
+        at=timezone.now().isoformat(),
+        model_version=str(session.model_version) if session.model_version_id else None,
+    )
     broadcast(session_group(session.pk), "training.status", data)
     broadcast(DASHBOARD_GROUP, "training.status", data)
 

@@ -10,22 +10,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
-import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
 from neural.datasets.selectors import dataset_get
 from neural.datasets.services import dataset_load_frame, dataset_training_inputs
 from neural.engine.config import TrainConfig
-from neural.engine.metrics import classification_metrics, regression_metrics
 from neural.engine.networks import build_network, count_parameters, hidden_sizes_for_budget
 from neural.engine.pipeline import train_tabular
 from neural.engine.schema import TaskKind
+from neural.engine.scoring import score_frame
 from neural.errors import DataError
 from neural.registry.models import ModelVersion
 from neural.registry.selectors import model_version_resolve
-from neural.registry.serving import load_predictor
-from neural.registry.storage import version_dir
+from neural.registry.storage import version_load
 from neural.training.models import TrainingSession
 from neural.training.selectors import session_get, session_resolve
 from neural.training.serializers import SessionLogSerializer, SessionStatusSerializer
@@ -40,7 +37,7 @@ def resolve(ref: str) -> ModelVersion:
 
 
 def _predictor(version: ModelVersion):
-    return load_predictor(version_dir(version.artifact_path))
+    return version_load(version=version)
 
 
 def score_key(task: str) -> str:
@@ -136,26 +133,12 @@ def validate(*, model_ref: str, dataset_ref: str | None) -> dict:
     df = dataset_load_frame(dataset)
     predictor = _predictor(version)
     target = predictor.meta["target"]["name"]
-    missing = [c for c in [*predictor.feature_names, target] if c not in df.columns]
-    if missing:
-        raise DataError(f"data set {dataset} lacks the model's column(s) {', '.join(missing)}", field="test_data")
-    df = df[df[target].notna()]
-    results = predictor.predict_frame(df[predictor.feature_names])
-    metrics = _score(predictor, df[target], results)
-    return {**base, "data": str(dataset), "rows": len(df), "score": metrics[key], "metrics": metrics}
-
-
-def _score(predictor, truth: pd.Series, results: list[dict]) -> dict:
-    encoder = predictor.encoder
-    if not encoder.task.is_classification:
-        return regression_metrics(truth.to_numpy(dtype=float), np.array([r["prediction"] for r in results]))
-    index = {str(label): i for i, label in enumerate(encoder.classes_)}
-    y = truth.astype(str).map(index)
-    known = y.notna().to_numpy()
-    if not known.any():
-        raise DataError("none of the data set's labels are classes the model knows", field="test_data")
-    proba = np.array([[r["probabilities"][str(c)] for c in encoder.classes_] for r in results])
-    return classification_metrics(y[known].to_numpy(dtype=int), proba[known])
+    try:
+        metrics = score_frame(predictor, df, target)
+    except DataError as exc:
+        raise DataError(f"data set {dataset}: {exc.message}", field="test_data") from exc
+    rows = int(df[target].notna().sum())
+    return {**base, "data": str(dataset), "rows": rows, "score": metrics[key], "metrics": metrics}
 
 
 def validate_text(r: dict) -> str:

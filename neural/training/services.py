@@ -8,6 +8,7 @@ import socket
 import uuid
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
@@ -23,7 +24,7 @@ from neural.engine.schema import TaskKind
 from neural.engine.training_file import validate_model_storage
 from neural.errors import Conflict, DataError
 from neural.registry.services import model_version_register
-from neural.registry.storage import storage_options
+from neural.registry.storage import storage_options, version_load
 from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
 from neural.training.progress import BackgroundBeat, ClaimLost, SessionProgress, broadcast_status
 from neural.training.sweep import (
@@ -36,6 +37,8 @@ from neural.training.sweep import (
 )
 
 logger = logging.getLogger(__name__)
+
+RUN_TASK = "neural.training.tasks.training_session_run_task"
 
 
 def training_config_build(
@@ -105,9 +108,8 @@ def training_session_create(
             field="session_name",
         ) from exc
     if enqueue:
-        from neural.training.tasks import training_session_run_task
-
-        transaction.on_commit(lambda: training_session_run_task.delay(session.pk))
+        run = current_app.signature(RUN_TASK, args=(session.pk,))  # by name: tasks import services
+        transaction.on_commit(run.delay)
     return session
 
 
@@ -276,10 +278,7 @@ def _transfer_source(session: TrainingSession):
 
 
 def _source_model(version):
-    from neural.registry.serving import load_predictor
-    from neural.registry.storage import version_dir
-
-    return load_predictor(version_dir(version.artifact_path))
+    return version_load(version=version)
 
 
 def _teacher(version):
@@ -325,10 +324,6 @@ def training_session_stop(*, session: TrainingSession) -> TrainingSession:
         training_session_recover(session=session)  # stop_requested: marks it stopped
         session.refresh_from_db()
     return session
-
-
-def worker_heartbeat(*, hostname: str) -> None:
-    WorkerHeartbeat.objects.update_or_create(hostname=hostname, defaults={"last_seen": timezone.now()})
 
 
 def worker_alive(*, within_s: int | None = None) -> bool:

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from neural.training.heartbeat import worker_started_at
 from neural.training.models import SessionLog, TrainingSession
 from neural.training.progress import broadcast_status
 from photondrift.celery import app as celery_app
@@ -155,8 +156,6 @@ def _resend(session_id: int, stale: datetime) -> bool:
 def sweep_at_worker_start(sender=None, **_) -> None:
     """``worker_ready`` receiver (connected in TrainingConfig.ready): recover what died with this
     worker's previous life, and what any other worker left stale."""
-    from neural.training.heartbeat import worker_started_at
-
     hostname = getattr(sender, "hostname", "") or ""
     try:
         training_sessions_sweep(orphaned_by=hostname, since=worker_started_at())

@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import optuna
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
@@ -47,6 +48,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 MAX_TRIALS = 500
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+RUN_TASK = "neural.training.tasks.tuning_job_run_task"
 
 
 def storage_url() -> str:
@@ -141,10 +144,9 @@ def tuning_job_create(
         seed=base.seed,
     )
     if enqueue:
-        from neural.training.tasks import tuning_job_run_task
-
         runners = min(trials, settings.TUNING_TASKS)
-        transaction.on_commit(lambda: [tuning_job_run_task.delay(job.pk) for _ in range(runners)])
+        run = current_app.signature(RUN_TASK, args=(job.pk,))  # by name: tasks import services
+        transaction.on_commit(lambda: [run.delay() for _ in range(runners)])
     return job
 
 

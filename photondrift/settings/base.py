@@ -18,7 +18,7 @@ import dj_database_url
 import plotly
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
-from photondrift.settings.env import env_bool, env_int, env_list, env_str
+from photondrift.settings.env import env_bool, env_float, env_int, env_list, env_str
 from photondrift.settings.home import private_home, private_sqlite
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "neural.datasets",
     "neural.training",
     "neural.registry",
+    "neural.serving",
     "neural.monitoring",
     "dashboard",
 ]
@@ -197,6 +198,12 @@ DATA_MAX_DECODED_MB = env_int("DATA_MAX_DECODED_MB", 4096, minimum=1)
 # Nesting of JSON documents: uploaded files and API request bodies.
 JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32, minimum=2)
 PREDICT_BATCH_MAX = env_int("PREDICT_BATCH_MAX", 10_000, minimum=1)
+# Prediction log rows are written by a thread off the request path; false writes them inline.
+PREDICTION_LOG_ASYNC = env_bool("PREDICTION_LOG_ASYNC", True)
+# Alert webhooks: seconds per attempt, attempts in all, and the first retry's delay (doubling).
+MONITORING_WEBHOOK_TIMEOUT_S = env_float("MONITORING_WEBHOOK_TIMEOUT_S", 5.0, minimum=0.1)
+MONITORING_WEBHOOK_ATTEMPTS = env_int("MONITORING_WEBHOOK_ATTEMPTS", 4, minimum=1)
+MONITORING_WEBHOOK_BACKOFF_S = env_float("MONITORING_WEBHOOK_BACKOFF_S", 2.0, minimum=0)
 # Django refuses request bodies above this before our code sees them; uploads stream to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
@@ -294,7 +301,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "neural.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Views that name a throttle_scope are throttled per user (predict: neural/registry/views.py);
+    # Views that name a throttle_scope are throttled per user (predict: neural/serving/views.py);
     # failed token checks per address (neural/api/auth.py). DRF's rate syntax: N/second|min|hour|day.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
     # The client's address is REMOTE_ADDR, never a client-sent X-Forwarded-For (behind a proxy,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from neural.monitoring.models import PredictionLog
 from neural.registry.models import ModelVersion
+from neural.serving.models import PredictionLog
 
 
 def an_input(trained) -> dict:

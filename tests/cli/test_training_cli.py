@@ -233,7 +233,7 @@ def test_roc_auc_is_an_objective_for_two_classes_only():
 
 
 def test_transfer_fine_tunes_the_source_network_into_a_new_model_on_another_data_set(trained):
-    from neural.registry.serving import load_predictor
+    from neural.engine.predictor import load_predictor
     from neural.registry.storage import version_dir
     from tests.factories import make_dataset
 

@@ -8,7 +8,7 @@ from neural.engine.artifacts import WEIGHTS, save_model
 from neural.engine.config import TrainConfig
 from neural.engine.errors import ArtifactIntegrityError, InputValidationError
 from neural.engine.pipeline import train_tabular
-from neural.engine.predictor import TabularPredictor
+from neural.engine.predictor import TabularPredictor, load_predictor
 from tests.engine.test_training import learnable_frame
 
 
@@ -23,7 +23,7 @@ def saved(tmp_path_factory):
 
 def test_it_round_trips_a_model_with_identical_predictions(saved):
     trained, directory, df = saved
-    loaded = TabularPredictor.from_artifact(directory)
+    loaded = load_predictor(directory)
     direct = TabularPredictor(trained.network, trained.preprocessor, trained.encoder, trained.meta())
     rows = df.drop(columns="label").head(20)
     a, b = loaded.predict_frame(rows), direct.predict_frame(rows)
@@ -46,7 +46,7 @@ def test_it_refuses_a_tampered_weights_file(saved, tmp_path):
     data[-1] ^= 0xFF
     copy.joinpath(WEIGHTS).write_bytes(bytes(data))
     with pytest.raises(ArtifactIntegrityError, match="checksum mismatch"):
-        TabularPredictor.from_artifact(copy)
+        load_predictor(copy)
 
 
 def test_it_refuses_a_truncated_artifact(saved, tmp_path):
@@ -57,12 +57,12 @@ def test_it_refuses_a_truncated_artifact(saved, tmp_path):
         if p.name != "model.json":
             copy.joinpath(p.name).write_bytes(p.read_bytes())
     with pytest.raises(ArtifactIntegrityError, match="missing"):
-        TabularPredictor.from_artifact(copy)
+        load_predictor(copy)
 
 
 def test_it_lists_every_bad_input_field(saved):
     _, directory, _ = saved
-    predictor = TabularPredictor.from_artifact(directory)
+    predictor = load_predictor(directory)
     with pytest.raises(InputValidationError) as err:
         predictor.predict_records([{"x1": "high", "x2": float("nan"), "extra": 1}])
     assert err.value.fields == {
@@ -75,7 +75,7 @@ def test_it_lists_every_bad_input_field(saved):
 
 def test_it_maps_unseen_categories_to_the_unknown_slot(saved):
     _, directory, _ = saved
-    predictor = TabularPredictor.from_artifact(directory)
+    predictor = load_predictor(directory)
     out = predictor.predict_records([{"x1": 0.1, "x2": 0.2, "colour": "purple"}])
     assert sum(out[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
     assert np.isfinite(list(out[0]["probabilities"].values())).all()

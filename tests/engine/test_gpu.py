@@ -13,7 +13,7 @@ import torch
 from neural.engine.artifacts import save_model
 from neural.engine.config import TrainConfig
 from neural.engine.pipeline import train_tabular
-from neural.engine.predictor import TabularPredictor
+from neural.engine.predictor import TabularPredictor, load_predictor
 from tests.engine.test_training import Recorder, learnable_frame
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -39,7 +39,7 @@ def test_a_gpu_trained_model_saves_and_serves_on_the_cpu(tmp_path):
     df = learnable_frame()
     trained = train_tabular(df, "label", config=TrainConfig(epochs=5, **GPU))
     save_model(tmp_path / "v1", trained.network, trained.meta())
-    loaded = TabularPredictor.from_artifact(tmp_path / "v1")
+    loaded = load_predictor(tmp_path / "v1")
     direct = TabularPredictor(trained.network, trained.preprocessor, trained.encoder, trained.meta())
     rows = df.drop(columns="label").head(50)
     assert [r["probabilities"] for r in loaded.predict_frame(rows)] == [

@@ -7,12 +7,12 @@ import pytest
 
 from neural.datasets.generator import generate
 from neural.registry.models import ModelVersion
-from neural.registry.serving import predict
+from neural.serving.services import predict
 
 
 def flush_prediction_log() -> None:
     """The registry may write the prediction log off the request path; wait for it."""
-    from neural.registry.logwriter import log_writer
+    from neural.serving.logwriter import log_writer
 
     assert log_writer.flush(30)
 

@@ -216,7 +216,7 @@ def test_failed_and_non_finite_trainings_fire_training_alerts(version, dataset, 
 
 
 def test_each_prediction_records_its_latency_and_the_p99_rule_judges_it(api, version, fresh_rows):
-    from neural.monitoring.models import PredictionLog
+    from neural.serving.models import PredictionLog
 
     serve(version, fresh_rows.head(30))
     latencies = list(PredictionLog.objects.values_list("latency_ms", flat=True))

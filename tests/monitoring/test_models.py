@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from neural.monitoring.models import PredictionLog
+from neural.serving.models import PredictionLog
 
 
 def test_the_log_has_only_its_primary_key_and_the_version_time_index(db):

@@ -52,13 +52,13 @@ def test_a_models_summary_averages_the_served_buckets_and_adds_nothing_to_them(v
 def test_the_admin_lists_prediction_logs_newest_first(admin_client, version, fresh_rows):
     import time
 
-    from neural.monitoring.models import PredictionLog
+    from neural.serving.models import PredictionLog
     from tests.monitoring.conftest import serve
 
     serve(version, fresh_rows.head(3))
     time.sleep(0.005)  # the next ids carry a later millisecond
     serve(version, fresh_rows.iloc[3:4])
-    page = admin_client.get("/admin/monitoring/predictionlog/")
+    page = admin_client.get("/admin/serving/predictionlog/")
     assert page.status_code == 200
     newest = max(PredictionLog.objects.values_list("pk", flat=True))
     assert PredictionLog.objects.order_by("-created_at", "-pk").first().pk == newest  # UUIDv7: time order

@@ -122,11 +122,12 @@ def test_delete_of_an_unknown_model_is_404(admin_api, db):
 
 
 def test_delete_removes_the_log_and_feedback_without_loading_a_row(model, monkeypatch):
-    from neural.monitoring.models import Feedback, PredictionLog
+    from neural.monitoring.models import Feedback
     from neural.monitoring.services import feedback_record
-    from neural.registry import serving
     from neural.registry.services import model_delete
-    from tests.registry.test_serving import rows
+    from neural.serving import services as serving
+    from neural.serving.models import PredictionLog
+    from tests.serving.test_services import rows
 
     _, results = serving.predict(model_ref="coord-model", records=rows(model.versions.get(version=1).dataset, 6))
     feedback_record(prediction_id=results[0]["prediction_id"], actual=True)

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from neural.engine.archive import compression_from_config
 from neural.errors import ArtifactIntegrityError, DataError
 from neural.registry.models import ActivationEvent, ModelVersion
-from neural.registry.serving import predict
+from neural.serving.services import predict
 from tests.factories import train_here
 
 

@@ -165,7 +165,7 @@ class MonitoringCommands:
         p.add_argument("--url", default=None, help="base URL (default http://127.0.0.1:$PORT/)")
 
     def do_dashboard(self, *, url: str | None, **_) -> None:
-        base = url or f"http://127.0.0.1:{getattr(settings, 'PORT', 8000)}/"
+        base = url or f"http://127.0.0.1:{settings.PORT}/"
         summary = overview_summary()
         doc = {"url": base, **summary}
         lines = [f"Overview: {base}"]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 from django.contrib.auth import get_user_model
 
+from neural.engine.export import export_onnx
 from neural.management.base import fail
-from neural.registry.logwriter import log_writer
 from neural.registry.selectors import model_get, model_list, model_version_resolve
 from neural.registry.services import (
     model_delete,
@@ -19,8 +19,9 @@ from neural.registry.services import (
     model_rollout_start,
     model_version_activate,
 )
-from neural.registry.serving import predict
-from neural.registry.storage import version_archive_import, version_archive_write, version_dir
+from neural.registry.storage import version_archive_import, version_archive_write, version_load
+from neural.serving.logwriter import log_writer
+from neural.serving.services import predict
 
 
 class RegistryCommands:
@@ -117,7 +118,7 @@ class RegistryCommands:
                 raise fail("--weight is required with --version (1-99)")
             registered, target = self._version(model, version)
             registered = model_rollout_start(model=registered, version=target, weight=weight, user=who)
-        active = registered.versions.filter(is_active=True).first()
+        active = registered.active_version()
         doc = {
             "model": model,
             "active_version": active.label if active else None,
@@ -168,11 +169,8 @@ class RegistryCommands:
         p.add_argument("--path", required=True, type=Path, help="the .onnx file to write")
 
     def do_export(self, *, model: str, format: str, path: Path, **_) -> None:
-        from neural.engine.export import export_onnx
-        from neural.registry.serving import load_predictor
-
         version = model_version_resolve(ref=model)
-        info = export_onnx(load_predictor(version_dir(version.artifact_path)), path)
+        info = export_onnx(version_load(version=version), path)
         doc = {"model": version.model.name, "version": version.label, "format": format, "path": str(path), **info}
         self.emit(doc, f"exported {doc['model']}:{doc['version']} to {path} (inputs x_num, x_cat)")
 

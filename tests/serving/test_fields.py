@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from neural.monitoring.models import PredictionLog
 from neural.monitoring.selectors import prediction_frame
 from neural.monitoring.services import window_frame
-from neural.registry.logwriter import LogBatch, new_ids, write_batches
+from neural.serving.logwriter import LogBatch, new_ids, write_batches
+from neural.serving.models import PredictionLog
 
 INPUTS = [
     {"zeta": 1.5, "alpha": 'a\\b\t"c"', "when": "2026-01-01T00:47:17Z", "missing": None, "n": 3},

@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 
 from neural.api.errors import _flatten
-from neural.registry import views
-from neural.registry.serializers import PredictSerializer
-from tests.registry.test_serving import rows
+from neural.serving import views
+from neural.serving.serializers import PredictSerializer
+from tests.serving.test_services import rows
 
 
 def test_a_warm_predict_reads_neither_the_token_nor_the_versions(api, trained):

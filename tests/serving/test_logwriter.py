@@ -10,13 +10,14 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from neural.monitoring.models import Feedback, PredictionLog
+from neural.monitoring.models import Feedback
 from neural.monitoring.services import feedback_record
-from neural.registry import serving
-from neural.registry.logwriter import LogBatch, PredictionLogWriter, _copy_text, new_ids, write_batches
 from neural.registry.models import ModelVersion
 from neural.registry.services import model_delete
-from tests.registry.test_serving import rows
+from neural.serving import services as serving
+from neural.serving.logwriter import LogBatch, PredictionLogWriter, _copy_text, new_ids, write_batches
+from neural.serving.models import PredictionLog
+from tests.serving.test_services import rows
 
 AWKWARD = [
     {"path": "C:\\temp\\new", "quote": 'say "hi"', "tab": "a\tb", "line": "a\nb\r\nc", "unicode": "zürich ☃ \u2028"},

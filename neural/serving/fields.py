@@ -1,4 +1,4 @@
-"""Model fields of the monitoring app."""
+"""Model fields of the serving app."""
 
 from __future__ import annotations
 

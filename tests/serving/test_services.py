@@ -14,11 +14,8 @@ from django.core.management import call_command
 from neural.datasets.services import dataset_load_frame
 from neural.engine.errors import InputValidationError
 from neural.engine.fastpath import FastPredictor
-from neural.monitoring.models import PredictionLog
-from neural.registry import serving
-from neural.registry.logwriter import log_writer
+from neural.engine.predictor import load_predictor
 from neural.registry.models import ModelVersion
-from neural.registry.scores import score_for
 from neural.registry.services import (
     model_rollout_abort,
     model_rollout_promote,
@@ -26,6 +23,10 @@ from neural.registry.services import (
     model_version_activate,
 )
 from neural.registry.storage import version_dir
+from neural.serving import services as serving
+from neural.serving.logwriter import log_writer
+from neural.serving.models import PredictionLog
+from neural.serving.scores import score_for
 
 
 def rows(dataset, n=5, start=0) -> list[dict]:
@@ -194,7 +195,7 @@ def test_onnx_export_matches_the_product_to_1e5(trained, tmp_path):
     call_command("neural", "export", *args, stdout=out)
     assert json.loads(out.getvalue())["output"] == "probabilities"
     version = ModelVersion.objects.get(model__name="coord-model")
-    fast = FastPredictor(serving.load_predictor(version_dir(version.artifact_path)))
+    fast = FastPredictor(load_predictor(version_dir(version.artifact_path)))
     batch = rows(trained.dataset, 64, start=10)
     x_num, x_cat = fast.transform(batch)
     session = ort.InferenceSession(str(path))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0007_predictionlog_no_time_index'),
+        ('monitoring', '0008_predictionlog_to_serving'),
     ]
 
     operations = [

@@ -4,7 +4,8 @@ per-process cache of loaded models, logged off the request path.
 Which version answers is read from the database in one query and remembered per process for at
 most ``ROUTE_TTL_S`` (1 s): an activation, rollout or deletion made in this process applies to the
 next request (signals on the registry's rows forget the routes, again when the change commits);
-one made by another process applies within ``ROUTE_TTL_S``. The loaded-model cache is keyed by
+one made by another process applies within ``ROUTE_TTL_S``.
+The receivers are connected in ``ServingConfig.ready``. The loaded-model cache is keyed by
 the version's id and artifact checksum and forgets versions of a model that no longer answer.
 """
 
@@ -16,39 +17,26 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
-from django.db.models.signals import post_delete, post_save
 
-from neural.engine.archive import read_version
 from neural.engine.fastpath import FastPredictor
-from neural.engine.networks import build_network
-from neural.engine.predictor import TabularPredictor
-from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 from neural.errors import DataError, NotFound
-from neural.registry.logwriter import LogBatch, log_writer, new_ids
-from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
-from neural.registry.scores import score_column
+from neural.registry.models import ModelVersion, RegisteredModel
 from neural.registry.selectors import model_get, model_version_resolve
+from neural.registry.storage import version_load
+from neural.serving.logwriter import LogBatch, log_writer, new_ids
+from neural.serving.models import PredictionLog
+from neural.serving.scores import score_column
+from neural.serving.signals import prediction_logs_deleting
 
 _cache: dict[tuple[int, str], FastPredictor] = {}
 _by_model: dict[int, set[tuple[int, str]]] = {}
 _lock = threading.Lock()
 CACHE_SIZE = 32
 ROUTE_TTL_S = 1.0  # how long another process's activation may take to apply here
-
-
-def load_predictor(directory: Path) -> TabularPredictor:
-    """Verify every checksum (compressed or not), then build the network. Never unpickles."""
-    state, meta = read_version(directory)
-    network = build_network(meta["architecture"])
-    network.load_state_dict(state)
-    return TabularPredictor(
-        network, TabularPreprocessor.from_dict(meta["preprocessing"]), TargetEncoder.from_dict(meta["target"]), meta
-    )
 
 
 def predictor_for(version: ModelVersion) -> FastPredictor:
@@ -58,7 +46,7 @@ def predictor_for(version: ModelVersion) -> FastPredictor:
         with _lock:
             predictor = _cache.get(key)
             if predictor is None:
-                predictor = FastPredictor(load_predictor(Path(settings.MODEL_STORAGE_PATH) / version.artifact_path))
+                predictor = FastPredictor(version_load(version=version))
                 if len(_cache) >= CACHE_SIZE:
                     _cache.clear()
                     _by_model.clear()
@@ -115,15 +103,11 @@ def forget_routes(**_signal_kwargs) -> None:
     _routes.clear()
 
 
-def _registry_changed(**kwargs) -> None:
+def registry_changed(**kwargs) -> None:
+    """Receiver (``ServingConfig.ready``): a version, model or activation row was saved or deleted."""
     forget_routes()
     # Again once the change commits: a request that read the old rows meanwhile cached them.
     transaction.on_commit(forget_routes, using=kwargs.get("using"))
-
-
-for _sender in (ModelVersion, RegisteredModel, ActivationEvent):
-    post_save.connect(_registry_changed, sender=_sender, dispatch_uid=f"serving-routes-save-{_sender.__name__}")
-    post_delete.connect(_registry_changed, sender=_sender, dispatch_uid=f"serving-routes-delete-{_sender.__name__}")
 
 
 def _read_routes(model_ref: str) -> _Routes:
@@ -259,3 +243,25 @@ def recommend(*, model_ref: str, task: dict, candidates: list[dict], caller: str
             {"rank": r + 1, "index": i, "candidate": candidates[i], **results[i]} for r, i in enumerate(ranked)
         ],
     }
+
+
+def model_prediction_logs_delete(*, model: RegisteredModel, **_signal_kwargs) -> None:
+    """Delete the prediction log of every version of ``model`` in one statement (receiver of
+    ``registry.signals.model_deleting``, inside the deleting transaction).
+
+    Django's cascade would first load every log row's key as an object (the feedback on it
+    cascades, so the log cannot be fast-deleted): millions of logged predictions would not fit in
+    memory. What depends on the rows (monitoring's feedback) goes first, through
+    ``prediction_logs_deleting``; what remains for the cascade is an empty query.
+    """
+    versions = model.versions.values("pk")
+    prediction_logs_deleting.send(sender=PredictionLog, versions=versions)
+    log, version = PredictionLog._meta, ModelVersion._meta
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {qn(log.db_table)} WHERE {qn(log.get_field('model_version').column)} IN "
+            f"(SELECT {qn(version.pk.column)} FROM {qn(version.db_table)} "
+            f"WHERE {qn(version.get_field('model').column)} = %s)",
+            [model.pk],
+        )

@@ -11,7 +11,7 @@ is written (tests call it; it also runs at interpreter exit). With
 The log table has no foreign-key constraint on ``model_version`` (checked once per row, it was
 about half of PostgreSQL's work per batch). Each write instead locks the versions it names
 ``FOR KEY SHARE`` in its own transaction and drops the rows of a version already deleted; a
-deletion that waited for that lock then removes the rows written meanwhile (``_version_deleted``),
+deletion that waited for that lock then removes the rows written meanwhile (``version_deleted``),
 so ``neural delete`` leaves no rows behind either way. Row ids come from ``new_ids``: UUIDs whose
 first 48 bits are the time in milliseconds (version 7), which keeps the primary-key index's
 inserts at its right edge instead of scattered over it.
@@ -33,11 +33,10 @@ import numpy as np
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.signals import post_delete
 from django.utils import timezone
 
-from neural.monitoring.models import PredictionLog
 from neural.registry.models import ModelVersion
+from neural.serving.models import PredictionLog
 
 logger = logging.getLogger(__name__)
 MAX_ROWS_PER_WRITE = 5000
@@ -187,7 +186,7 @@ class PredictionLogWriter:
         self.dropped = 0  # rows of versions deleted before their write
 
     def submit(self, batch: LogBatch) -> None:
-        if not getattr(settings, "PREDICTION_LOG_ASYNC", True):
+        if not settings.PREDICTION_LOG_ASYNC:
             written = write_batches([batch])
             self.written += written
             self.dropped += len(batch) - written
@@ -252,8 +251,9 @@ class PredictionLogWriter:
         return True
 
 
-def _version_deleted(sender, instance: ModelVersion, **kwargs) -> None:
-    """Delete the log rows of a deleted version that its cascade did not see.
+def version_deleted(sender, instance: ModelVersion, **kwargs) -> None:
+    """Receiver (``ServingConfig.ready``): delete the log rows of a deleted version that its
+    cascade did not see.
 
     Django's cascade deletes the rows it finds before the version's own DELETE; a write that
     held the version ``FOR KEY SHARE`` makes that DELETE wait and commits rows the cascade never
@@ -261,8 +261,6 @@ def _version_deleted(sender, instance: ModelVersion, **kwargs) -> None:
     """
     PredictionLog.objects.filter(model_version_id=instance.pk).delete()
 
-
-post_delete.connect(_version_deleted, sender=ModelVersion, dispatch_uid="prediction-log-version-deleted")
 
 log_writer = PredictionLogWriter()
 atexit.register(log_writer.flush, 10.0)

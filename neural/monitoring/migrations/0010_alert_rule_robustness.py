@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0008_retrain_schedule_cron'),
+        ('monitoring', '0009_retrain_schedule_cron'),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neural.registry.scores import score_column, score_for
+from neural.serving.scores import score_column, score_for
 
 
 @pytest.mark.parametrize(
