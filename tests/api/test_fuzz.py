@@ -24,14 +24,15 @@ from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from neural.monitoring.models import Alert, AlertRule
 from neural.registry.models import ModelVersion
+from neural.registry.robustness import version_robustness_run
 from neural.training.tuning import tuning_job_create
+from tests.factories import api_token
 
 MAX_EXAMPLES = 4
 # schemathesis' coverage phase makes 2 to 261 cases per operation (1,513 in all); a spread of
@@ -98,6 +99,7 @@ def real_objects(trained, user) -> dict:
     rule = AlertRule.objects.create(model=version.model, kind="accuracy_below", threshold=0.9)
     alert = Alert.objects.create(rule=rule, model=version.model, message="accuracy 0.5 below 0.9", value=0.5)
     job = tuning_job_create(user=user, version=version, method="random", trials=2, epochs=1, enqueue=False)
+    version_robustness_run(version=version)  # a measured report, so its read answers 200
     return {
         "model_id": version.model.name,
         "session_id": trained.pk,
@@ -109,7 +111,7 @@ def real_objects(trained, user) -> dict:
 
 
 def token_header(user) -> dict:
-    return {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+    return {"Authorization": f"Token {api_token(user)}"}
 
 
 def with_real_names(case, names: dict | None) -> None:

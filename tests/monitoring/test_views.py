@@ -38,7 +38,7 @@ def test_it_refuses_an_alert_rule_number_past_its_column(api, trained, field):
 
 
 def test_it_takes_a_huge_finite_threshold(api, trained):
-    body = {"model": "coord-model", "kind": "accuracy_below", "threshold": 1e308}
+    body = {"model": "coord-model", "kind": "latency_p99_above", "threshold": 1e308}
     assert api.post("/api/v1/neural/alert-rules", body, format="json").status_code == 201
 
 
