@@ -142,6 +142,10 @@ class Trainer:
                 is_best=is_best,
             )
             result.history.append(state.to_dict())
+            # The callbacks (the epoch's database row) before the checkpoint: a process killed in
+            # between resumes from the epoch before and writes this one again, never skips it.
+            for cb in self.callbacks:
+                cb.on_epoch_end(state)
             if self.checkpoint_dir is not None:
                 save_checkpoint(
                     self.checkpoint_dir,
@@ -159,8 +163,6 @@ class Trainer:
                     },
                     best["state"],
                 )
-            for cb in self.callbacks:
-                cb.on_epoch_end(state)
             if cfg.early_stopping and best["wait"] >= cfg.patience:
                 result.stopped_early = True
                 break

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,6 +98,21 @@ def test_it_resumes_from_the_last_checkpoint(tmp_path, options, tolerance):
     assert resumed.fit.resumed_from == 3
     assert len(resumed.fit.history) == 6
     assert resumed.fit.history[-1]["val_loss"] == pytest.approx(straight.fit.history[-1]["val_loss"], rel=tolerance)
+
+
+def test_each_epoch_reaches_the_callbacks_before_its_checkpoint(tmp_path):
+    """A process killed between the two resumes from the epoch before and repeats this one: the
+    epoch a callback recorded (a database row) is never the one a resume skips."""
+    seen: list[tuple[int, int | None]] = []
+
+    class CheckpointWatcher(Callback):
+        def on_epoch_end(self, state) -> None:
+            saved = tmp_path / "checkpoint.json"
+            seen.append((state.epoch, json.loads(saved.read_text())["epoch"] if saved.exists() else None))
+
+    config = TrainConfig(epochs=3, early_stopping=False)
+    train_tabular(learnable_frame(), "label", config=config, callbacks=[CheckpointWatcher()], checkpoint_dir=tmp_path)
+    assert seen == [(1, None), (2, 1), (3, 2)]
 
 
 def test_it_regresses_a_continuous_target():
