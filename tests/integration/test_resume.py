@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.factories import COORDINATION_INPUT
 from tests.integration.conftest import VENV_BIN, Stack, _free_port, _log_tails, _wait_for
 
 pytestmark = pytest.mark.slow
@@ -207,18 +208,7 @@ def test_the_make_run_server_killed_mid_training_resumes_the_session_and_runs_th
         {"model": "coordination", "kind": "latency_p99_above", "threshold": 0.0, "min_count": 1, "window_s": 3600},
     )
     assert code == 201, rule
-    row = {
-        "timestamp": "2026-01-03T10:00:00Z",
-        "task_type": "code",
-        "task_complexity": 3.0,
-        "agent_type": "coder",
-        "agent_skill": 0.9,
-        "agent_load": 1,
-        "priority": "high",
-        "topology": "mesh",
-        "swarm_size": 4,
-    }
-    code, body = stack.http("POST", "/api/v1/neural/predict", {"model": "coordination", "input": row})
+    code, body = stack.http("POST", "/api/v1/neural/predict", {"model": "coordination", "input": COORDINATION_INPUT})
     assert code == 200, body
 
     def fired() -> bool:
