@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 
 from django.http import QueryDict
 
+from neural.errors import DataError
+
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_PER_PAGE = 50
 # Past this many matching rows the page says "more than N": a COUNT over a LIMITed subquery
@@ -112,3 +114,18 @@ def paginate(qs, *, params: QueryDict, sort: str, columns: list[Column], keep: t
     return TablePage(
         rows=rows, page=page, per_page=per_page, total=total, capped=capped, sort=sort, query=query, columns=columns
     )
+
+
+def filtered_page(
+    params: QueryDict, *, select, filters: tuple[str, ...], default_sort: str, columns: list[Column]
+) -> tuple[TablePage, dict[str, str]]:
+    """One page of ``select(**filters, sort=...)`` read from the GET parameters. A filter or sort
+    the selector refuses is named in the returned errors and the unfiltered table is shown."""
+    sort = params.get("sort") or default_sort
+    errors: dict[str, str] = {}
+    try:
+        qs = select(**{k: params.get(k, "").strip() for k in filters}, sort=sort)
+    except DataError as exc:
+        errors[exc.field or "filter"] = exc.message
+        sort, qs = default_sort, select(sort=default_sort)
+    return paginate(qs, params=params, sort=sort, columns=columns, keep=filters), errors

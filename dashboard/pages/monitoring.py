@@ -11,9 +11,8 @@ from django.shortcuts import render
 from django.urls import path
 
 from dashboard.accuracy import LIVE_DAYS
-from dashboard.tables import PER_PAGE_CHOICES, Column, paginate
+from dashboard.tables import PER_PAGE_CHOICES, Column, filtered_page
 from dashboard.training_form import training_form_context
-from neural.errors import DataError
 from neural.monitoring.models import Alert, AlertRule
 from neural.monitoring.overview import overview_summary
 from neural.monitoring.selectors import alert_history
@@ -68,15 +67,9 @@ ALERT_FILTERS = ("model", "rule", "state", "q")
 @login_required
 def alerts_page(request):
     params = request.GET
-    sort = params.get("sort") or "-fired_at"
-    errors = {}
-    try:
-        qs = alert_history(**{k: params.get(k, "").strip() for k in ALERT_FILTERS}, sort=sort)
-    except DataError as exc:
-        errors[exc.field or "filter"] = exc.message
-        sort = "-fired_at"
-        qs = alert_history()
-    table = paginate(qs, params=params, sort=sort, columns=ALERT_COLUMNS, keep=ALERT_FILTERS)
+    table, errors = filtered_page(
+        params, select=alert_history, filters=ALERT_FILTERS, default_sort="-fired_at", columns=ALERT_COLUMNS
+    )
     context = {
         "table": table,
         "errors": errors,

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from dashboard import figures
 from dashboard.accuracy import LIVE_DAYS, live_accuracy, version_scores
-from dashboard.tables import PER_PAGE_CHOICES, Column, paginate
+from dashboard.tables import PER_PAGE_CHOICES, Column, filtered_page
 from neural.datasets.models import PATTERN_TARGETS, Pattern
 from neural.errors import DataError, EngineError, NotFound
 from neural.monitoring.selectors import open_alerts_by_model, version_live_accuracy
@@ -76,14 +76,9 @@ def models_page(request):
             }
         )
     params = request.GET
-    sort = params.get("sort") or "-created_at"
-    errors = {}
-    try:
-        qs = version_table(**{k: params.get(k, "").strip() for k in VERSION_FILTERS}, sort=sort)
-    except DataError as exc:
-        errors[exc.field or "filter"] = exc.message
-        sort, qs = "-created_at", version_table()
-    table = paginate(qs, params=params, sort=sort, columns=VERSION_COLUMNS, keep=VERSION_FILTERS)
+    table, errors = filtered_page(
+        params, select=version_table, filters=VERSION_FILTERS, default_sort="-created_at", columns=VERSION_COLUMNS
+    )
     context = {
         "rows": rows,
         "table": table,
@@ -212,6 +207,7 @@ class ModelNameConverter:
 
 
 register_converter(ModelNameConverter, "model_name")
+
 
 def _rollout(request, model) -> None:
     """The rollout form: the version and its share of traffic, checked like the API checks them."""
