@@ -28,6 +28,7 @@ from neural.registry.storage import storage_options, version_load
 from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
 from neural.training.progress import BackgroundBeat, ClaimLost, SessionProgress, broadcast_status
 from neural.training.sweep import (
+    RUN_TASK,
     checkpoint_dir,
     checkpoint_drop,
     has_checkpoint,
@@ -37,8 +38,6 @@ from neural.training.sweep import (
 )
 
 logger = logging.getLogger(__name__)
-
-RUN_TASK = "neural.training.tasks.training_session_run_task"
 
 
 def training_config_build(
