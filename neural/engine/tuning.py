@@ -74,6 +74,14 @@ SPACES = {
         Param("hidden_sizes", choices=("128", "256,128", "512,256", "256,128,64"), grid=("256,128", "512,256")),
         Param("norm", choices=("batch", "layer")),
     ),
+    # advanced.hyperparameter_tuning with transfer_learning: the network is the source's, so only
+    # the training options are searched.
+    "transfer": (
+        Param("learning_rate", low=1e-4, high=1e-2, log=True, grid=(5e-4, 2e-3, 5e-3)),
+        Param("weight_decay", low=1e-6, high=1e-2, log=True, grid=(1e-5, 1e-3)),
+        Param("dropout", low=0.0, high=0.5, grid=(0.1, 0.3)),
+        Param("batch_size", choices=(64, 128, 256, 512), grid=(128, 256)),
+    ),
     # `neural architecture-search --search-space efficient`: small networks (a few thousand
     # parameters) for cheap serving; the report shows what each costs in parameters.
     "efficient": (

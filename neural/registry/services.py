@@ -15,12 +15,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from neural.engine import artifacts
+from neural.engine.archive import WEIGHTS_ZST
 from neural.engine.pipeline import TrainedModel
+from neural.engine.predictor import load_predictor
 from neural.errors import Conflict, DataError
 from neural.registry import storage
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
 from neural.registry.signals import model_deleting, model_version_registered
-from neural.registry.versions import model_version_create, model_version_next
+from neural.registry.versions import folder_size, model_version_create, model_version_next
 from photondrift.realtime import DASHBOARD_GROUP, RegistryActivated, broadcast
 
 
@@ -51,7 +53,10 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
     options = storage.storage_options(session.config)
     with transaction.atomic():
         model, number = model_version_next(name=session.model_name, defaults={"pattern": session.pattern})
-        relative = f"{model.name}/v{number}"
+        active = model.active_version()
+        if not options.versioning and active is not None:
+            return _version_replace(session=session, trained=trained, version=active, options=options, parent=parent)
+        relative = options.relative(model.name, number)
         meta = {
             **trained.meta(),
             "model": model.name,
@@ -95,6 +100,57 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
             if backup is not None:
                 shutil.rmtree(backup, ignore_errors=True)
             raise
+    return version
+
+
+def _version_replace(*, session, trained: TrainedModel, version: ModelVersion, options, parent) -> ModelVersion:
+    """``model_storage.versioning: false``: the new network takes the place of the active
+    version (same number, same folder) instead of adding one. It is written beside the old
+    folder and verified (checksums, and loaded as a predictor) before two renames swap it in;
+    until then the old files stay, and on any failure they are all that remains."""
+    dataset = session.dataset
+    directory = storage.version_dir(version.artifact_path)
+    tmp = directory.with_name(f".{directory.name}.new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    meta = {
+        **trained.meta(),
+        "model": version.model.name,
+        "version": version.version,
+        "pattern": session.pattern,
+        "dataset": {"name": dataset.name, "version": dataset.version, "sha256": dataset.sha256},
+        "session_id": session.pk,
+        "parent_version": parent.version if parent else None,
+        "replaced": {"sha256": version.sha256, "session_id": version.session_id},
+    }
+    try:
+        artifacts.save_model(tmp, trained.network, meta)
+        if options.compression == "zstd":
+            storage.compress(tmp)
+        artifacts.verify_bundle(tmp)
+        load_predictor(tmp)  # the new files must load before the old ones go
+        ModelVersion.objects.filter(pk=version.pk).update(
+            session=session,
+            dataset=dataset,
+            parent=parent,
+            task=str(trained.encoder.task),
+            metrics=trained.metrics,
+            test_metrics=trained.test_metrics,
+            classes=trained.encoder.classes_,
+            confusion_matrix=trained.confusion_matrix,
+            config=trained.config.to_dict(),
+            split=trained.split,
+            n_parameters=trained.architecture()["parameters"],
+            sha256=artifacts.sha256_file(tmp / artifacts.SUMS),
+            size_bytes=folder_size(tmp),
+            compression="zstd" if (tmp / WEIGHTS_ZST).exists() else "",
+        )
+        version.refresh_from_db()
+        model_version_registered.send(sender=ModelVersion, version=version, trained=trained)
+        artifacts.swap_folder(tmp, directory)  # the last step that can fail before the commit
+        storage.backup_copy(directory, version.artifact_path, options.backup)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return version
 
 

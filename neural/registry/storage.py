@@ -35,6 +35,12 @@ logger = logging.getLogger(__name__)
 class StorageOptions:
     compression: str = "none"
     backup: Path | None = None
+    folder: str = ""  # model_storage.path, relative to MODEL_STORAGE_PATH ("" = the store itself)
+    versioning: bool = True  # false: a training replaces the active version's files
+
+    def relative(self, model: str, number: int) -> str:
+        """Where version ``number`` of ``model`` lives, relative to MODEL_STORAGE_PATH."""
+        return f"{self.folder}/{model}/v{number}" if self.folder else f"{model}/v{number}"
 
 
 def storage_options(config: dict | None) -> StorageOptions:
@@ -49,14 +55,18 @@ def storage_options(config: dict | None) -> StorageOptions:
         compression = archive.compression_from_config(raw.get("compression"))
     except ArtifactIntegrityError as exc:
         raise DataError(exc.message, field="model_storage.compression") from exc
+    folder = ""
     if isinstance(raw.get("path"), str):
-        _inside_store(raw["path"], "model_storage.path")  # not used yet (issue 13), but never outside
+        folder = _inside_store(raw["path"], "model_storage.path").relative_to(storage_root()).as_posix()
+    versioning = raw.get("versioning", True)
+    if not isinstance(versioning, bool):
+        raise DataError("model_storage.versioning must be true or false", field="model_storage.versioning")
     backup = raw.get("backup")
     if backup in (None, False, ""):
-        return StorageOptions(compression, None)
+        return StorageOptions(compression, None, folder, versioning)
     if not isinstance(backup, str):
         raise DataError("model_storage.backup must be a folder path", field="model_storage.backup")
-    return StorageOptions(compression, _inside_store(backup, "model_storage.backup"))
+    return StorageOptions(compression, _inside_store(backup, "model_storage.backup"), folder, versioning)
 
 
 def _inside_store(folder: str, field: str) -> Path:

@@ -9,6 +9,23 @@ from django.db.models import F, Q
 from neural.datasets.models import Pattern
 
 
+class TrainingRun(models.Model):
+    """One `neural train --config F` without --pattern: the sessions of every model the file
+    names, grouped. ``config`` records what the file asked for (source, advanced blocks, data
+    sources as resolved), so a run says how its sessions came to be."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=500, help_text="the training file's path as given")
+    config = models.JSONField(default=dict, help_text="{advanced: {...}, data_sources: {...}}")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.source})"
+
+
 class TrainingSession(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -57,6 +74,19 @@ class TrainingSession(models.Model):
     )
     fine_tune = models.BooleanField(
         default=False, help_text="transfer: start from parent_version's network and inputs, fine-tune on dataset"
+    )
+    run = models.ForeignKey(
+        TrainingRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+        help_text="the `--config` run this session belongs to",
+    )
+    search = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="advanced.hyperparameter_tuning: {method, trials, space} before training, plus the outcome after",
     )
     tags = models.JSONField(default=list, blank=True, help_text="short labels an operator sets (PATCH train/{id})")
     notes = models.TextField(blank=True, help_text="free text an operator writes about the run")

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import uuid
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from celery import current_app
@@ -21,12 +22,15 @@ from neural.engine.config import TrainConfig
 from neural.engine.errors import EngineError, NonFiniteLoss, StopTraining
 from neural.engine.pipeline import MIN_ROWS, check_transfer, train_tabular
 from neural.engine.schema import TaskKind
-from neural.engine.training_file import validate_model_storage
-from neural.errors import Conflict, DataError
+from neural.engine.training_file import TrainingFile, validate_model_storage
+from neural.errors import Conflict, DataError, NotFound
+from neural.registry.models import ModelVersion
+from neural.registry.selectors import model_version_resolve
 from neural.registry.services import model_version_register
 from neural.registry.storage import storage_options, version_load
-from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
+from neural.training.models import SessionLog, TrainingRun, TrainingSession, WorkerHeartbeat
 from neural.training.progress import BackgroundBeat, ClaimLost, SessionProgress, broadcast_status
+from neural.training.session_search import session_search_run
 from neural.training.sweep import (
     RUN_TASK,
     checkpoint_dir,
@@ -69,12 +73,15 @@ def training_session_create(
     parent_version=None,
     distil_params: int | None = None,
     fine_tune: bool = False,
+    run: TrainingRun | None = None,
+    search: dict | None = None,
 ) -> TrainingSession:
     """Create a queued session and, once committed, hand it to a Celery worker.
 
     ``parent_version`` links a retrain (or, with ``distil_params``, a distillation into a
     smaller network; with ``fine_tune``, a transfer to ``dataset``) to the version it derives
-    from."""
+    from. ``run`` groups it with the other sessions of one `--config` run; ``search`` asks for a
+    hyperparameter search before training (see ``training_file_advanced``)."""
     validate_pattern(pattern)
     model_name = validate_name(model_name or pattern, field="model_name")
     if session_name:
@@ -100,6 +107,8 @@ def training_session_create(
                 parent_version=parent_version,
                 distil_params=distil_params,
                 fine_tune=fine_tune,
+                run=run,
+                search=search or {},
             )
     except IntegrityError as exc:  # a concurrent create took the name between the check and the insert
         raise DataError(
@@ -217,9 +226,13 @@ def training_session_run(*, session_id: int, ran_in: str | None = None, beat_thr
     status, error, version = TrainingSession.Status.FAILED, "", None
     beat = BackgroundBeat(session_id, token).start() if beat_thread else None
     try:
+        inputs = dataset_training_inputs(session.dataset)
+        config = TrainConfig.from_dict(session.config)
+        if session.search and "best_params" not in session.search:
+            config = session_search_run(session=session, inputs=inputs, config=config, progress=progress)
         trained = train_tabular(
-            **dataset_training_inputs(session.dataset),
-            config=TrainConfig.from_dict(session.config),
+            **inputs,
+            config=config,
             callbacks=[progress],
             checkpoint_dir=checkpoints,
             teacher=_teacher(session.parent_version) if session.distil_params else None,
@@ -260,6 +273,52 @@ def training_session_run(*, session_id: int, ran_in: str | None = None, beat_thr
     session.refresh_from_db()
     broadcast_status(session)
     return session
+
+
+@dataclass(frozen=True)
+class AdvancedPlan:
+    """What a training file's ``advanced`` section does to each session of its run."""
+
+    search: dict = field(default_factory=dict)  # TrainingSession.search, empty when off
+    transfer_from: ModelVersion | None = None  # the version every fine-tuned session starts from
+    transfer_to: str = ""  # the data_sources name or data set the transfer trains on
+
+
+def training_file_advanced(*, file: TrainingFile) -> AdvancedPlan:
+    """THE one place where each ``advanced.*`` block of a training file takes effect (or is
+    refused, naming its key and line): nothing is accepted and then ignored.
+
+    - hyperparameter_tuning: an Optuna search (grid, random or TPE sampler; engine.tuning) of
+      ``trials`` trials on the session's own data before it trains with the best options
+      (session_search.py); with transfer_learning, the architecture is the source's, so only
+      the training options are searched (space ``transfer``).
+    - transfer_learning: ``source_domain`` is a registered model (name or name:vN; the active
+      version for a bare name) whose network and inputs start every session that trains on
+      ``target_domain`` (a data_sources name or a data set); see runs.py.
+    - cross_validation and ensemble: refused until their services are wired here.
+    """
+    advanced = file.advanced
+    for key in ("cross_validation", "ensemble"):  # wired by the lead: crossval.py / ensembles.py
+        if getattr(advanced, key).enabled:
+            raise file.error(
+                f"advanced.{key}", "is not available in this build; set enabled: false (or remove the block)"
+            )
+    plan = AdvancedPlan()
+    transfer = advanced.transfer_learning
+    if transfer.enabled:
+        try:
+            source = model_version_resolve(ref=transfer.source_domain, field="source_domain")
+        except NotFound as exc:
+            raise file.error(
+                "advanced.transfer_learning.source_domain",
+                f"{exc.message}; source_domain names a registered model whose network starts the training",
+            ) from exc
+        plan = replace(plan, transfer_from=source, transfer_to=transfer.target_domain)
+    tuning = advanced.hyperparameter_tuning
+    if tuning.enabled:
+        space = "transfer" if transfer.enabled else "hyper"
+        plan = replace(plan, search={"method": tuning.method, "trials": tuning.trials, "space": space})
+    return plan
 
 
 def transfer_check(*, source, dataset: Dataset) -> None:

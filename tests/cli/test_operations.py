@@ -44,7 +44,7 @@ def test_it_runs_the_seed_ci_sequence_on_a_fresh_database(transactional_db, tmp_
     run("data", "generate", "--pattern", "coordination", "--rows", "600", "--name", "coordination-history")
     setup = run("neural", "setup", "--path", str(config))
     assert setup["ready"] and setup["mode"] == "production", setup["checks"]
-    assert load_training_file(config).data_sources == ["coordination-history"]
+    assert [s.ref for s in load_training_file(config).data_sources] == ["coordination-history"]
     trained = run("neural", "train", "--config", str(config), "--epochs", "4", "--wait")
     assert trained["status"] == "succeeded" and trained["model"] == "coordination"
     validated = run("neural", "validate", "--all", "--threshold", "0.5")

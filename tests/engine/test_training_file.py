@@ -45,7 +45,7 @@ def test_it_reads_the_seed_shape_per_pattern(tmp_path):
     assert "epochs" not in parsed.train_options("prediction")
     storage = options["model_storage"]
     assert storage["compression"] is True and storage["backup"] == str(tmp_path / "models" / "backups")
-    assert parsed.data_sources == ["coord"]
+    assert [s.ref for s in parsed.data_sources] == ["coord"]
 
 
 @pytest.mark.parametrize(

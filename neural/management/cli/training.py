@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from neural.datasets.models import Dataset, Pattern
+from neural.datasets.models import Pattern
 from neural.datasets.selectors import dataset_get
 from neural.engine.names import name_from_text
 from neural.engine.training_file import TrainingFile, load_training_file
@@ -22,6 +22,7 @@ from neural.management.cli.defaults import default_dataset, default_model
 from neural.registry.storage import storage_root
 from neural.training import reports
 from neural.training.models import TrainingSession
+from neural.training.runs import ModelPlan, training_run_start
 from neural.training.selectors import session_name_free, session_resolve
 from neural.training.services import (
     training_config_build,
@@ -232,7 +233,7 @@ def add_train_arguments(p) -> None:
         p.add_argument(f"--{switch.replace('_', '-')}", dest=switch, action="store_true", default=None)
 
 
-def train_options(options: dict, file: TrainingFile | None) -> dict:
+def train_options(options: dict, file: TrainingFile | None = None) -> dict:
     """The file's options for the pattern, then every flag given on the command line."""
     merged = file.train_options(options["pattern"]) if file else {}
     merged.update({k: options[k] for k in [*OPTION_FLAGS, *SWITCHES] if options.get(k) is not None})
@@ -245,55 +246,83 @@ def train_options(options: dict, file: TrainingFile | None) -> dict:
 
 
 def run_train(cmd: SubcommandCommand, options: dict) -> None:
-    """Train one model, or with ``--config`` and no ``--pattern`` every model the file names."""
+    """Train one model; with ``--config``, every model the file names (or the one --pattern
+    names) as one run whose sessions are grouped (runs.training_run_start)."""
     if options["pattern"] is not None and options["pattern"] not in Pattern.values:
         raise fail(f"--pattern: unknown pattern {options['pattern']!r}; expected one of {', '.join(Pattern.values)}")
     if options["epochs"] is not None and options["epochs"] <= 0:
         raise fail("--epochs must be a whole number > 0")
-    file = load_training_file(options["config"], storage_root=storage_root()) if options.get("config") else None
-    patterns = list(file.models) if options["pattern"] is None and file and file.models else [options["pattern"]]
-    several = len(patterns) > 1
-    if several and (options["model_name"] or options["session_name"] or options["data"]):
+    if options.get("config"):
+        run_file(cmd, options, load_training_file(options["config"], storage_root=storage_root()))
+        return
+    dataset = dataset_get(ref=options["data"] or default_dataset(cmd, flag="--data", pattern=options["pattern"]))
+    pattern = options["pattern"]
+    if pattern is None:
+        pattern = dataset.pattern
+        cmd.progress(f"--pattern not given: using {pattern}, the pattern of data set {dataset}")
+    start_session(
+        cmd,
+        dataset=dataset,
+        pattern=pattern,
+        config=training_config_build(epochs=options["epochs"], options=train_options({**options, "pattern": pattern})),
+        model_name=options["model_name"],
+        session_name=options["session_name"],
+        wait=options["wait"],
+    )
+
+
+def run_file(cmd: SubcommandCommand, options: dict, file: TrainingFile) -> None:
+    """``--config F``: one run, one session per model; --wait trains them one after another."""
+    patterns = [options["pattern"]] if options["pattern"] else list(file.models)
+    if not patterns and not file.advanced.transfer_learning.enabled:
+        ref = options["data"] or _single_source(cmd, file)
+        patterns = [dataset_get(ref=ref).pattern]
+        options = {**options, "data": ref}
+        cmd.progress(f"the config names no model: training {patterns[0]} on {ref}")
+    if len(patterns) == 1 and patterns[0] and not options["data"] and not file.data_sources:
+        options = {**options, "data": default_dataset(cmd, flag="--data", pattern=patterns[0])}
+    if len(patterns) > 1 and (options["model_name"] or options["session_name"] or options["data"]):
         raise fail("--pattern: the config names several models; give --pattern with --model-name/--session-name/--data")
-    outcomes = []
-    for pattern in patterns:
-        dataset = dataset_get(ref=_data_ref(cmd, options["data"], file, pattern))
-        if pattern is None:
-            pattern = dataset.pattern
-            cmd.progress(f"--pattern not given: using {pattern}, the pattern of data set {dataset}")
-        config = training_config_build(
-            epochs=options["epochs"], options=train_options({**options, "pattern": pattern}, file)
+    models = [
+        ModelPlan(
+            pattern=p,
+            options=train_options({**options, "pattern": p}, file),
+            data=options["data"] or "",
+            model_name=options["model_name"] or "",
+            session_name=options["session_name"] or "",
         )
-        for key, on in (file.advanced if file else {}).items():
-            if on:
-                cmd.progress(f"note: advanced.{key} is not applied by training; see `neural --help` for its command")
-        session = start_session(
-            cmd,
-            dataset=dataset,
-            pattern=pattern,
-            config=config,
-            model_name=options["model_name"],
-            session_name=options["session_name"],
-            wait=options["wait"],
-            quiet=several,
+        for p in patterns
+    ]
+    in_process = options["wait"] and not worker_alive()
+    run = training_run_start(user=None, file=file, models=models, epochs=options["epochs"], enqueue=not in_process)
+    sessions = list(run.sessions.order_by("pk"))
+    for session in sessions:
+        cmd.progress(f"run {run.pk}: session {session.pk} ({session.model_name} on {session.dataset})")
+    if options["wait"]:
+        sessions = [finish_session(cmd, s, in_process=in_process, fail_now=False) for s in sessions]
+    outcomes = [reports.session_outcome(s) for s in sessions]
+    if len(outcomes) == 1:
+        cmd.emit({**outcomes[0], "run_id": run.pk}, f"run {run.pk}: " + reports.session_outcome_text(outcomes[0]))
+    else:
+        cmd.emit(
+            {"run_id": run.pk, "sessions": outcomes},
+            "\n".join([f"run {run.pk}:"] + [reports.session_outcome_text(o) for o in outcomes]),
         )
-        outcomes.append(reports.session_outcome(session))
-    if several:
-        cmd.emit(outcomes, "\n".join(reports.session_outcome_text(o) for o in outcomes))
+    failed = [s for s in sessions if options["wait"] and s.status != TrainingSession.Status.SUCCEEDED]
+    if failed:
+        raise fail(
+            f"run {run.pk}: {len(failed)} of {len(sessions)} sessions did not succeed "
+            f"(session {failed[0].pk} {failed[0].status}: {failed[0].error or 'no model was registered'})",
+            EXIT_FAILED,
+        )
 
 
-def _data_ref(cmd: SubcommandCommand, given: str | None, file: TrainingFile | None, pattern: str | None) -> str:
-    """--data, else the file's data source for the pattern (or its first), else the obvious data set."""
-    if given:
-        return given
-    sources = file.data_sources if file else []
-    for ref in sources:
-        found = Dataset.objects.filter(name=ref.partition(":v")[0]).order_by("-version").first()
-        if found is not None and (pattern is None or found.pattern == pattern):
-            return ref
-    if sources:
-        return sources[0]
-    return default_dataset(cmd, flag="--data", pattern=pattern)
+def _single_source(cmd: SubcommandCommand, file: TrainingFile) -> str:
+    """The file's only data set source, else the obvious stored data set."""
+    refs = [s.ref for s in file.data_sources if s.ref]
+    if len(refs) == 1:
+        return refs[0]
+    return default_dataset(cmd, flag="--data")
 
 
 def start_session(cmd: SubcommandCommand, *, wait: bool, quiet: bool = False, **create) -> TrainingSession:
@@ -308,17 +337,26 @@ def start_session(cmd: SubcommandCommand, *, wait: bool, quiet: bool = False, **
                 f"session {session.pk} queued for model {session.model_name}",
             )
         return session
+    session = finish_session(cmd, session, in_process=in_process)
+    if not quiet:
+        outcome = reports.session_outcome(session)
+        cmd.emit(outcome, reports.session_outcome_text(outcome))
+    return session
+
+
+def finish_session(
+    cmd: SubcommandCommand, session: TrainingSession, *, in_process: bool, fail_now: bool = True
+) -> TrainingSession:
+    """Train the session here (no worker alive) or follow the worker until it ends; with
+    ``fail_now``, exit 1 when it did not succeed."""
     if in_process:
         cmd.progress(f"no Celery worker is alive: training session {session.pk} in this process")
         session = training_session_run(session_id=session.pk, ran_in="cli")
     else:
         cmd.progress(f"session {session.pk} queued; a worker is training it")
         session = reports.follow(session, show=not cmd.as_json)
-    if session.status != TrainingSession.Status.SUCCEEDED:
+    if fail_now and session.status != TrainingSession.Status.SUCCEEDED:
         raise fail(f"training {session.status}: {session.error or 'no model was registered'}", EXIT_FAILED)
-    if not quiet:
-        outcome = reports.session_outcome(session)
-        cmd.emit(outcome, reports.session_outcome_text(outcome))
     return session
 
 
