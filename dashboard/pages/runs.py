@@ -17,6 +17,7 @@ from neural.training.run_table import RunFilters, run_filters_parse, run_sort_ch
 
 DEFAULT_SORT = "-created_at"
 FILTER_PARAMS = ("status", "model", "pattern", "dataset", "q", "from", "to", "metric", "min", "max", "option", "value")
+FILTER_PARAMS += ("run",)  # the sessions of one `neural train --config F` run
 # Metric columns read from the session's recorded metrics (validation and held-out test figures).
 METRIC_COLUMNS = [
     Column("val_accuracy", "Validation accuracy"),
@@ -29,6 +30,7 @@ COLUMNS = [
     Column("id", "#"),
     Column("name", "Name"),
     Column("model", "Model"),
+    Column("run", "Run"),
     Column("pattern", "Pattern", hidden=True),
     Column("dataset", "Data set"),
     Column("status", "Status"),

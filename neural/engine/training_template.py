@@ -1,7 +1,7 @@
 """The commented ``.neural-training.yml`` that ``neural setup`` writes.
 
-It has the seed's sections (models, data_sources, model_storage, optimization, advanced) with the
-values ``training_file`` accepts today, and says in comments what each key does. The text is
+It has the seed's sections (models, data_sources, model_storage, optimization, advanced) and
+says in comments what each key does, naming only commands that exist. The text is
 parsed back by ``parse_training_file`` before it is written, so what setup writes always loads.
 """
 
@@ -46,7 +46,11 @@ def render_training_file(*, patterns: list[str], data_sources: list[str], storag
             f"    learning_rate: {DEFAULTS.learning_rate}       # AdamW step size",
             f"    validation_split: {DEFAULTS.validation_split}     # share of non-test rows that picks the best epoch",
         ]
-    lines += ["", "data_sources:                 # stored data set names (or name:vN); see `data list`"]
+    lines += [
+        "",
+        "data_sources:                 # stored data set names (or name:vN); see `data list`. The seed's map form",
+        "                              # (name: ./folder/) imports every file in the folder as data set `name`",
+    ]
     lines += [f"  - {_scalar(name)}" for name in data_sources] or [
         "  []                          # none stored yet: `data import --name N --file F` or `data generate ...`"
     ]
@@ -54,7 +58,7 @@ def render_training_file(*, patterns: list[str], data_sources: list[str], storag
         "",
         "model_storage:",
         f"  path: {_scalar(storage_path)}  # a folder inside MODEL_STORAGE_PATH (paths never leave it)",
-        "  versioning: true             # every successful training adds a version v1, v2, ...",
+        "  versioning: true             # true: each training adds v1, v2, ...; false: replaces the active version",
         "  compression: false           # true or zstd: store weights zstd-compressed",
         "  backup: false                # a folder (or true for <path>/backups) that gets a copy of each version",
         "",
@@ -64,11 +68,23 @@ def render_training_file(*, patterns: list[str], data_sources: list[str], storag
         f"  batch_size: {DEFAULTS.batch_size}",
         "  gpu_acceleration: false      # true needs a CUDA GPU on the machine that trains",
         "",
-        "advanced:                      # each has its own command; true here only prints a reminder",
-        "  cross_validation: false      # neural cross-validate --model M --folds 5",
-        "  hyperparameter_tuning: false # neural hyper-optimize --model M --method bayesian --trials 20",
-        "  ensemble: false              # neural ensemble --models A,B --method voting",
-        "  transfer_learning: false     # neural transfer --source-model M --target-domain N",
+        "advanced:                      # each block takes effect when enabled, or is an error naming its line",
+        "  cross_validation:",
+        "    enabled: false",
+        "    folds: 5",
+        "    stratified: true",
+        "  hyperparameter_tuning:        # an Optuna search on each model's data before it trains",
+        "    enabled: false",
+        "    method: bayesian            # grid_search, random_search or bayesian",
+        "    trials: 20",
+        "  ensemble:",
+        "    enabled: false",
+        "    methods: [voting]           # voting, stacking or weighted",
+        "    base_models: 3",
+        "  transfer_learning:            # like `neural transfer --source-model M --target-domain N`",
+        "    enabled: false",
+        "    # source_domain: my-model     # a registered model whose network starts the training",
+        "    # target_domain: my-data-set  # a data source above, or a stored data set, to train on",
         "",
     ]
     return "\n".join(lines)

@@ -111,6 +111,22 @@ def session_outcome_text(outcome: dict) -> str:
     return f"session {outcome['session_id']} {outcome['status']}: {outcome['model']}:{outcome['version']} {figures}"
 
 
+def run_report(run) -> dict:
+    """A `--config` run with each session's outcome."""
+    return {
+        "run_id": run.pk,
+        "source": run.source,
+        "created_at": run.created_at.isoformat(),
+        "config": run.config,
+        "sessions": [session_outcome(s) for s in run.sessions.all()],
+    }
+
+
+def run_text(r: dict) -> str:
+    lines = [f"run {r['run_id']} ({r['source']}, {r['created_at'][:19]}): {len(r['sessions'])} sessions"]
+    return "\n".join(lines + [f"  {session_outcome_text(o)}" for o in r["sessions"]])
+
+
 # --- model versions -------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ SORT_FIELDS = {
     "id": "id",
     "name": "name",
     "model": "model_name",
+    "run": "run_id",
     "pattern": "pattern",
     "dataset": "dataset__name",
     "status": "status",
@@ -51,6 +52,7 @@ class RunFilters:
     metric_max: float | None = None
     option: str = ""
     option_value: object = None
+    run: int | None = None  # the sessions of one `--config` run (TrainingRun)
 
 
 def _when(value: str, field: str, *, end_of_day: bool) -> datetime | None:
@@ -96,7 +98,11 @@ def run_filters_parse(params) -> RunFilters:
     if (low is not None or high is not None) and not metric:
         raise DataError("min and max need a metric to compare", field="metric")
     option, option_value = _option(params)
+    run = params.get("run", "").strip()
+    if run and not (run.isascii() and run.isdigit() and len(run) < 19):
+        raise DataError("run must be a run's id (a whole number)", field="run")
     return RunFilters(
+        run=int(run) if run else None,
         option=option,
         option_value=option_value,
         status=status,
@@ -140,7 +146,7 @@ def run_sort_check(sort: str) -> str:
 
 def run_table(*, filters: RunFilters, sort: str = "-created_at") -> QuerySet[TrainingSession]:
     """Matching sessions with their data set, sorted; ties broken by id so pages never overlap."""
-    qs = TrainingSession.objects.select_related("dataset").defer("config", "error", "claimed_by")
+    qs = TrainingSession.objects.select_related("dataset").defer("config", "search", "error", "claimed_by")
     qs = qs.filter(_where(filters))
     if filters.metric:
         qs = qs.annotate(metric_value=JsonNumber("metrics", filters.metric))
@@ -171,6 +177,8 @@ def _where(f: RunFilters) -> Q:
         where &= Q(status=f.status)
     if f.model:
         where &= Q(model_name=f.model)
+    if f.run is not None:
+        where &= Q(run_id=f.run)
     if f.pattern:
         where &= Q(pattern=f.pattern)
     if f.dataset:

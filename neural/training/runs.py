@@ -203,6 +203,19 @@ def _is_target(file: TrainingFile, plan: AdvancedPlan, datasets: dict[str, Datas
         return False
 
 
+def single_source_pattern(file: TrainingFile) -> str | None:
+    """The pattern of a file's only data source (for a file that names no model), else None."""
+    if len(file.data_sources) != 1:
+        return None
+    source = file.data_sources[0]
+    if source.folder is not None:
+        return _folder_pattern(file, source)
+    try:
+        return dataset_get(ref=source.ref).pattern
+    except NotFound as exc:
+        raise file.error(source.key, exc.message) from exc
+
+
 def _implied_models(file: TrainingFile, plan: AdvancedPlan) -> list[ModelPlan]:
     """A file that names no model trains the transfer's target (with its source's pattern)."""
     if plan.transfer_from is None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Prefetch
+
 from neural.api.converters import MAX_ID
 from neural.errors import DataError, NotFound
-from neural.training.models import EpochMetric, TrainingSession, TuningJob
+from neural.training.models import EpochMetric, TrainingRun, TrainingSession, TuningJob
 
 
 def session_get(*, session_id: int) -> TrainingSession:
@@ -92,3 +94,22 @@ def sessions_get(*, session_ids: list[int]) -> list[TrainingSession]:
         s.pk: s for s in TrainingSession.objects.select_related("dataset", "model_version").filter(pk__in=session_ids)
     }
     return [found[i] for i in session_ids if i in found]
+
+
+def run_list():
+    """`--config` runs, newest first, each with its session count."""
+    return TrainingRun.objects.annotate(session_count=Count("sessions")).order_by("-created_at", "-id")
+
+
+def run_get(*, run_id: int) -> TrainingRun:
+    """A run with its sessions (their data sets and versions), oldest session first."""
+    sessions = TrainingSession.objects.select_related("dataset", "model_version").order_by("pk")
+    run = (
+        TrainingRun.objects.annotate(session_count=Count("sessions"))
+        .prefetch_related(Prefetch("sessions", queryset=sessions))
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None:
+        raise NotFound(f"training run {run_id} does not exist", field="run")
+    return run

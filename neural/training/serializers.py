@@ -5,7 +5,7 @@ from rest_framework import serializers
 from neural.datasets.models import Pattern
 from neural.datasets.serializers import name_validator
 from neural.engine import tuning
-from neural.training.models import EpochMetric, SessionLog, TrainingSession, TuningJob
+from neural.training.models import EpochMetric, SessionLog, TrainingRun, TrainingSession, TuningJob
 from neural.training.tuning import MAX_TRIALS
 
 
@@ -40,6 +40,8 @@ class SessionSerializer(serializers.ModelSerializer):
             "metrics",
             "error",
             "model_version",
+            "run",
+            "search",
             "ran_in",
             "resumed_count",
             "tags",
@@ -48,6 +50,24 @@ class SessionSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    """A `neural train --config F` run: what the file asked for and how many sessions it made."""
+
+    run_id = serializers.IntegerField(source="pk", read_only=True)
+    session_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = TrainingRun
+        fields = ["run_id", "source", "config", "session_count", "created_at"]
+
+
+class RunDetailSerializer(RunSerializer):
+    sessions = SessionSerializer(many=True, read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "sessions"]
 
 
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,39}$"

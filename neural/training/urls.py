@@ -10,6 +10,8 @@ urlpatterns = [
     path("train/<str:session_id>/metrics", views.SessionMetricsView.as_view(), name="train-metrics"),
     path("train/<str:session_id>/steps", views.SessionStepsView.as_view(), name="train-steps"),
     path("train/<str:session_id>/logs", views.SessionLogsView.as_view(), name="train-logs"),
+    path("runs", views.RunsView.as_view(), name="runs"),
+    path("runs/<id:run_id>", views.RunDetailView.as_view(), name="run-detail"),
     path("searches", views.SearchView.as_view(), name="search-jobs"),
     path("searches/<id:job_id>", views.SearchDetailView.as_view(), name="search-job"),
 ]

@@ -18,6 +18,8 @@ from neural.training import series
 from neural.training.search_control import can_cancel, tuning_job_cancel
 from neural.training.selectors import (
     epoch_rows_after,
+    run_get,
+    run_list,
     session_list,
     session_resolve,
     tuning_job_get,
@@ -25,6 +27,8 @@ from neural.training.selectors import (
 )
 from neural.training.serializers import (
     EpochMetricSerializer,
+    RunDetailSerializer,
+    RunSerializer,
     SearchRequestSerializer,
     SearchSerializer,
     SessionAnnotateSerializer,
@@ -70,6 +74,21 @@ class TrainView(generics.ListAPIView):
             session_name=data["session_name"],
         )
         return Response(SessionSerializer(session).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunsView(generics.ListAPIView):
+    """`neural train --config F` runs, newest first (each groups one session per model)."""
+
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        return run_list()
+
+
+class RunDetailView(APIView):
+    @extend_schema(responses={200: RunDetailSerializer})
+    def get(self, request, run_id: int):
+        return Response(RunDetailSerializer(run_get(run_id=run_id)).data)
 
 
 class SessionDetailView(APIView):

@@ -22,8 +22,8 @@ from neural.management.cli.defaults import default_dataset, default_model
 from neural.registry.storage import storage_root
 from neural.training import reports
 from neural.training.models import TrainingSession
-from neural.training.runs import ModelPlan, training_run_start
-from neural.training.selectors import session_name_free, session_resolve
+from neural.training.runs import ModelPlan, single_source_pattern, training_run_start
+from neural.training.selectors import run_get, run_list, session_name_free, session_resolve
 from neural.training.services import (
     training_config_build,
     training_session_create,
@@ -59,7 +59,19 @@ class TrainingCommands:
         "optimize-batch-size": "Try batch sizes for a model's data set and config; recommend one.",
         "transfer": "Fine-tune a model's network on another data set with its feature columns (a new model "
         "whose parent is the source version).",
+        "runs": "`train --config F` runs and their sessions (--run ID: one run).",
     }
+
+    def add_runs_arguments(self, p) -> None:
+        p.add_argument("--run", type=int, help="one run's id: its sessions in full")
+        p.add_argument("--limit", type=int, default=20, help="runs listed (default 20)")
+
+    def do_runs(self, *, run: int | None, limit: int, **_) -> None:
+        if limit <= 0:
+            raise fail("--limit must be a whole number > 0")
+        runs = [run_get(run_id=run)] if run is not None else list(run_list()[:limit])
+        docs = [reports.run_report(r) for r in runs]
+        self.emit(docs[0] if run is not None else docs, "\n".join(reports.run_text(d) for d in docs) or "no runs yet")
 
     def add_train_arguments(self, p) -> None:
         add_train_arguments(p)
@@ -275,10 +287,12 @@ def run_file(cmd: SubcommandCommand, options: dict, file: TrainingFile) -> None:
     """``--config F``: one run, one session per model; --wait trains them one after another."""
     patterns = [options["pattern"]] if options["pattern"] else list(file.models)
     if not patterns and not file.advanced.transfer_learning.enabled:
-        ref = options["data"] or _single_source(cmd, file)
-        patterns = [dataset_get(ref=ref).pattern]
-        options = {**options, "data": ref}
-        cmd.progress(f"the config names no model: training {patterns[0]} on {ref}")
+        pattern = None if options["data"] else single_source_pattern(file)
+        if pattern is None:
+            options = {**options, "data": options["data"] or default_dataset(cmd, flag="--data")}
+            pattern = dataset_get(ref=options["data"]).pattern
+        patterns = [pattern]
+        cmd.progress(f"the config names no model: training a {pattern} model")
     if len(patterns) == 1 and patterns[0] and not options["data"] and not file.data_sources:
         options = {**options, "data": default_dataset(cmd, flag="--data", pattern=patterns[0])}
     if len(patterns) > 1 and (options["model_name"] or options["session_name"] or options["data"]):
@@ -315,14 +329,6 @@ def run_file(cmd: SubcommandCommand, options: dict, file: TrainingFile) -> None:
             f"(session {failed[0].pk} {failed[0].status}: {failed[0].error or 'no model was registered'})",
             EXIT_FAILED,
         )
-
-
-def _single_source(cmd: SubcommandCommand, file: TrainingFile) -> str:
-    """The file's only data set source, else the obvious stored data set."""
-    refs = [s.ref for s in file.data_sources if s.ref]
-    if len(refs) == 1:
-        return refs[0]
-    return default_dataset(cmd, flag="--data")
 
 
 def start_session(cmd: SubcommandCommand, *, wait: bool, quiet: bool = False, **create) -> TrainingSession:
