@@ -27,8 +27,9 @@ from neural.datasets import storage
 from neural.datasets.folders import dataset_import_folder
 from neural.datasets.models import Dataset, Pattern
 from neural.datasets.selectors import dataset_get
-from neural.engine.training_file import DataSource, TrainingFile
+from neural.engine.training_file import DataSource, TrainingFile, parse_training_file
 from neural.errors import DataError, NotFound
+from neural.registry.storage import storage_root
 from neural.training.models import TrainingRun, TrainingSession
 from neural.training.services import (
     AdvancedPlan,
@@ -201,6 +202,29 @@ def _is_target(file: TrainingFile, plan: AdvancedPlan, datasets: dict[str, Datas
         return _dataset_for(file, datasets, model, None).pk == target.pk
     except DataError:
         return False
+
+
+def training_file_from_request(text: str) -> TrainingFile:
+    """A training file sent in a request (POST runs): parsed like one on disk, but paths never
+    come from a request, so data source folders and model_storage folders are refused (import
+    the folder with `data import` and name the data set instead).
+
+    Raises:
+        TrainingFileError: naming the key and line.
+    """
+    file = parse_training_file(text, source="config", storage_root=storage_root())
+    for source in file.data_sources:
+        if source.folder is not None:
+            raise file.error(source.key, "is a folder; a request names stored data sets only (see `data import`)")
+    for key in ("path", "backup"):
+        if isinstance(file.model_storage.get(key), str):
+            raise file.error(f"model_storage.{key}", "is a server folder and is not accepted from a request")
+    return file
+
+
+def file_models(file: TrainingFile) -> list[ModelPlan]:
+    """One model per ``models`` entry, with the file's options for its pattern."""
+    return [ModelPlan(pattern=p, options=file.train_options(p)) for p in file.models]
 
 
 def single_source_pattern(file: TrainingFile) -> str | None:

@@ -63,6 +63,13 @@ class RunSerializer(serializers.ModelSerializer):
         fields = ["run_id", "source", "config", "session_count", "created_at"]
 
 
+class RunRequestSerializer(serializers.Serializer):
+    config = serializers.CharField(
+        max_length=100_000, trim_whitespace=False, help_text="the text of a .neural-training.yml (seed shape)"
+    )
+    epochs = serializers.IntegerField(required=False, min_value=1, max_value=100_000, help_text="overrides the file")
+
+
 class RunDetailSerializer(RunSerializer):
     sessions = SessionSerializer(many=True, read_only=True)
 

@@ -15,6 +15,7 @@ from neural.datasets.selectors import dataset_get
 from neural.errors import DataError, named_in_body
 from neural.registry.selectors import model_version_resolve
 from neural.training import series
+from neural.training.runs import file_models, training_file_from_request, training_run_start
 from neural.training.search_control import can_cancel, tuning_job_cancel
 from neural.training.selectors import (
     epoch_rows_after,
@@ -28,6 +29,7 @@ from neural.training.selectors import (
 from neural.training.serializers import (
     EpochMetricSerializer,
     RunDetailSerializer,
+    RunRequestSerializer,
     RunSerializer,
     SearchRequestSerializer,
     SearchSerializer,
@@ -77,12 +79,23 @@ class TrainView(generics.ListAPIView):
 
 
 class RunsView(generics.ListAPIView):
-    """`neural train --config F` runs, newest first (each groups one session per model)."""
+    """GET: `neural train --config F` runs, newest first (each groups one session per model).
+    POST: the same from a training file's text: 202 with the run and its queued sessions."""
 
     serializer_class = RunSerializer
 
     def get_queryset(self):
         return run_list()
+
+    @extend_schema(request=RunRequestSerializer, responses={202: RunDetailSerializer})
+    def post(self, request):
+        body = RunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        file = training_file_from_request(body.validated_data["config"])
+        run = training_run_start(
+            user=request.user, file=file, models=file_models(file), epochs=body.validated_data.get("epochs")
+        )
+        return Response(RunDetailSerializer(run_get(run_id=run.pk)).data, status=status.HTTP_202_ACCEPTED)
 
 
 class RunDetailView(APIView):

@@ -4,14 +4,16 @@ robustness`, and the seed's CI sequence end to end on a fresh database."""
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
 
 from neural.engine.training_file import load_training_file
+from neural.engine.training_template import render_training_file
 from neural.registry.models import ActivationEvent, ModelVersion
 from tests.factories import make_dataset, train_here
 
@@ -204,3 +206,11 @@ def test_it_names_unwritable_storage_and_missing_disk_with_their_fixes(db, tmp_p
     assert "fix: make" in out.getvalue()
     err = refused("neural", "setup", "--path", str(tmp_path), "--force")
     assert err.returncode == 2 and "not a file" in str(err)
+
+
+def test_the_setup_file_names_only_commands_that_exist():
+    text = render_training_file(patterns=["coordination"], data_sources=["d"], storage_path="models")
+    named = re.findall(r"`(?:python manage\.py )?(neural|training|data) ([a-z-]+)", text)
+    assert named
+    for command, sub in named:
+        assert sub in load_command_class("neural", command).subcommands, f"`{command} {sub}` does not exist"

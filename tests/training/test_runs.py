@@ -248,3 +248,37 @@ def test_a_folder_that_fails_to_import_leaves_no_data_set_and_no_file(db, tmp_pa
     assert nothing_stored()
     stored = Path(settings.DATASET_STORAGE_PATH)
     assert not stored.exists() or not any(p.is_file() for p in stored.rglob("*"))
+
+
+def test_a_run_posted_to_the_api_queues_one_session_per_model(api, dataset):
+    make_dataset(name="sec", pattern="security")
+    text = (
+        "neural_training:\n  models:\n    coordination: {epochs: 2}\n    security: {epochs: 3}\n"
+        "  data_sources:\n    coordination: coord\n    scans: sec\n"
+    )
+    response = api.post("/api/v1/neural/runs", {"config": text}, format="json")
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert {(s["model_name"], s["dataset"], s["epochs"]) for s in body["sessions"]} == {
+        ("coordination", "coord:v1", 2),
+        ("security", "sec:v1", 3),
+    }
+    assert all(s["run"] == body["run_id"] and s["status"] == "queued" for s in body["sessions"])
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("advanced:\n  ensemble:\n    base_models: 99\n", "advanced.ensemble.base_models"),
+        ("neural_training:\n  data_sources:\n    ops: ./data/ops/\n", "neural_training.data_sources.ops"),
+        ("model_storage:\n  path: ./models/\n", "model_storage.path"),
+        (
+            "models:\n  coordination: {epochs: 1}\ndata_sources: [coord]\nadvanced: {ensemble: true}\n",
+            "advanced.ensemble",
+        ),
+    ],
+)
+def test_a_bad_file_posted_to_the_api_is_a_400_naming_the_key(api, dataset, text, field):
+    response = api.post("/api/v1/neural/runs", {"config": text}, format="json")
+    assert response.status_code == 400 and field in response.json()["fields"], response.json()
+    assert not TrainingRun.objects.exists() and not TrainingSession.objects.exists()
