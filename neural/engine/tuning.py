@@ -74,14 +74,6 @@ SPACES = {
         Param("hidden_sizes", choices=("128", "256,128", "512,256", "256,128,64"), grid=("256,128", "512,256")),
         Param("norm", choices=("batch", "layer")),
     ),
-    # advanced.hyperparameter_tuning with transfer_learning: the network is the source's, so only
-    # the training options are searched.
-    "transfer": (
-        Param("learning_rate", low=1e-4, high=1e-2, log=True, grid=(5e-4, 2e-3, 5e-3)),
-        Param("weight_decay", low=1e-6, high=1e-2, log=True, grid=(1e-5, 1e-3)),
-        Param("dropout", low=0.0, high=0.5, grid=(0.1, 0.3)),
-        Param("batch_size", choices=(64, 128, 256, 512), grid=(128, 256)),
-    ),
     # `neural architecture-search --search-space efficient`: small networks (a few thousand
     # parameters) for cheap serving; the report shows what each costs in parameters.
     "efficient": (
@@ -103,7 +95,15 @@ SPACES = {
 }
 
 
+# advanced.hyperparameter_tuning with transfer_learning (a training file): the network is the
+# source model's, so only the training options of "hyper" are searched. Not offered to the
+# search commands (it has no shapes to search).
+FILE_SPACES = {"transfer": tuple(p for p in SPACES["hyper"] if p.name not in ("hidden_sizes", "norm"))}
+
+
 def _space(name: str) -> tuple[Param, ...]:
+    if name in FILE_SPACES:
+        return FILE_SPACES[name]
     if name not in SPACES:
         raise DataError(f"unknown search space {name!r}; choose one of {', '.join(SPACES)}", field="search_space")
     return SPACES[name]

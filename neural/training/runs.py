@@ -27,7 +27,7 @@ from neural.datasets import storage
 from neural.datasets.folders import dataset_import_folder
 from neural.datasets.models import Dataset, Pattern
 from neural.datasets.selectors import dataset_get
-from neural.engine.training_file import DataSource, TrainingFile, parse_training_file
+from neural.engine.training_file import DataSource, TrainingFile, TrainingFileError, parse_training_file
 from neural.errors import DataError, NotFound
 from neural.registry.storage import storage_root
 from neural.training.models import TrainingRun, TrainingSession
@@ -105,19 +105,25 @@ def _session_for(run, user, file, plan: AdvancedPlan, datasets, model: ModelPlan
     model_name = model.model_name or model.pattern
     if fine_tune and not model.model_name:
         model_name = f"{plan.transfer_from.model.name}-{dataset.name}"[:100]
-    return training_session_create(
-        user=user,
-        dataset=dataset,
-        pattern=plan.transfer_from.model.pattern if fine_tune else model.pattern,
-        config=config,
-        model_name=model_name,
-        session_name=model.session_name,
-        enqueue=enqueue,
-        parent_version=plan.transfer_from if fine_tune else None,
-        fine_tune=fine_tune,
-        run=run,
-        search=plan.search,
-    )
+    try:
+        return training_session_create(
+            user=user,
+            dataset=dataset,
+            pattern=plan.transfer_from.model.pattern if fine_tune else model.pattern,
+            config=config,
+            model_name=model_name,
+            session_name=model.session_name,
+            enqueue=enqueue,
+            parent_version=plan.transfer_from if fine_tune else None,
+            fine_tune=fine_tune,
+            run=run,
+            search=plan.search,
+        )
+    except DataError as exc:  # e.g. too few rows, or columns the source model cannot take
+        if isinstance(exc, TrainingFileError) or exc.field in ("model_name", "session_name"):
+            raise  # already names the file's key, or a flag
+        key = "advanced.transfer_learning.target_domain" if fine_tune else f"models.{model.pattern}"
+        raise file.error(key, exc.message) from exc
 
 
 def _resolve_sources(file: TrainingFile, written: list[Dataset]) -> dict[str, Dataset]:

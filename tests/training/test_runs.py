@@ -282,3 +282,18 @@ def test_a_bad_file_posted_to_the_api_is_a_400_naming_the_key(api, dataset, text
     response = api.post("/api/v1/neural/runs", {"config": text}, format="json")
     assert response.status_code == 400 and field in response.json()["fields"], response.json()
     assert not TrainingRun.objects.exists() and not TrainingSession.objects.exists()
+
+
+def test_a_transfer_to_data_the_source_cannot_take_names_target_domain(dataset, tmp_path):
+    train_here(dataset=dataset, model_name="general", epochs=1)
+    make_dataset(name="scans", pattern="security")  # other columns than the coordination source
+    config = tmp_path / ".neural-training.yml"
+    config.write_text(
+        "neural_training:\n  advanced:\n    transfer_learning:\n      enabled: true\n"
+        "      source_domain: general\n      target_domain: scans\n"
+    )
+    error = refused("neural", "train", "--config", str(config))
+    assert error.returncode == 2 and f"{config}:6: neural_training.advanced.transfer_learning.target_domain:" in str(
+        error
+    )
+    assert not TrainingRun.objects.exists() and TrainingSession.objects.count() == 1  # the source's own
