@@ -163,6 +163,8 @@ def parse_training_file(
         reader.lines.clear()
         if root is None or (isinstance(root, yaml.ScalarNode) and root.value in ("", "~", "null")):
             return result
+        if not isinstance(root, yaml.MappingNode):
+            raise TrainingFileError(source, ROOT_KEY, root.start_mark.line + 1, "must be a mapping of the sections")
     top = reader.mapping(root, "", SECTIONS)
     if "models" in top:
         for pattern, node in reader.mapping(top["models"], "models", PATTERNS).items():
@@ -367,7 +369,10 @@ class _Reader:
     def scalar(self, node, path: str):
         if not isinstance(node, yaml.ScalarNode):
             self.fail(path, "must be a single value")
-        return yaml.SafeLoader("").construct_object(node)
+        try:
+            return yaml.SafeLoader("").construct_object(node)
+        except yaml.YAMLError as exc:  # e.g. a tag such as !!python/name that safe YAML refuses
+            self.fail(path, f"is not a plain value ({getattr(exc, 'problem', None) or exc})", node.start_mark.line + 1)
 
     def string_list(self, node, path: str) -> list[tuple[str, int]]:
         """(value, line) of each entry of a list of data set names."""

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from neural.monitoring.models import Alert, AlertRule
 from neural.registry.models import ModelVersion
 from neural.registry.robustness import version_robustness_run
+from neural.training.models import TrainingRun, TrainingSession
 from neural.training.tuning import tuning_job_create
 from tests.factories import api_token
 
@@ -100,12 +101,15 @@ def real_objects(trained, user) -> dict:
     alert = Alert.objects.create(rule=rule, model=version.model, message="accuracy 0.5 below 0.9", value=0.5)
     job = tuning_job_create(user=user, version=version, method="random", trials=2, epochs=1, enqueue=False)
     version_robustness_run(version=version)  # a measured report, so its read answers 200
+    run = TrainingRun.objects.create(source=".neural-training.yml")  # a `--config` run of the session
+    TrainingSession.objects.filter(pk=trained.pk).update(run=run)
     return {
         "model_id": version.model.name,
         "session_id": trained.pk,
         "id": trained.dataset_id,
         "alert_id": alert.pk,
         "job_id": job.pk,
+        "run_id": run.pk,
         "names": {"model": version.model.name, "training_data": trained.dataset.name},
     }
 
