@@ -138,6 +138,7 @@ class _Rank:
             "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p),
             "OMP_NUM_THREADS": str(job["threads"]),
             "PHOTONDRIFT_RANK_FD": str(theirs.fileno()),
+            "PHOTONDRIFT_RANK_PARENT": str(os.getpid()),
         }
         process = subprocess.Popen(
             [sys.executable, "-m", "neural.engine.distributed"],
@@ -338,9 +339,8 @@ class _Relay(Callback):
         return message
 
 
-def _watch_parent() -> None:
-    """Exit at once when the caller dies (this process is then re-parented): no orphan trains on."""
-    parent = os.getppid()
+def _watch_parent(parent: int) -> None:
+    """Exit when the caller dies (this process is then re-parented): no orphan trains on."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -352,7 +352,7 @@ def _watch_parent() -> None:
 
 def _rank_main() -> int:
     """One rank: read the job, join the group, train, send rank 0's result."""
-    _watch_parent()
+    _watch_parent(int(os.environ["PHOTONDRIFT_RANK_PARENT"]))
     conn = Connection(int(os.environ["PHOTONDRIFT_RANK_FD"]))
     job = json.loads(conn.recv_bytes())
     tensors = load_tensors(conn.recv_bytes())

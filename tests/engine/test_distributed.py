@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -28,6 +32,7 @@ from tests.engine.test_training import Recorder, learnable_frame
 # losses agree to float rounding, so a wrong shard, scale or average shows at once.
 EXACT = {"dropout": 0.0, "norm": "layer", "early_stopping": False, "batch_size": 64, "seed": 5}
 PARALLEL = {"parallel": True, "workers": 2}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Events(Recorder):
@@ -145,3 +150,30 @@ def test_it_refuses_more_processes_than_training_rows_before_starting_any():
     with pytest.raises(DataError, match="3 training rows cannot be shared by 2 processes"):
         fit_parallel(trainer, nn.Linear(2, 2), {}, three, three)
     assert psutil.Process().children() == []
+
+
+@pytest.mark.slow
+def test_the_processes_end_when_their_caller_is_killed(tmp_path):
+    caller = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from neural.engine.config import TrainConfig; from neural.engine.pipeline import train_tabular;"
+            "from tests.engine.test_training import learnable_frame;"
+            "train_tabular(learnable_frame(n=300), 'label', config=TrainConfig(epochs=10_000, early_stopping=False,"
+            " parallel=True, workers=2))",
+        ],
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(psutil.Process(caller.pid).children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        ranks = psutil.Process(caller.pid).children()
+        assert len(ranks) == 2
+        time.sleep(5)  # into the imports, the rendezvous or the training
+    finally:
+        caller.kill()
+        caller.wait()
+    _, alive = psutil.wait_procs(ranks, timeout=15)
+    assert alive == []
