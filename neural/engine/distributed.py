@@ -105,8 +105,10 @@ def fit_parallel(trainer: Trainer, model: nn.Module, arch: dict, train: TensorDa
     )
     ranks: list[_Rank] = []
     try:
-        for rank in range(world):
-            ranks.append(_Rank.start(rank, {**job, "rank": rank}, inputs))
+        for rank in range(world):  # all start importing torch at once, then each reads its job
+            ranks.append(_Rank.start(rank, job["threads"]))
+        for rank in ranks:
+            rank.hand({**job, "rank": rank.rank}, inputs)
         return _Supervisor(trainer, model, ranks).run()
     finally:
         for rank in ranks:
@@ -123,12 +125,12 @@ class _Rank:
     conn: Connection
 
     @classmethod
-    def start(cls, rank: int, job: dict, inputs: bytes) -> _Rank:
+    def start(cls, rank: int, threads: int) -> _Rank:
         ours, theirs = socket.socketpair()
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p),
-            "OMP_NUM_THREADS": str(job["threads"]),
+            "OMP_NUM_THREADS": str(threads),
             "PHOTONDRIFT_RANK_FD": str(theirs.fileno()),
             "PHOTONDRIFT_RANK_PARENT": str(os.getpid()),
         }
@@ -141,14 +143,17 @@ class _Rank:
             cwd=PACKAGE_ROOT,
         )
         theirs.close()
-        started = cls(rank, process, Connection(ours.detach()))
+        return cls(rank, process, Connection(ours.detach()))
+
+    def hand(self, job: dict, inputs: bytes) -> None:
+        """Send the job and its tensors (the process reads them once its imports are done)."""
         try:
-            started.conn.send_bytes(json.dumps(job).encode())
-            started.conn.send_bytes(inputs)
+            self.conn.send_bytes(json.dumps(job).encode())
+            self.conn.send_bytes(inputs)
         except OSError as exc:
-            started.end()
-            raise WorkerFailed(f"training process {rank} ended before it started: {started.exit_reason()}") from exc
-        return started
+            with contextlib.suppress(subprocess.TimeoutExpired):  # its exit status, when it has one
+                self.process.wait(timeout=GRACE_S)
+            raise WorkerFailed(f"training process {self.rank} ended before it started: {self.exit_reason()}") from exc
 
     def send(self, message: dict) -> None:
         self.conn.send_bytes(json.dumps(message).encode())
