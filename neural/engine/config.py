@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import torch
+import torch.distributed
 
 from neural.engine.errors import DataError
 
@@ -12,6 +14,7 @@ LR_SCHEDULES = ("plateau", "onecycle", "cosine")
 NORMS = ("batch", "layer", "none")
 REGRESSION_LOSSES = ("huber", "mse")
 NUMERIC_SCALINGS = ("robust", "quantile")
+PARALLEL_BACKENDS = ("gloo", "nccl")
 
 # Options left unset (None) take their task's default when training starts. Chosen with
 # benchmarks/model_quality.py (3 to 6 seeds, every real data set and generator pattern, the same
@@ -50,6 +53,11 @@ class TrainConfig:
     numeric_scaling: str = "quantile"
     # Passed through for the registry (compression, backup); .neural-training.yml validates it.
     model_storage: dict = field(default_factory=dict)
+    # Data-parallel training (engine/distributed.py): ``workers`` processes, each on its share of
+    # every batch. ``parallel_backend`` None: nccl when each process has its own CUDA GPU, else gloo.
+    parallel: bool = False
+    workers: int | None = None
+    parallel_backend: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -129,9 +137,60 @@ class TrainConfig:
             )
         if self.gpu and not torch.cuda.is_available():
             raise DataError("gpu was requested but no CUDA GPU is available on this machine", field="gpu")
+        self._validate_parallel()
+
+    def _validate_parallel(self) -> None:
+        """Refuse what data-parallel training cannot do here, naming the option at fault."""
+        if not self.parallel:
+            for name in ("workers", "parallel_backend"):
+                if getattr(self, name) is not None:
+                    raise DataError(f"{name} is for data-parallel training: set parallel to true", field=name)
+            return
+        problem = _parallel_problem(self)
+        if problem is not None:
+            raise DataError(problem[1], field=problem[0])
 
 
-_FLAGS = ("early_stopping", "class_weights", "gpu", "mixed_precision", "residual")
+def _parallel_problem(config: TrainConfig) -> tuple[str, str] | None:
+    """(option, message): why ``config``'s data-parallel training cannot run here, or None. Each
+    check assumes the ones before it passed."""
+    workers, cores = config.workers, os.cpu_count() or 1
+    if not torch.distributed.is_available():
+        return "parallel", "parallel needs torch.distributed, which this torch build lacks"
+    elif workers is None:
+        return "workers", "workers must be given with parallel: the number of processes, 2 or more"
+    elif not _is_int(workers) or workers < 2:
+        return "workers", f"workers must be a whole number >= 2, got {workers!r}"
+    elif cores < 2:
+        return "workers", f"no second process possible: this machine has {cores} CPU core"
+    elif workers > cores:
+        return "workers", f"workers must be at most {cores}, the CPU cores of this machine; got {workers}"
+    elif config.batch_size < 2 * workers:
+        return (
+            "workers",
+            f"{workers} processes each need 2 rows of every batch: batch_size must be at least {2 * workers}, "
+            f"got {config.batch_size}",
+        )
+    elif config.parallel_backend is not None and config.parallel_backend not in PARALLEL_BACKENDS:
+        return (
+            "parallel_backend",
+            f"parallel_backend must be one of {', '.join(PARALLEL_BACKENDS)}, got {config.parallel_backend!r}",
+        )
+    elif config.parallel_backend == "nccl":
+        gpus = torch.cuda.device_count()
+        if not config.gpu:
+            return "parallel_backend", "nccl trains on CUDA GPUs: set gpu to true, or use gloo"
+        elif not torch.distributed.is_nccl_available():
+            return "parallel_backend", "nccl is not in this torch build; use gloo"
+        elif workers > gpus:
+            return (
+                "parallel_backend",
+                f"nccl runs one process per GPU and this machine has {gpus}; use gloo or at most {gpus} workers",
+            )
+    return None
+
+
+_FLAGS = ("early_stopping", "class_weights", "gpu", "mixed_precision", "residual", "parallel")
 
 
 def _is_int(value: object) -> bool:

@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from neural.engine.callbacks import Callback
 from neural.engine.config import TrainConfig
+from neural.engine.distributed import fit_parallel
 from neural.engine.errors import DataError
 from neural.engine.metrics import classification_metrics, confusion, regression_metrics
 from neural.engine.networks import TabularMLP, build_network, count_parameters, hidden_sizes_for_budget
@@ -242,7 +243,10 @@ def train_tabular(
                 f" source network; output layer {transfer['head']}",
             )
     trainer = Trainer(config, task, callbacks, checkpoint_dir, (encoder.mean_, encoder.std_))
-    fit = trainer.fit(network, data["train"], data["val"])
+    if config.parallel:
+        fit = fit_parallel(trainer, network, arch, data["train"], data["val"])
+    else:
+        fit = trainer.fit(network, data["train"], data["val"])
     network.to("cpu")
     trained = TrainedModel(network, pre, target, encoder, config, fit, split.describe(config), transfer=transfer)
     trained.frames = {

@@ -18,6 +18,7 @@ from neural.engine.checkpoint import load_checkpoint, save_checkpoint
 from neural.engine.config import TrainConfig
 from neural.engine.errors import NonFiniteLoss, StopTraining
 from neural.engine.metrics import classification_metrics, regression_metrics
+from neural.engine.replicas import SingleProcess
 from neural.engine.schema import TaskKind
 
 EVAL_CHUNK = 16384
@@ -70,6 +71,8 @@ class Trainer:
             that finds one resumes from its last epoch.
         target_scale: (mean, std) of a standardised regression target, to report R² and MAE
             in the target's own units.
+        replicas: the processes this one trains with (data-parallel training, see
+            ``engine/distributed.py``); alone by default.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         checkpoint_dir: Path | None = None,
         target_scale: tuple[float, float] = (0.0, 1.0),
+        replicas: SingleProcess | None = None,
     ) -> None:
         self.config = config
         self.task = task
@@ -87,13 +91,14 @@ class Trainer:
         self._batch_listeners = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
         self.checkpoint_dir = checkpoint_dir
         self.target_scale = target_scale
+        self.replicas = replicas or SingleProcess()
 
     def fit(self, model: nn.Module, train: TensorData, val: TensorData) -> FitResult:
-        cfg, device = self.config, self.config.device
+        cfg, device, replicas = self.config, self.config.device, self.replicas
         model.to(device)
         train, val = train.to(device), val.to(device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-        steps = _steps_per_epoch(len(train), cfg.batch_size)
+        steps = _steps_per_epoch(len(train), cfg.batch_size, replicas.world)
         scheduler = _scheduler(cfg, optimizer, steps)
         weights = self._class_weights(train)
         loss_fn = loss_function(self.task, weights, cfg.regression_loss, cfg.label_smoothing).to(device)
@@ -115,10 +120,16 @@ class Trainer:
             if scaler is not None and trainer_state.get("grad_scaler"):
                 scaler.load_state_dict(trainer_state["grad_scaler"])
         started = time.perf_counter() - (result.history[-1]["elapsed_s"] if result.history else 0.0)
+        trained = replicas.wrap(model)  # after the checkpoint is loaded: DDP starts from rank 0's weights
         for epoch in range(start_epoch, cfg.epochs + 1):
             epoch_start = time.perf_counter()
-            train_loss = self._train_epoch(model, train, optimizer, scheduler, loss_fn, generator, steps, scaler, epoch)
+            replicas.begin_epoch(epoch)
+            train_loss = self._train_epoch(
+                trained, train, optimizer, scheduler, loss_fn, generator, steps, scaler, epoch
+            )
+            replicas.settle(model)
             val_loss, metrics = self.evaluate(model, val, loss_fn)
+            val_loss = replicas.agree(val_loss)
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                 raise NonFiniteLoss(f"loss became non-finite at epoch {epoch} (train {train_loss}, val {val_loss})")
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -146,7 +157,7 @@ class Trainer:
             # between resumes from the epoch before and writes this one again, never skips it.
             for cb in self.callbacks:
                 cb.on_epoch_end(state)
-            if self.checkpoint_dir is not None:
+            if self.checkpoint_dir is not None and replicas.is_main:
                 save_checkpoint(
                     self.checkpoint_dir,
                     model,
@@ -178,20 +189,20 @@ class Trainer:
         use_amp = cfg.mixed_precision
         amp_dtype = torch.bfloat16 if data.y.device.type == "cpu" else torch.float16
         for step in range(steps):
-            for cb in self.callbacks:
-                if cb.should_stop():
-                    raise StopTraining()
-            idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            if self.replicas.any(any(cb.should_stop() for cb in self.callbacks)):
+                raise StopTraining()
+            idx, share = self.replicas.shard(perm[step * cfg.batch_size : (step + 1) * cfg.batch_size])
             optimizer.zero_grad(set_to_none=True)
             # A disabled autocast still costs a few microseconds per batch to enter and leave.
             with torch.autocast(data.y.device.type, dtype=amp_dtype) if use_amp else contextlib.nullcontext():
                 out = model(data.x_num[idx], data.x_cat[idx])
                 loss = loss_fn(out.float().squeeze(-1) if not self.task.is_classification else out.float(), data.y[idx])
+            step_loss = loss if share == 1.0 else loss * share
             if scaler is not None:
-                scaler.scale(loss).backward()
+                scaler.scale(step_loss).backward()
                 scaler.unscale_(optimizer)
             else:
-                loss.backward()
+                step_loss.backward()
             if cfg.grad_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             if scaler is not None:
@@ -206,7 +217,7 @@ class Trainer:
                 batch = BatchState(epoch, step + 1, steps, (epoch - 1) * steps + step + 1, loss.detach())
                 for cb in self._batch_listeners:
                     cb.on_batch_end(batch)
-        return float(total.item()) / (steps * cfg.batch_size if steps * cfg.batch_size < n else n)
+        return float(self.replicas.total(total).item()) / (steps * cfg.batch_size if steps * cfg.batch_size < n else n)
 
     @torch.no_grad()
     def predict_raw(self, model: nn.Module, data: TensorData) -> torch.Tensor:
@@ -249,10 +260,10 @@ def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
 
 
-def _steps_per_epoch(n: int, batch_size: int) -> int:
-    # A last batch of one row breaks batch normalisation: that row waits for the next epoch.
+def _steps_per_epoch(n: int, batch_size: int, processes: int = 1) -> int:
+    # A last batch of one row (per process) breaks batch normalisation: its rows wait for the next epoch.
     full, rest = divmod(n, batch_size)
-    return full + (1 if rest > 1 or full == 0 else 0)
+    return full + (1 if rest >= 2 * processes or full == 0 else 0)
 
 
 def _scheduler(cfg: TrainConfig, optimizer, steps: int):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from io import StringIO
 
 import pandas as pd
@@ -100,6 +101,12 @@ def test_config_file_sets_options_and_flags_override_it(dataset, tmp_path):
     assert session.dataset == dataset
 
 
+def test_parallel_flags_are_recorded_in_the_sessions_config(dataset):
+    body = run("neural", "train", "--pattern", "coordination", "--data", "coord", "--parallel", "--workers", "2")
+    config = TrainingSession.objects.get(pk=body["session_id"]).config
+    assert config["parallel"] is True and config["workers"] == 2 and config["parallel_backend"] is None
+
+
 def _tiny_dataset():
     df = pd.DataFrame({"x": range(10), "y": [0, 1] * 5})
     return dataset_store_frame(df=df, name="tiny", target="y", pattern="prediction", source_format="csv")
@@ -116,6 +123,10 @@ def _tiny_dataset():
             marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU"),
         ),
         (["--data", "tiny"], "at least 20"),
+        (["--parallel", "--workers", "1"], "workers must be a whole number >= 2"),
+        (["--parallel", "--workers", str((os.cpu_count() or 1) + 1)], "the CPU cores of this machine"),
+        (["--workers", "2"], "workers is for data-parallel training: set parallel to true"),
+        (["--parallel", "--workers", "2", "--parallel-backend", "nccl"], "nccl trains on CUDA GPUs"),
     ],
 )
 def test_bad_training_input_is_exit_2_and_starts_nothing(dataset, tmp_path, args, message):

@@ -42,8 +42,10 @@ OPTION_FLAGS = {
     "seed": ("--seed", int),
     "lr_schedule": ("--lr-schedule", str),
     "grad_clip": ("--grad-clip", float),
+    "workers": ("--workers", int),  # with --parallel: the number of training processes
+    "parallel_backend": ("--parallel-backend", str),  # gloo or nccl (default: nccl on GPUs, else gloo)
 }
-SWITCHES = ("gpu", "mixed_precision", "class_weights", "residual")
+SWITCHES = ("gpu", "mixed_precision", "class_weights", "residual", "parallel")
 
 
 class TrainingCommands:
