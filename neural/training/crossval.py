@@ -235,26 +235,25 @@ def cross_validation_run_here(
     return cross_validation_settle(cv_id=cv_id)
 
 
-def cross_validation_train(
-    *,
-    user,
-    cv: CrossValidation,
-    model_name: str | None = None,
-    session_name: str = "",
-    epochs: int | None = None,
-    enqueue: bool = True,
-) -> TrainingSession:
-    """A training session with the options ``cv`` measured, on its data set, recording
-    ``cross_validation_id`` in the session's config (and so in the version's model.json)."""
+def cross_validation_session_args(*, cv: CrossValidation) -> dict:
+    """What ``training_session_create`` takes to train with the options ``cv`` measured, on its
+    data set, recording ``cross_validation_id`` in the session's config (and so in the version's
+    model.json). Conflict (409) while ``cv`` has not succeeded."""
     if cv.status != CrossValidation.Status.SUCCEEDED:
         raise Conflict(f"{cv} has not succeeded; train from a finished cross-validation", field="cross_validation")
-    options = {**cv.config, "cross_validation_id": cv.pk}
-    return training_session_create(
-        user=user,
-        dataset=cv.dataset,
-        pattern=cv.pattern,
-        config=training_config_build(epochs=epochs, options=options),
-        model_name=model_name or cv.model_name,
-        session_name=session_name,
-        enqueue=enqueue,
-    )
+    return {
+        "dataset": cv.dataset,
+        "pattern": cv.pattern,
+        "config": TrainConfig.from_dict({**cv.config, "cross_validation_id": cv.pk}),
+        "model_name": cv.model_name,
+    }
+
+
+def cross_validation_train(
+    *, user, cv: CrossValidation, model_name: str | None = None, session_name: str = "", enqueue: bool = True
+) -> TrainingSession:
+    """A queued training session with the options ``cv`` measured (see ``cross_validation_session_args``)."""
+    args = cross_validation_session_args(cv=cv)
+    if model_name:
+        args["model_name"] = model_name
+    return training_session_create(user=user, session_name=session_name, enqueue=enqueue, **args)

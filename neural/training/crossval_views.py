@@ -80,7 +80,6 @@ class CrossValidationTrainSerializer(serializers.Serializer):
     session_name = serializers.CharField(
         required=False, allow_blank=True, max_length=100, default="", validators=[name_validator]
     )
-    epochs = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
 
 
 class CrossValidationView(generics.ListAPIView):

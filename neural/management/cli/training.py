@@ -21,6 +21,8 @@ from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
 from neural.management.cli.defaults import default_dataset, default_model
 from neural.registry.storage import storage_root
 from neural.training import reports
+from neural.training.crossval import cross_validation_session_args
+from neural.training.crossval_selectors import cross_validation_get
 from neural.training.models import TrainingSession
 from neural.training.selectors import session_name_free, session_resolve
 from neural.training.services import (
@@ -225,6 +227,9 @@ def add_train_arguments(p) -> None:
     p.add_argument("--model-name")
     p.add_argument("--session-name", default="")
     p.add_argument("--wait", action="store_true", help="wait for the result (trains here when no worker is alive)")
+    p.add_argument(
+        "--from-cv", type=int, help="a finished cross-validation's id: train with its options on its data set"
+    )
     for dest, (flag, kind) in OPTION_FLAGS.items():
         p.add_argument(flag, dest=dest, type=kind)
     p.add_argument("--hidden-sizes", help="width of each hidden layer, e.g. 256,128")
@@ -246,6 +251,8 @@ def train_options(options: dict, file: TrainingFile | None) -> dict:
 
 def run_train(cmd: SubcommandCommand, options: dict) -> None:
     """Train one model, or with ``--config`` and no ``--pattern`` every model the file names."""
+    if options.get("from_cv") is not None:
+        return train_from_cv(cmd, options)
     if options["pattern"] is not None and options["pattern"] not in Pattern.values:
         raise fail(f"--pattern: unknown pattern {options['pattern']!r}; expected one of {', '.join(Pattern.values)}")
     if options["epochs"] is not None and options["epochs"] <= 0:
@@ -280,6 +287,23 @@ def run_train(cmd: SubcommandCommand, options: dict) -> None:
         outcomes.append(reports.session_outcome(session))
     if several:
         cmd.emit(outcomes, "\n".join(reports.session_outcome_text(o) for o in outcomes))
+
+
+def train_from_cv(cmd: SubcommandCommand, options: dict) -> None:
+    """``--from-cv ID``: the cross-validation's options and data set, unchanged (so the session
+    truly records settings chosen by it); only the model and session names and --wait may be given."""
+    kept = {"from_cv", "model_name", "session_name", "wait", "json", "subcommand"}
+    given = [k for k, v in options.items() if k not in kept and v not in (None, False, "") and k in _TRAIN_DESTS]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise fail(f"{flag}: --from-cv trains with the cross-validation's own options and data set; drop {flag}")
+    args = cross_validation_session_args(cv=cross_validation_get(cv_id=options["from_cv"]))
+    if options["model_name"]:
+        args["model_name"] = options["model_name"]
+    start_session(cmd, wait=options["wait"], session_name=options["session_name"], **args)
+
+
+_TRAIN_DESTS = {"pattern", "data", "epochs", "config", "hidden_sizes", *OPTION_FLAGS, *SWITCHES}
 
 
 def _data_ref(cmd: SubcommandCommand, given: str | None, file: TrainingFile | None, pattern: str | None) -> str:
