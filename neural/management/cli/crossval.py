@@ -154,8 +154,8 @@ def report_text(r: dict) -> str:
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in [header, *rows]]
-    for name, s in r["summary"].items():
-        lines.append(f"{name}: {_figure(s)}")
+    for name in sorted(r["summary"], key=lambda n: (n != r["metric"], n)):  # its own figure first
+        lines.append(f"{name}: {_figure(r['summary'][name])}")
     if r["error"]:
         lines.append(f"error: {r['error']}")
     if r.get("trained"):
