@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from neural.monitoring.models import Alert, AlertRule
 from neural.registry.models import ModelVersion
 from neural.registry.robustness import version_robustness_run
+from neural.training.crossval import cross_validation_run_here, cross_validation_start
 from neural.training.tuning import tuning_job_create
 from tests.factories import api_token
 
@@ -100,12 +101,17 @@ def real_objects(trained, user) -> dict:
     alert = Alert.objects.create(rule=rule, model=version.model, message="accuracy 0.5 below 0.9", value=0.5)
     job = tuning_job_create(user=user, version=version, method="random", trials=2, epochs=1, enqueue=False)
     version_robustness_run(version=version)  # a measured report, so its read answers 200
+    cv = cross_validation_start(
+        user=user, dataset=trained.dataset, pattern=version.model.pattern, folds=2, options={"epochs": 1}, enqueue=False
+    )
+    cross_validation_run_here(cv_id=cv.pk)  # finished, so its predictions answer 200
     return {
         "model_id": version.model.name,
         "session_id": trained.pk,
         "id": trained.dataset_id,
         "alert_id": alert.pk,
         "job_id": job.pk,
+        "cv_id": cv.pk,
         "names": {"model": version.model.name, "training_data": trained.dataset.name},
     }
 
