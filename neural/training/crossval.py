@@ -15,10 +15,16 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
+from datetime import timedelta
 
 from celery import current_app, group
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from neural.datasets.models import Dataset
@@ -31,7 +37,9 @@ from neural.engine.schema import TaskKind
 from neural.errors import Conflict, DataError, named_in_body
 from neural.registry.selectors import model_version_resolve
 from neural.training.models import CrossValidation, CrossValidationFold, TrainingSession
+from neural.training.progress import HEARTBEAT_S
 from neural.training.services import training_config_build, training_session_create
+from neural.training.sweep import stale_after_s
 
 logger = logging.getLogger(__name__)
 FOLD_TASK = "neural.training.tasks.cross_validation_fold_task"
@@ -130,23 +138,57 @@ def cross_validation_start(
 
 
 class FoldProgress(Callback):
-    """Writes the fold's epoch count after each epoch (the page's progress)."""
+    """Writes the fold's epoch count and heartbeat after each epoch (the page's progress)."""
 
-    def __init__(self, fold_id: int) -> None:
-        self.fold_id = fold_id
+    def __init__(self, fold_id: int, token: str) -> None:
+        self.fold_id, self.token = fold_id, token
 
     def on_epoch_end(self, state: EpochState) -> None:
-        Fold.objects.filter(pk=self.fold_id).update(epoch=state.epoch)
+        Fold.objects.filter(pk=self.fold_id, claimed_by=self.token).update(
+            epoch=state.epoch, heartbeat_at=timezone.now()
+        )
 
 
-def cross_validation_fold_run(*, cv_id: int, index: int, ran_in: str | None = None) -> CrossValidationFold:
+class FoldBeat:
+    """Refreshes a claimed fold's heartbeat every HEARTBEAT_S from a daemon thread while it runs
+    (loading the data set, a long epoch), so only a dead process looks stale to the recovery."""
+
+    def __init__(self, fold_id: int, token: str) -> None:
+        self.fold_id, self.token = fold_id, token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"fold-{fold_id}-beat", daemon=True)
+
+    def __enter__(self) -> FoldBeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2 * HEARTBEAT_S)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(HEARTBEAT_S):
+                if not Fold.objects.filter(pk=self.fold_id, claimed_by=self.token).update(heartbeat_at=timezone.now()):
+                    return
+        except Exception:  # the epoch callback still beats; at worst the fold is re-run
+            logger.exception("heartbeat of cross-validation fold %s failed", self.fold_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+
+def cross_validation_fold_run(
+    *, cv_id: int, index: int, ran_in: str | None = None, beat_thread: bool = False
+) -> CrossValidationFold:
     """Claim a queued fold (one conditional UPDATE: a redelivered message is a no-op), train it on
     the other folds' rows, score its own rows, keep its predictions; then settle the
-    cross-validation. A fold's failure is recorded on the fold (and fails the cross-validation)."""
-    ran_in = ran_in or f"{socket.gethostname()}:{os.getpid()}"
+    cross-validation. A fold's failure is recorded on the fold (and fails the cross-validation).
+    ``beat_thread`` (the Celery task) keeps the fold's heartbeat fresh from a thread."""
+    ran_in = ran_in or socket.gethostname()
+    token = f"{ran_in}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     now = timezone.now()
     claimed = Fold.objects.filter(cross_validation_id=cv_id, index=index, status=Fold.Status.QUEUED).update(
-        status=Fold.Status.RUNNING, ran_in=ran_in, started_at=now
+        status=Fold.Status.RUNNING, ran_in=ran_in, claimed_by=token, heartbeat_at=now, started_at=now, epoch=0
     )
     fold = Fold.objects.select_related("cross_validation__dataset").get(cross_validation_id=cv_id, index=index)
     if not claimed:
@@ -155,13 +197,22 @@ def cross_validation_fold_run(*, cv_id: int, index: int, ran_in: str | None = No
     CrossValidation.objects.filter(pk=cv_id, status=CrossValidation.Status.QUEUED).update(
         status=CrossValidation.Status.RUNNING, started_at=now
     )
+    with FoldBeat(fold.pk, token) if beat_thread else nullcontext():
+        outcome = _train_fold(fold, token)
+    Fold.objects.filter(pk=fold.pk, claimed_by=token).update(finished_at=timezone.now(), **outcome)
+    cross_validation_settle(cv_id=cv_id)
+    fold.refresh_from_db()
+    return fold
+
+
+def _train_fold(fold: CrossValidationFold, token: str) -> dict:
+    """The fold's row fields once trained and scored, or failed with the reason."""
     cv = fold.cross_validation
-    outcome: dict = {"status": Fold.Status.FAILED}
     try:
         inputs = dataset_training_inputs(cv.dataset)
         target, task = inputs["target"], TaskKind(cv.task)
         frame = labelled(inputs["df"], target)
-        train, held = fold_indices(frame, target, task, _plan(cv))[index]
+        train, held = fold_indices(frame, target, task, _plan(cv))[fold.index]
         result = run_fold(
             frame,
             target,
@@ -170,26 +221,48 @@ def cross_validation_fold_run(*, cv_id: int, index: int, ran_in: str | None = No
             config=TrainConfig.from_dict(cv.config),
             columns=inputs["columns"],
             task=task,
-            callbacks=[FoldProgress(fold.pk)],
+            callbacks=[FoldProgress(fold.pk, token)],
         )
-        outcome = {
-            "status": Fold.Status.SUCCEEDED,
-            "metrics": result.metrics,
-            "predictions": result.predictions,
-            "train_rows": result.train_rows,
-            "test_rows": result.test_rows,
-            "best_epoch": result.best_epoch,
-            "seconds": result.seconds,
-        }
     except EngineError as exc:
-        outcome["error"] = exc.message
+        return {"status": Fold.Status.FAILED, "error": exc.message}
     except Exception as exc:  # recorded on the fold with its traceback in the log
-        logger.exception("fold %s of cross-validation %s failed", index, cv_id)
-        outcome["error"] = f"{type(exc).__name__}: {exc}"
-    Fold.objects.filter(pk=fold.pk).update(finished_at=timezone.now(), **outcome)
-    cross_validation_settle(cv_id=cv_id)
-    fold.refresh_from_db()
-    return fold
+        logger.exception("fold %s of cross-validation %s failed", fold.index, cv.pk)
+        return {"status": Fold.Status.FAILED, "error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "status": Fold.Status.SUCCEEDED,
+        "metrics": result.metrics,
+        "predictions": result.predictions,
+        "train_rows": result.train_rows,
+        "test_rows": result.test_rows,
+        "best_epoch": result.best_epoch,
+        "seconds": result.seconds,
+    }
+
+
+def cross_validation_folds_recover() -> dict[str, list[int]]:
+    """Folds whose process died (running, heartbeat older than TRAINING_STALE_AFTER_S): each is
+    re-queued and its task sent again, at most TRAINING_RESUME_ATTEMPTS times, then failed with
+    the reason (and its cross-validation settled). Each change is one conditional UPDATE on the
+    row as read, so of two recoverers one acts. Beat runs it; a waiting command too."""
+    stale = timezone.now() - timedelta(seconds=stale_after_s())
+    outcome: dict[str, list[int]] = {"requeued": [], "failed": []}
+    dead = Fold.objects.filter(status=Fold.Status.RUNNING).filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at=None))
+    for fold in dead:
+        claim = Fold.objects.filter(pk=fold.pk, status=Fold.Status.RUNNING, claimed_by=fold.claimed_by)
+        if fold.attempts < settings.TRAINING_RESUME_ATTEMPTS:
+            with transaction.atomic():
+                if claim.update(status=Fold.Status.QUEUED, claimed_by="", attempts=F("attempts") + 1, epoch=0):
+                    args = (fold.cross_validation_id, fold.index)
+                    transaction.on_commit(current_app.signature(FOLD_TASK, args=args).delay)
+                    outcome["requeued"].append(fold.pk)
+            continue
+        reason = f"its worker stopped answering; it was re-queued {fold.attempts} time(s) already"
+        if claim.update(status=Fold.Status.FAILED, error=reason, finished_at=timezone.now()):
+            outcome["failed"].append(fold.pk)
+            cross_validation_settle(cv_id=fold.cross_validation_id)
+    if any(outcome.values()):
+        logger.warning("stale cross-validation folds: %s", outcome)
+    return outcome
 
 
 def _plan(cv: CrossValidation) -> FoldPlan:

@@ -3,18 +3,23 @@ a failed fold failing the whole, and the options a model version gives."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+import neural.training.tasks  # noqa: F401 (registers the fold task, as a worker does)
 from neural.errors import DataError
 from neural.training.crossval import (
     cross_validation_fold_run,
+    cross_validation_folds_recover,
     cross_validation_run_here,
     cross_validation_settle,
     cross_validation_start,
 )
-from neural.training.models import CrossValidation
+from neural.training.models import CrossValidation, CrossValidationFold
+from photondrift.celery import app as celery_app
 from tests.factories import make_dataset
 
 
@@ -66,3 +71,44 @@ def test_a_model_and_a_data_set_of_another_task_are_refused(trained):
         cross_validation_start(user=None, dataset=other, model_name="coord-model", enqueue=False)
     assert err.value.field == "training_data"
     assert not CrossValidation.objects.exists()
+
+
+def _die_while_running(cv, index: int, seconds_ago: int) -> None:
+    """Fold ``index`` as a process left it that died mid-fold: running, its heartbeat old."""
+    CrossValidationFold.objects.filter(cross_validation=cv, index=index).update(
+        status="running",
+        claimed_by="gone:1:x",
+        ran_in="gone",
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds_ago),
+    )
+
+
+def test_a_fold_whose_worker_died_is_sent_again_and_finishes(dataset, settings, django_capture_on_commit_callbacks):
+    celery_app.conf.task_always_eager = True
+    try:
+        cv = _start(dataset)
+        cross_validation_fold_run(cv_id=cv.pk, index=0, ran_in="a")
+        _die_while_running(cv, 1, seconds_ago=settings.TRAINING_STALE_AFTER_S - 30)
+        assert cross_validation_folds_recover() == {"requeued": [], "failed": []}  # still within the grace
+        _die_while_running(cv, 1, seconds_ago=settings.TRAINING_STALE_AFTER_S + 1)
+        with django_capture_on_commit_callbacks(execute=True):
+            outcome = cross_validation_folds_recover()
+    finally:
+        celery_app.conf.task_always_eager = False
+    fold = CrossValidationFold.objects.get(cross_validation=cv, index=1)
+    assert outcome == {"requeued": [fold.pk], "failed": []}
+    assert fold.status == "succeeded" and fold.attempts == 1 and fold.ran_in != "gone"
+    cv.refresh_from_db()
+    assert cv.status == "succeeded" and len(cv.summary["accuracy"]["values"]) == 2
+
+
+def test_a_fold_out_of_attempts_fails_and_fails_its_cross_validation(dataset, settings):
+    settings.TRAINING_RESUME_ATTEMPTS = 1
+    cv = _start(dataset)
+    cross_validation_fold_run(cv_id=cv.pk, index=0, ran_in="a")
+    _die_while_running(cv, 1, seconds_ago=settings.TRAINING_STALE_AFTER_S + 1)
+    CrossValidationFold.objects.filter(cross_validation=cv, index=1).update(attempts=1)
+    fold_id = CrossValidationFold.objects.get(cross_validation=cv, index=1).pk
+    assert cross_validation_folds_recover() == {"requeued": [], "failed": [fold_id]}
+    cv.refresh_from_db()
+    assert cv.status == "failed" and "fold 2 failed: its worker stopped answering" in cv.error

@@ -23,6 +23,7 @@ from neural.management.cli.training import OPTION_FLAGS, SWITCHES, start_session
 from neural.registry.storage import storage_root
 from neural.training import reports
 from neural.training.crossval import (
+    cross_validation_folds_recover,
     cross_validation_run_here,
     cross_validation_session_args,
     cross_validation_settle,
@@ -33,6 +34,7 @@ from neural.training.models import CrossValidation
 from neural.training.services import worker_alive
 
 FOLLOW_POLL_S = 0.5
+RECOVER_EVERY_S = 5.0
 
 
 class CrossValidationCommands:
@@ -115,12 +117,16 @@ def wait_for(cmd: SubcommandCommand, cv: CrossValidation) -> CrossValidation:
             cmd.progress(f"no Celery worker is alive: training cross-validation {cv.pk}'s {cv.folds} folds here")
             return cross_validation_run_here(cv_id=cv.pk, on_fold=lambda _f: bar.update(1))
         cmd.progress(f"cross-validation {cv.pk} queued: the workers train its {cv.folds} folds")
+        recovered = time.monotonic()
         while True:
             ended = cv.fold_rows.filter(status__in=["succeeded", "failed"]).count()
             bar.update(ended - bar.n)
             cv = cross_validation_settle(cv_id=cv.pk)
             if cv.is_finished:
                 return cv
+            if time.monotonic() - recovered > RECOVER_EVERY_S:  # a fold whose worker died is sent again
+                cross_validation_folds_recover()
+                recovered = time.monotonic()
             time.sleep(FOLLOW_POLL_S)
 
 
