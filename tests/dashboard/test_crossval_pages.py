@@ -43,3 +43,9 @@ def test_a_running_cross_validation_refreshes_and_an_unknown_one_is_404(client, 
 
 def test_the_pages_need_a_login(client, db):
     assert client.get("/cross-validations/").status_code == 302
+
+
+def test_the_admin_shows_a_cross_validation_with_its_folds(admin_client, dataset):
+    cv = _cv(dataset)
+    html = admin_client.get(f"/admin/training/crossvalidation/{cv.pk}/change/").content.decode()
+    assert "coord:v1" in html and html.count("queued") >= 3  # the three folds, inline
