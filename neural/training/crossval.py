@@ -81,7 +81,8 @@ def cross_validation_start(
         DataError: naming the field at fault (``folds``, ``stratified``, ``group_column``,
             ``time_column``, ``model``, ``pattern``, ``training_data``, an option); nothing is stored.
     """
-    version = None
+    version, given = None, dict(options or {})
+    options = given
     if pattern is None:
         if not model_name:
             raise DataError("give a model (its options and data set) or a pattern and a data set", field="model")
@@ -89,7 +90,9 @@ def cross_validation_start(
             version = model_version_resolve(ref=model_name)
         pattern, model_name = version.model.pattern, version.model.name
         dataset = dataset or version.dataset
-        options = {**version.config, **(options or {})}
+        # The version's own options are the base; the provenance of its training is not an option.
+        base = {k: v for k, v in version.config.items() if k != "cross_validation_id"}
+        options = {**base, **given}
     validate_pattern(pattern)
     model_name = validate_name(model_name or pattern, field="model_name")
     if dataset is None:
@@ -98,8 +101,10 @@ def cross_validation_start(
         raise DataError(
             f"model {version} does {version.task}; data set {dataset}'s target is {dataset.task}", field="training_data"
         )
-    options = {k: v for k, v in (options or {}).items() if k != "cross_validation_id"}
-    config = training_config_build(options=options, from_request=from_request)
+    # A request's own options are checked as a request's; a version's storage block came from
+    # the CLI or the training file and was confined when it was trained.
+    request_checks = from_request and any(k in given for k in ("model_storage", "cross_validation_id"))
+    config = training_config_build(options=options, from_request=request_checks)
     plan = FoldPlan(
         folds=folds,
         stratified=bool(stratified),

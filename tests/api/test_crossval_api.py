@@ -131,6 +131,7 @@ def _regression_dataset():
         ({"pattern_type": None, "training_data": None}, "pattern_type", ""),
         ({"model": "nobody", "pattern_type": None}, "model", "nobody"),
         ({"config": {"learning_rate": -1}, "training_data": "opt"}, "learning_rate", ""),
+        ({"config": {"cross_validation_id": 1}, "training_data": "opt"}, "cross_validation_id", "by hand"),
     ],
 )
 def test_a_request_the_data_cannot_take_is_a_400_naming_the_field_and_stores_nothing(api, db, body, field, words):

@@ -82,6 +82,9 @@ def test_train_from_cv_trains_with_its_options_and_records_it(dataset):
     assert body["status"] == "succeeded"
     version = ModelVersion.objects.get(model__name="chosen")
     assert version.config["cross_validation_id"] == cv["cross_validation_id"] and version.config["dropout"] == 0.2
+    again = run("neural", "cross-validate", "--model", "chosen", "--folds", "2")  # its options, anew
+    assert again["status"] == "succeeded" and again["config"]["dropout"] == 0.2
+    assert again["config"]["cross_validation_id"] is None  # a new measurement is not the old one's
     err = failing("neural", "train", "--from-cv", str(cv["cross_validation_id"]), "--learning-rate", "0.1")
     assert err.returncode == 2 and "--learning-rate" in str(err)
     err = failing("neural", "train", "--from-cv", "999")
