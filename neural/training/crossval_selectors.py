@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 from neural.engine.schema import TaskKind
 from neural.errors import NotFound
@@ -74,24 +75,27 @@ def cross_validation_report(*, cv: CrossValidation) -> dict:
     }
 
 
-def cross_validation_predictions_csv(*, cv: CrossValidation) -> str:
-    """Out-of-fold predictions, one line per held-out row in row order: the data set's row number,
-    its fold (1-based), the true value, the prediction and, for classes, one probability column
-    per class (``p_<class>``, every class any fold knew)."""
-    folds = list(cv.fold_rows.filter(status="succeeded").order_by("index"))
-    # A fold whose training rows lacked a class cannot predict it: its probability there is 0.
-    classes = sorted(set().union(*(f.predictions.get("classes") or [] for f in folds)))
-    rows = []
-    for f in folds:
-        p = f.predictions
+def cross_validation_predictions_csv(*, cv: CrossValidation) -> Iterator[str]:
+    """Out-of-fold predictions as CSV lines, fold after fold (one fold's predictions in memory at a
+    time), rows in order within each: the data set's row number, the fold (1-based), the true
+    value, the prediction and, for classes, one probability column per class (``p_<class>``,
+    every class any fold knew; a fold whose training rows lacked a class has 0 there)."""
+    done = cv.fold_rows.filter(status="succeeded").order_by("index")
+    known = done.values_list("predictions__classes", flat=True)
+    classes = sorted(set().union(*(c or [] for c in known)))
+    yield _csv_line(["row", "fold", "truth", "prediction", *[f"p_{c}" for c in classes]])
+    for index in done.values_list("index", flat=True):
+        p = done.get(index=index).predictions
         probabilities = p.get("probabilities") or [None] * len(p["row"])
         fold_classes = p.get("classes") or []
+        lines = []
         for row, truth, prediction, probs in zip(p["row"], p["truth"], p["prediction"], probabilities, strict=True):
             by_class = dict(zip(fold_classes, probs or [], strict=False))
-            rows.append([row, f.index + 1, truth, prediction, *[by_class.get(c, 0.0) for c in classes]])
-    rows.sort(key=lambda r: r[0])
+            lines.append(_csv_line([row, index + 1, truth, prediction, *[by_class.get(c, 0.0) for c in classes]]))
+        yield "".join(lines)
+
+
+def _csv_line(values: list) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "fold", "truth", "prediction", *[f"p_{c}" for c in classes]])
-    writer.writerows(rows)
+    csv.writer(out).writerow(values)
     return out.getvalue()

@@ -3,7 +3,7 @@ predictions as CSV, and POST cross-validations/{id}/train (a session with the me
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -127,14 +127,16 @@ class CrossValidationDetailView(APIView):
 
 
 class CrossValidationPredictionsView(APIView):
-    """Out-of-fold predictions as CSV: row, fold, truth, prediction, p_<class>..."""
+    """Out-of-fold predictions as CSV (streamed, fold after fold): row, fold, truth, prediction,
+    p_<class>..."""
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, cv_id: int):
         cv = cross_validation_get(cv_id=cv_id)
         if not cv.fold_rows.filter(status="succeeded").exists():
             raise DataError(f"{cv} has no finished fold yet", field="cross_validation")
-        response = HttpResponse(cross_validation_predictions_csv(cv=cv), content_type="text/csv; charset=utf-8")
+        lines = cross_validation_predictions_csv(cv=cv)
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="cross-validation-{cv.pk}-predictions.csv"'
         return response
 

@@ -69,8 +69,9 @@ def test_the_out_of_fold_predictions_download_as_csv_one_line_per_row(
         cv_id = start(api).json()["cross_validation_id"]
     res = api.get(f"{URL}/{cv_id}/predictions")
     assert res.status_code == 200 and res["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(res.content.decode())))
-    assert [int(r["row"]) for r in rows] == list(range(dataset.rows))
+    rows = list(csv.DictReader(io.StringIO(b"".join(res.streaming_content).decode())))
+    assert sorted(int(r["row"]) for r in rows) == list(range(dataset.rows))  # every row once
+    assert [r["fold"] for r in rows] == sorted(r["fold"] for r in rows)  # fold after fold
     assert list(rows[0]) == ["row", "fold", "truth", "prediction", "p_False", "p_True"]
     by_fold = {}
     for r in rows:
