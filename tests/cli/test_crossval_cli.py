@@ -98,8 +98,10 @@ def test_train_from_cv_trains_with_its_options_and_records_it(dataset):
         (["--group-column", "nope"], "group_column"),
         (["--time-column", "agent_type"], "time_column"),
         (["--folds", "8", "--stratified", "--data", "opt", "--pattern", "optimization"], "class 'io'"),
-        (["--model", "coord-model"], "--model M, or --pattern P"),
+        (["--model", "coord-model", "--pattern", "coordination"], "--model M, or --pattern P"),
         (["--pattern", "nonsense"], "--pattern"),
+        (["--model", "m", "--config", "x.yml"], "--config: with --model"),
+        (["--model", "m", "--model-name", "other"], "--model-name: with --model"),
     ],
 )
 def test_bad_input_exits_2_naming_it_and_stores_nothing(db, args, words):
@@ -107,7 +109,7 @@ def test_bad_input_exits_2_naming_it_and_stores_nothing(db, args, words):
     df_rows = 60  # 60 optimization rows: its rarest class has fewer than 8
     make_dataset(name="opt", pattern="optimization", rows=df_rows)
     base = ["neural", "cross-validate", "--epochs", "2"]
-    if "--pattern" not in args:
+    if "--pattern" not in args and "--model" not in args:
         base += ["--pattern", "coordination", "--data", "coord"]
     err = failing(*base, *args)
     assert err.returncode == 2 and words in str(err), str(err)

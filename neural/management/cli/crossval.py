@@ -81,6 +81,9 @@ def start_cross_validation(cmd: SubcommandCommand, options: dict) -> CrossValida
     model, pattern = options["model"], options["pattern"]
     if bool(model) == bool(pattern):
         raise fail("give --model M, or --pattern P with --data N")
+    for flag, dest in (("--config", "config"), ("--model-name", "model_name")):
+        if model and options.get(dest):
+            raise fail(f"{flag}: with --model the options and the model are that version's; use --pattern P for {flag}")
     if pattern is not None and pattern not in Pattern.values:
         raise fail(f"--pattern: unknown pattern {pattern!r}; expected one of {', '.join(Pattern.values)}")
     if options["epochs"] is not None and options["epochs"] <= 0:
