@@ -18,8 +18,9 @@ GROUPS = [
     ("Data", ["validation_split", "test_split", "numeric_scaling"]),
     ("Hardware", ["gpu", "mixed_precision"]),
 ]
-# Not a training option a form should set: the registry's storage block comes from the YAML file.
-NOT_ON_FORM = {"model_storage"}
+# Not training options a form should set: the registry's storage block comes from the YAML file,
+# and a cross-validation's id is recorded by training from that cross-validation.
+NOT_ON_FORM = {"model_storage", "cross_validation_id"}
 CHOICES = {
     "lr_schedule": cfg.LR_SCHEDULES,
     "norm": cfg.NORMS,

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("dashboard.pages.registry")),
     path("", include("dashboard.pages.datasets")),
     path("", include("dashboard.pages.monitoring")),
+    path("", include("dashboard.pages.crossval")),
 ]

@@ -39,6 +39,11 @@ def declared() -> tuple[Periodic, ...]:
             task="neural.training.tasks.training_sessions_sweep_task",
             every_s=settings.TRAINING_SWEEP_EVERY_S,
         ),
+        Periodic(
+            name="training: recover stale cross-validation folds",
+            task="neural.training.tasks.cross_validation_folds_recover_task",
+            every_s=settings.TRAINING_SWEEP_EVERY_S,
+        ),
     )
 
 

@@ -58,6 +58,9 @@ class TrainConfig:
     parallel: bool = False
     workers: int | None = None
     parallel_backend: str | None = None
+    # Provenance only (training ignores it): the cross-validation whose options these are
+    # (`neural train --from-cv ID`, POST cross-validations/{id}/train).
+    cross_validation_id: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -120,6 +123,12 @@ class TrainConfig:
                 "must be in [0, 1)",
             ),
             ("model_storage", isinstance(self.model_storage, dict), "must be a mapping"),
+            (
+                "cross_validation_id",
+                self.cross_validation_id is None
+                or (_is_int(self.cross_validation_id) and self.cross_validation_id > 0),
+                "must be a cross-validation id",
+            ),
             (
                 "hidden_sizes",
                 isinstance(self.hidden_sizes, list)

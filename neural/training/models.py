@@ -238,3 +238,94 @@ class TuningJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in self.ACTIVE
+
+
+class CrossValidation(models.Model):
+    """k-fold cross-validation of one set of training options on one data set (`neural
+    cross-validate`, POST cross-validations). Each fold is a CrossValidationFold trained by its own
+    Celery task; the task that finishes the last fold writes ``summary``."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    TERMINAL = (Status.SUCCEEDED, Status.FAILED)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="cross_validations")
+    pattern = models.CharField(max_length=20, choices=Pattern.choices)
+    model_name = models.CharField(max_length=100, help_text="the model a training with these options adds to")
+    model_version = models.ForeignKey(
+        "registry.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="--model: the version whose options are cross-validated",
+    )
+    config = models.JSONField(help_text="the training options every fold uses (TrainConfig)")
+    task = models.CharField(max_length=12, help_text="binary, multiclass or regression")
+    method = models.CharField(max_length=20, help_text="kfold, stratified, group, stratified_group or time")
+    folds = models.PositiveSmallIntegerField()
+    stratified = models.BooleanField(default=False)
+    group_column = models.CharField(max_length=200, blank=True)
+    time_column = models.CharField(max_length=200, blank=True)
+    seed = models.IntegerField()
+    rows = models.PositiveIntegerField(help_text="labelled rows divided into folds")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    summary = models.JSONField(
+        default=dict, blank=True, help_text="{figure: {values, mean, sd, ci_low, ci_high, confidence}}"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"cross-validation {self.pk} ({self.model_name}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.TERMINAL
+
+
+class CrossValidationFold(models.Model):
+    """One fold: trained on the other folds' rows, scored on its own; its out-of-fold
+    predictions are kept here, columnar (``predictions``: row, prediction, classes, probabilities)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    cross_validation = models.ForeignKey(CrossValidation, on_delete=models.CASCADE, related_name="fold_rows")
+    index = models.PositiveSmallIntegerField(help_text="0-based")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    train_rows = models.PositiveIntegerField(default=0)
+    test_rows = models.PositiveIntegerField(default=0)
+    epoch = models.PositiveIntegerField(default=0, help_text="epochs trained so far")
+    best_epoch = models.PositiveIntegerField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True, help_text="score_frame on the held-out rows")
+    predictions = models.JSONField(default=dict, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    ran_in = models.CharField(max_length=200, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True, help_text="token of the process running it")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of that process")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="times re-queued after its process died")
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cross_validation", "index"]
+        constraints = [models.UniqueConstraint(fields=["cross_validation", "index"], name="cv_fold_unique")]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -54,6 +54,11 @@ def training_config_build(
     data = dict(options or {})
     if epochs is not None:
         data["epochs"] = epochs
+    if from_request and "cross_validation_id" in data:
+        raise DataError(
+            "cross_validation_id is recorded by POST cross-validations/{id}/train, not set by hand",
+            field="cross_validation_id",
+        )
     if "model_storage" in data:
         data["model_storage"] = validate_model_storage(data["model_storage"], from_request=from_request)
         storage_options({"model_storage": data["model_storage"]})  # confined under the store, or refused

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from neural.training.crossval import cross_validation_fold_run, cross_validation_folds_recover
 from neural.training.heartbeat import worker_name
 from neural.training.services import SessionBusy, training_session_run
 from neural.training.sweep import training_sessions_sweep
@@ -22,6 +23,19 @@ def training_session_run_task(self, session_id: int) -> str:
         return training_session_run(session_id=session_id, ran_in=ran_in, beat_thread=True).status
     except SessionBusy as exc:
         raise self.retry(countdown=max(1.0, exc.retry_in_s)) from exc
+
+
+@shared_task(bind=True, name="neural.training.tasks.cross_validation_fold_task")
+def cross_validation_fold_task(self, cv_id: int, index: int) -> str:
+    """One fold of a cross-validation; the last fold to end writes the summary."""
+    ran_in = worker_name() or self.request.hostname
+    return cross_validation_fold_run(cv_id=cv_id, index=index, ran_in=ran_in, beat_thread=True).status
+
+
+@shared_task(name="neural.training.tasks.cross_validation_folds_recover_task")
+def cross_validation_folds_recover_task() -> dict:
+    """Beat: re-queue (or fail) the cross-validation folds whose worker stopped answering."""
+    return cross_validation_folds_recover()
 
 
 @shared_task(bind=True, name="neural.training.tasks.tuning_job_run_task")

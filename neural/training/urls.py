@@ -1,7 +1,7 @@
 from django.urls import path
 
 from neural.api import converters  # noqa: F401 (registers <id:>)
-from neural.training import views
+from neural.training import crossval_views, views
 
 urlpatterns = [
     path("train", views.TrainView.as_view(), name="train"),
@@ -14,4 +14,16 @@ urlpatterns = [
     path("runs/<id:run_id>", views.RunDetailView.as_view(), name="run-detail"),
     path("searches", views.SearchView.as_view(), name="search-jobs"),
     path("searches/<id:job_id>", views.SearchDetailView.as_view(), name="search-job"),
+    path("cross-validations", crossval_views.CrossValidationView.as_view(), name="cross-validations"),
+    path("cross-validations/<id:cv_id>", crossval_views.CrossValidationDetailView.as_view(), name="cross-validation"),
+    path(
+        "cross-validations/<id:cv_id>/predictions",
+        crossval_views.CrossValidationPredictionsView.as_view(),
+        name="cross-validation-predictions",
+    ),
+    path(
+        "cross-validations/<id:cv_id>/train",
+        crossval_views.CrossValidationTrainView.as_view(),
+        name="cross-validation-train",
+    ),
 ]

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from neural.monitoring.models import Alert, AlertRule
 from neural.registry.models import ModelVersion
 from neural.registry.robustness import version_robustness_run
+from neural.training.crossval import cross_validation_run_here, cross_validation_start
 from neural.training.models import TrainingRun, TrainingSession
 from neural.training.tuning import tuning_job_create
 from tests.factories import api_token
@@ -103,6 +104,10 @@ def real_objects(trained, user) -> dict:
     version_robustness_run(version=version)  # a measured report, so its read answers 200
     run = TrainingRun.objects.create(source=".neural-training.yml")  # a `--config` run of the session
     TrainingSession.objects.filter(pk=trained.pk).update(run=run)
+    cv = cross_validation_start(
+        user=user, dataset=trained.dataset, pattern=version.model.pattern, folds=2, options={"epochs": 1}, enqueue=False
+    )
+    cross_validation_run_here(cv_id=cv.pk)  # finished, so its predictions answer 200
     return {
         "model_id": version.model.name,
         "session_id": trained.pk,
@@ -110,6 +115,7 @@ def real_objects(trained, user) -> dict:
         "alert_id": alert.pk,
         "job_id": job.pk,
         "run_id": run.pk,
+        "cv_id": cv.pk,
         "names": {"model": version.model.name, "training_data": trained.dataset.name},
     }
 

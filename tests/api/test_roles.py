@@ -120,6 +120,11 @@ RULES = {
     ("PATCH", "/api/v1/neural/train/{session_id}"): OPERATE,
     ("GET", "/api/v1/neural/train/{session_id}/steps"): READ,
     ("DELETE", "/api/v1/neural/searches/{job_id}"): OPERATE,
+    ("GET", "/api/v1/neural/cross-validations"): READ,
+    ("POST", "/api/v1/neural/cross-validations"): OPERATE,
+    ("GET", "/api/v1/neural/cross-validations/{cv_id}"): READ,
+    ("GET", "/api/v1/neural/cross-validations/{cv_id}/predictions"): READ,
+    ("POST", "/api/v1/neural/cross-validations/{cv_id}/train"): OPERATE,
     ("GET", "/api/v1/schema/"): READ,
 }
 ROLES = ["anonymous", "viewer", "operator", "staff", "admin"]  # staff: is_staff, no permission

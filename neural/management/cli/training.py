@@ -21,6 +21,8 @@ from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
 from neural.management.cli.defaults import default_dataset, default_model
 from neural.registry.storage import storage_root
 from neural.training import reports
+from neural.training.crossval import cross_validation_session_args
+from neural.training.crossval_selectors import cross_validation_get
 from neural.training.models import TrainingSession
 from neural.training.runs import ModelPlan, single_source_pattern, training_run_start
 from neural.training.selectors import run_get, run_list, session_name_free, session_resolve
@@ -240,6 +242,9 @@ def add_train_arguments(p) -> None:
     p.add_argument("--model-name")
     p.add_argument("--session-name", default="")
     p.add_argument("--wait", action="store_true", help="wait for the result (trains here when no worker is alive)")
+    p.add_argument(
+        "--from-cv", type=int, help="a finished cross-validation's id: train with its options on its data set"
+    )
     for dest, (flag, kind) in OPTION_FLAGS.items():
         p.add_argument(flag, dest=dest, type=kind)
     p.add_argument("--hidden-sizes", help="width of each hidden layer, e.g. 256,128")
@@ -262,6 +267,8 @@ def train_options(options: dict, file: TrainingFile | None = None) -> dict:
 def run_train(cmd: SubcommandCommand, options: dict) -> None:
     """Train one model; with ``--config``, every model the file names (or the one --pattern
     names) as one run whose sessions are grouped (runs.training_run_start)."""
+    if options.get("from_cv") is not None:
+        return train_from_cv(cmd, options)
     if options["pattern"] is not None and options["pattern"] not in Pattern.values:
         raise fail(f"--pattern: unknown pattern {options['pattern']!r}; expected one of {', '.join(Pattern.values)}")
     if options["epochs"] is not None and options["epochs"] <= 0:
@@ -331,6 +338,23 @@ def run_file(cmd: SubcommandCommand, options: dict, file: TrainingFile) -> None:
             f"(session {failed[0].pk} {failed[0].status}: {failed[0].error or 'no model was registered'})",
             EXIT_FAILED,
         )
+
+
+def train_from_cv(cmd: SubcommandCommand, options: dict) -> None:
+    """``--from-cv ID``: the cross-validation's options and data set, unchanged (so the session
+    truly records settings chosen by it); only the model and session names and --wait may be given."""
+    kept = {"from_cv", "model_name", "session_name", "wait", "json", "subcommand"}
+    given = [k for k, v in options.items() if k not in kept and v not in (None, False, "") and k in _TRAIN_DESTS]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise fail(f"{flag}: --from-cv trains with the cross-validation's own options and data set; drop {flag}")
+    args = cross_validation_session_args(cv=cross_validation_get(cv_id=options["from_cv"]))
+    if options["model_name"]:
+        args["model_name"] = options["model_name"]
+    start_session(cmd, wait=options["wait"], session_name=options["session_name"], **args)
+
+
+_TRAIN_DESTS = {"pattern", "data", "epochs", "config", "hidden_sizes", *OPTION_FLAGS, *SWITCHES}
 
 
 def start_session(cmd: SubcommandCommand, *, wait: bool, quiet: bool = False, **create) -> TrainingSession:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from neural.management.base import SubcommandCommand
 from neural.management.cli.accounts import AccountCommands
+from neural.management.cli.crossval import CrossValidationCommands
 from neural.management.cli.monitoring import MonitoringCommands
 from neural.management.cli.operations import OperationsCommands
 from neural.management.cli.registry import RegistryCommands
@@ -14,6 +15,7 @@ from neural.management.cli.training import TrainingCommands
 class Command(
     OperationsCommands,
     TrainingCommands,
+    CrossValidationCommands,
     SearchCommands,
     RegistryCommands,
     MonitoringCommands,
@@ -23,6 +25,7 @@ class Command(
     help = "Models: train, status, activate, predict, and more (see each sub-command's --help)."
     subcommands = {
         **TrainingCommands.training_subcommands,
+        **CrossValidationCommands.crossval_subcommands,
         **SearchCommands.search_subcommands,
         **RegistryCommands.registry_subcommands,
         **MonitoringCommands.monitoring_subcommands,
