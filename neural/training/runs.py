@@ -30,6 +30,7 @@ from neural.datasets.selectors import dataset_get
 from neural.engine.training_file import DataSource, TrainingFile, TrainingFileError, parse_training_file
 from neural.errors import DataError, NotFound
 from neural.registry.storage import storage_root
+from neural.training.crossval import cross_validation_start
 from neural.training.models import TrainingRun, TrainingSession
 from neural.training.services import (
     AdvancedPlan,
@@ -101,10 +102,13 @@ def _session_for(run, user, file, plan: AdvancedPlan, datasets, model: ModelPlan
     options = dict(model.options)
     if fine_tune:  # the network is the source's; the file's options still apply on top
         options = {**plan.transfer_from.config, **options}
-    config = training_config_build(epochs=epochs, options=options)
     model_name = model.model_name or model.pattern
     if fine_tune and not model.model_name:
         model_name = f"{plan.transfer_from.model.name}-{dataset.name}"[:100]
+    if file.advanced.cross_validation.enabled:
+        cv = _cross_validation_for(run, user, file, dataset, model, model_name, options, epochs, enqueue)
+        options = {**options, "cross_validation_id": cv.pk}
+    config = training_config_build(epochs=epochs, options=options)
     try:
         return training_session_create(
             user=user,
@@ -124,6 +128,34 @@ def _session_for(run, user, file, plan: AdvancedPlan, datasets, model: ModelPlan
             raise  # already names the file's key, or a flag
         key = "advanced.transfer_learning.target_domain" if fine_tune else f"models.{model.pattern}"
         raise file.error(key, exc.message) from exc
+
+
+def _cross_validation_for(run, user, file, dataset, model, model_name, options, epochs, enqueue):
+    """``advanced.cross_validation``: the session's own options, k-fold on its own data set,
+    queued beside it (the run's config lists it; the session records its id)."""
+    block = file.advanced.cross_validation
+    fold_options = {**options, "epochs": epochs} if epochs is not None else dict(options)
+    try:
+        cv = cross_validation_start(
+            user=user,
+            dataset=dataset,
+            pattern=model.pattern,
+            model_name=model_name,
+            folds=block.folds,
+            stratified=block.stratified,
+            options=fold_options,
+            enqueue=enqueue,
+        )
+    except DataError as exc:
+        if isinstance(exc, TrainingFileError):
+            raise
+        key = "advanced.cross_validation"
+        if exc.field in ("folds", "stratified"):
+            key = f"{key}.{exc.field}"
+        raise file.error(key, exc.message) from exc
+    run.config = {**run.config, "cross_validations": [*run.config.get("cross_validations", []), cv.pk]}
+    run.save(update_fields=["config"])
+    return cv
 
 
 def _resolve_sources(file: TrainingFile, written: list[Dataset]) -> dict[str, Dataset]:

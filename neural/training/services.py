@@ -300,14 +300,14 @@ def training_file_advanced(*, file: TrainingFile) -> AdvancedPlan:
     - transfer_learning: ``source_domain`` is a registered model (name or name:vN; the active
       version for a bare name) whose network and inputs start every session that trains on
       ``target_domain`` (a data_sources name or a data set); see runs.py.
-    - cross_validation and ensemble: refused until their services are wired here.
+    - cross_validation: every session of the run gets a k-fold cross-validation of its own
+      options on its own data set (``folds``, ``stratified``; training/crossval.py), queued
+      beside it; the session records the cross-validation's id (runs.py: _cross_validation_for).
+    - ensemble: refused until its service is wired here.
     """
     advanced = file.advanced
-    for key in ("cross_validation", "ensemble"):  # wired by the lead: crossval.py / ensembles.py
-        if getattr(advanced, key).enabled:
-            raise file.error(
-                f"advanced.{key}", "is not available in this build; set enabled: false (or remove the block)"
-            )
+    if advanced.ensemble.enabled:  # wired by the lead: ensembles.py
+        raise file.error("advanced.ensemble", "is not available in this build; set enabled: false (or remove the block)")
     plan = AdvancedPlan()
     transfer = advanced.transfer_learning
     if transfer.enabled:

@@ -15,7 +15,7 @@ from neural.datasets.folders import dataset_import_folder
 from neural.datasets.generator import generate
 from neural.datasets.models import Dataset
 from neural.registry.models import ModelVersion
-from neural.training.models import TrainingRun, TrainingSession
+from neural.training.models import CrossValidation, TrainingRun, TrainingSession
 from neural.training.services import training_session_run
 from tests.engine.seed_training_files import ADVANCED, BASIC
 from tests.factories import make_dataset, train_here
@@ -141,8 +141,32 @@ def test_the_seed_advanced_file_loads_and_names_the_blocks_this_build_cannot_run
     config.write_text(ADVANCED)
     error = refused("neural", "train", "--config", str(config))
     assert error.returncode == 2 and "\n" not in str(error)
-    assert f"{config}:4: neural_training.advanced.cross_validation: is not available in this build" in str(error)
+    assert f"{config}:16: neural_training.advanced.ensemble: is not available in this build" in str(error)
     assert nothing_stored()
+
+
+@pytest.mark.slow
+def test_advanced_cross_validation_cross_validates_each_session_of_the_run(db, tmp_path):
+    """advanced.cross_validation {enabled, folds: 5, stratified: true} as the seed writes it: each
+    session's own options, 5 stratified folds on its own data set, and the session records it."""
+    train_here(dataset=make_dataset(name="general_operations", rows=300), model_name="general_operations", epochs=2)
+    make_dataset(name="security_operations", rows=300, seed=9)
+    text = ADVANCED.replace("      enabled: true\n      methods", "      enabled: false\n      methods")
+    text = text.replace("trials: 50", "trials: 2")
+    config = tmp_path / ".neural-training.yml"
+    config.write_text(text)
+
+    body = run("neural", "train", "--config", str(config), "--epochs", "2", "--wait")
+
+    training_run = TrainingRun.objects.get(pk=body["run_id"])
+    (cv_id,) = training_run.config["cross_validations"]
+    (session,) = training_run.sessions.all()
+    assert session.status == "succeeded", session.error
+    assert session.config["cross_validation_id"] == cv_id
+    cv = CrossValidation.objects.get(pk=cv_id)
+    assert (cv.status, cv.folds, cv.stratified, cv.dataset) == ("succeeded", 5, True, session.dataset)
+    assert cv.fold_rows.filter(status="succeeded").count() == 5
+    assert cv.config["epochs"] == 2
 
 
 def test_tuning_and_transfer_from_the_advanced_file_take_effect(db, tmp_path):

@@ -21,7 +21,7 @@ from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
 from neural.management.cli.defaults import default_dataset, default_model
 from neural.registry.storage import storage_root
 from neural.training import reports
-from neural.training.crossval import cross_validation_session_args
+from neural.training.crossval import cross_validation_run_here, cross_validation_session_args
 from neural.training.crossval_selectors import cross_validation_get
 from neural.training.models import TrainingSession
 from neural.training.runs import ModelPlan, single_source_pattern, training_run_start
@@ -321,8 +321,14 @@ def run_file(cmd: SubcommandCommand, options: dict, file: TrainingFile) -> None:
     sessions = list(run.sessions.order_by("pk"))
     for session in sessions:
         cmd.progress(f"run {run.pk}: session {session.pk} ({session.model_name} on {session.dataset})")
+    cv_ids = run.config.get("cross_validations", [])  # advanced.cross_validation: one per session
+    for cv_id in cv_ids:
+        cmd.progress(f"run {run.pk}: cross-validation {cv_id} ({'here' if in_process else 'queued for the workers'})")
     if options["wait"]:
         sessions = [finish_session(cmd, s, in_process=in_process, fail_now=False) for s in sessions]
+        if in_process:
+            for cv_id in cv_ids:
+                cross_validation_run_here(cv_id=cv_id)
     outcomes = [reports.session_outcome(s) for s in sessions]
     if len(outcomes) == 1:
         cmd.emit({**outcomes[0], "run_id": run.pk}, f"run {run.pk}: " + reports.session_outcome_text(outcomes[0]))
