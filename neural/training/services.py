@@ -307,7 +307,9 @@ def training_file_advanced(*, file: TrainingFile) -> AdvancedPlan:
     """
     advanced = file.advanced
     if advanced.ensemble.enabled:  # wired by the lead: ensembles.py
-        raise file.error("advanced.ensemble", "is not available in this build; set enabled: false (or remove the block)")
+        raise file.error(
+            "advanced.ensemble", "is not available in this build; set enabled: false (or remove the block)"
+        )
     plan = AdvancedPlan()
     transfer = advanced.transfer_learning
     if transfer.enabled:
