@@ -15,6 +15,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         fields = [
             "version",
             "active",
+            "kind",
+            "members",
             "metrics",
             "test_metrics",
             "task",
@@ -31,6 +33,12 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         ]
 
     parent_version = serializers.SerializerMethodField()
+    members = serializers.SerializerMethodField(help_text="an ensemble's pinned member versions, in order")
+
+    def get_members(self, obj: ModelVersion) -> list[str]:
+        if obj.kind != ModelVersion.Kind.ENSEMBLE:
+            return []
+        return [str(link.member) for link in obj.member_links.select_related("member__model").order_by("position")]
 
     def get_parent_version(self, obj: ModelVersion) -> str | None:
         return f"v{obj.parent.version}" if obj.parent_id else None
@@ -39,8 +47,23 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 class VersionMetricsSerializer(serializers.Serializer):
     version = serializers.CharField(help_text="v1, v2, ...")
     active = serializers.BooleanField()
+    kind = serializers.CharField(help_text="network or ensemble")
     metrics = serializers.DictField(help_text="validation metrics")
     test_metrics = serializers.DictField(help_text="held-out test metrics")
+    ensemble = serializers.DictField(
+        allow_null=True, help_text="an ensemble's method, weights and each member's test metrics beside its own"
+    )
+
+
+class EnsembleCreateSerializer(serializers.Serializer):
+    """POST ensembles: the request body (the service checks the members, method and weights)."""
+
+    models = serializers.ListField(
+        child=serializers.CharField(), help_text="member models: name (its active version) or name:vN"
+    )
+    method = serializers.CharField(help_text="voting, weighted or stacking")
+    weights = serializers.JSONField(required=False, help_text='"auto" or one number per member (method weighted)')
+    name = serializers.CharField(required=False, help_text="the ensemble's model name (default: <first>-ensemble)")
 
 
 class ModelMetricsSerializer(serializers.Serializer):
