@@ -25,7 +25,7 @@ from neural.engine.training_file import validate_model_storage
 from neural.errors import Conflict, DataError
 from neural.registry.services import model_version_register
 from neural.registry.storage import storage_options, version_load
-from neural.training.models import SessionLog, TrainingSession, WorkerHeartbeat
+from neural.training.models import EnsembleJob, SessionLog, TrainingSession, WorkerHeartbeat
 from neural.training.progress import BackgroundBeat, ClaimLost, SessionProgress, broadcast_status
 from neural.training.sweep import (
     RUN_TASK,
@@ -38,6 +38,7 @@ from neural.training.sweep import (
 )
 
 logger = logging.getLogger(__name__)
+ENSEMBLE_SETTLE_TASK = "neural.training.tasks.ensemble_job_settle_task"
 
 
 def training_config_build(
@@ -259,7 +260,17 @@ def training_session_run(*, session_id: int, ran_in: str | None = None, beat_thr
     )
     session.refresh_from_db()
     broadcast_status(session)
+    _settle_ensembles(session_id)
     return session
+
+
+def _settle_ensembles(session_id: int) -> None:
+    """A member of an ensemble job finished: a worker checks whether the job can combine now
+    (by name: the ensembles module imports this one)."""
+    jobs = EnsembleJob.objects.filter(sessions=session_id, status=EnsembleJob.Status.RUNNING)
+    for job_id in jobs.values_list("pk", flat=True):
+        settle = current_app.signature(ENSEMBLE_SETTLE_TASK, args=(job_id,))
+        transaction.on_commit(settle.delay)
 
 
 def transfer_check(*, source, dataset: Dataset) -> None:
@@ -282,20 +293,8 @@ def _source_model(version):
 
 def _teacher(version):
     """The parent version's predictions, in the form ``train_tabular(teacher=...)`` expects."""
-    import numpy as np
-    import torch
 
-    predictor = _source_model(version)
-
-    def predict(df):
-        x_num, x_cat = predictor.preprocessor.transform(df)
-        with torch.inference_mode():
-            out = predictor.network(torch.from_numpy(x_num), torch.from_numpy(x_cat)).float()
-        if predictor.encoder.task.is_classification:
-            return torch.softmax(out, dim=1).numpy()
-        return predictor.encoder.inverse_regression(out.squeeze(-1).numpy().astype(np.float64))
-
-    return predict
+    return _source_model(version).predict_array  # a single network's or an ensemble's
 
 
 def _final_metrics(version) -> dict:
@@ -319,6 +318,7 @@ def training_session_stop(*, session: TrainingSession) -> TrainingSession:
         checkpoint_drop(session.pk)  # a session re-queued to resume has one
         SessionLog.objects.create(session=session, message="stopped before it started")
         broadcast_status(session)
+        _settle_ensembles(session.pk)
     elif session.status == TrainingSession.Status.RUNNING and is_stale(session):
         training_session_recover(session=session)  # stop_requested: marks it stopped
         session.refresh_from_db()

@@ -1,0 +1,110 @@
+"""Training an ensemble (``advanced.ensemble {enabled, methods, base_models: K}``): K member
+sessions on one data set, each with its own ``bagging_seed`` (a bootstrap sample of the training
+rows, its own initialisation and batch order; the split into training, validation and test rows
+is the same for all), queued as ordinary training sessions so Celery workers run them in
+parallel. When the last one finishes (``training_session_run`` enqueues the settle task by name
+for a session that belongs to a job), ``ensemble_job_settle`` creates the ensemble version
+(``registry/ensembles.py: ensemble_create``), fitting weights or a meta-model on the members'
+shared validation rows. Members are versions of ``<name>-members``; the ensemble is the next
+version of ``<name>``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from neural.datasets.models import Dataset
+from neural.engine.ensemble import METHODS, MIN_MEMBERS
+from neural.engine.errors import EngineError
+from neural.errors import DataError
+from neural.registry.ensembles import ensemble_create
+from neural.training.models import EnsembleJob, TrainingSession
+from neural.training.services import training_config_build, training_session_create
+
+logger = logging.getLogger(__name__)
+MAX_BASE_MODELS = 32
+
+
+@transaction.atomic
+def ensemble_train_start(
+    *, user, dataset: Dataset, options: dict, base_models: int, method: str = "voting"
+) -> EnsembleJob:
+    """Queue ``base_models`` bagged member sessions and the job that combines them.
+
+    Args:
+        options: training options (as ``training_config_build`` takes them), plus an optional
+            ``model_name`` (default: the data set's pattern).
+        method: voting, weighted (weights fitted on validation rows) or stacking.
+
+    Raises:
+        DataError: naming ``base_models``, ``method`` or the training option at fault; nothing is stored.
+    """
+    if method not in METHODS:
+        raise DataError(f"method must be one of {', '.join(METHODS)}", field="method")
+    if (
+        not isinstance(base_models, int)
+        or isinstance(base_models, bool)
+        or not (MIN_MEMBERS <= base_models <= MAX_BASE_MODELS)
+    ):
+        raise DataError(
+            f"base_models must be a whole number from {MIN_MEMBERS} to {MAX_BASE_MODELS}", field="base_models"
+        )
+    options = dict(options or {})
+    name = options.pop("model_name", None) or dataset.pattern
+    if "bagging_seed" in options:
+        raise DataError("bagging_seed is set per member by the ensemble", field="bagging_seed")
+    seed = options.get("seed", 42)
+    configs = [training_config_build(options={**options, "bagging_seed": 1000 * seed + k}) for k in range(base_models)]
+    sessions = [
+        training_session_create(
+            user=user, dataset=dataset, pattern=dataset.pattern, config=config, model_name=f"{name}-members"
+        )
+        for config in configs
+    ]
+    job = EnsembleJob.objects.create(
+        owner=user if getattr(user, "is_authenticated", False) else None,
+        dataset=dataset,
+        model_name=name,
+        method=method,
+        base_models=base_models,
+    )
+    job.sessions.set(sessions)
+    return job
+
+
+def ensemble_job_settle(*, job_id: int) -> EnsembleJob:
+    """Create the ensemble once every member session has finished; a job whose member failed or
+    stopped fails, naming it. Idempotent: only one caller claims the job (conditional UPDATE)."""
+    job = EnsembleJob.objects.get(pk=job_id)
+    sessions = list(job.sessions.select_related("model_version__model").order_by("pk"))
+    if job.status != EnsembleJob.Status.RUNNING or not all(s.is_finished for s in sessions):
+        return job
+    if not EnsembleJob.objects.filter(pk=job_id, status=EnsembleJob.Status.RUNNING).update(
+        status=EnsembleJob.Status.SETTLING
+    ):
+        return EnsembleJob.objects.get(pk=job_id)
+    bad = [s for s in sessions if s.status != TrainingSession.Status.SUCCEEDED or s.model_version is None]
+    status, error, version = EnsembleJob.Status.FAILED, "", None
+    if bad:
+        error = "member session(s) " + ", ".join(f"{s.pk} ({s.status})" for s in bad) + " did not succeed"
+    else:
+        try:
+            version = ensemble_create(
+                user=job.owner,
+                name=job.model_name,
+                members=[s.model_version for s in sessions],
+                method=job.method,
+                weights="auto",
+            )
+            status = EnsembleJob.Status.SUCCEEDED
+        except EngineError as exc:
+            error = exc.message
+    EnsembleJob.objects.filter(pk=job_id).update(
+        status=status, error=error, model_version=version, finished_at=timezone.now()
+    )
+    if error:
+        logger.warning("ensemble job %s failed: %s", job_id, error)
+    return EnsembleJob.objects.get(pk=job_id)

@@ -1,0 +1,71 @@
+"""``advanced.ensemble``: K bagged member sessions as Celery work, combined once all finish."""
+
+from __future__ import annotations
+
+import pytest
+
+import neural.training.tasks  # noqa: F401  (registers the training tasks, as a worker does)
+from neural.errors import DataError
+from neural.registry.models import ModelVersion
+from neural.training.ensembles import ensemble_job_settle, ensemble_train_start
+from neural.training.models import EnsembleJob, TrainingSession
+from neural.training.services import training_session_stop
+from photondrift.celery import app as celery_app
+
+
+@pytest.fixture
+def eager_celery():
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def test_it_trains_bagged_members_then_creates_the_ensemble(
+    dataset, user, eager_celery, django_capture_on_commit_callbacks
+):
+    options = {"epochs": 2, "hidden_sizes": [16], "model_name": "coord"}
+    with django_capture_on_commit_callbacks(execute=True):
+        job = ensemble_train_start(user=user, dataset=dataset, options=options, base_models=3, method="weighted")
+    job.refresh_from_db()
+    sessions = list(job.sessions.order_by("pk"))
+    assert [s.status for s in sessions] == ["succeeded"] * 3
+    seeds = [s.config["bagging_seed"] for s in sessions]
+    assert len(set(seeds)) == 3  # each member its own bootstrap rows and initialisation
+    assert {s.model_name for s in sessions} == {"coord-members"}
+    assert job.status == "succeeded", job.error
+    version = job.model_version
+    assert version.kind == "ensemble" and version.model.name == "coord"
+    assert [str(m) for m in version.members.order_by("ensemble_links__position")] == [
+        "coord-members:v1",
+        "coord-members:v2",
+        "coord-members:v3",
+    ]
+    assert version.config["ensemble"]["weights_fitted"] and "accuracy" in version.test_metrics
+    assert ensemble_job_settle(job_id=job.pk).model_version_id == version.pk  # a second settle changes nothing
+
+
+def test_a_stopped_member_fails_the_job_naming_it(dataset, user):
+    job = ensemble_train_start(user=user, dataset=dataset, options={"epochs": 1}, base_models=2)
+    first, second = job.sessions.order_by("pk")
+    training_session_stop(session=first)
+    TrainingSession.objects.filter(pk=second.pk).update(status="failed")
+    job = ensemble_job_settle(job_id=job.pk)
+    assert job.status == "failed" and f"{first.pk} (stopped)" in job.error
+    assert not ModelVersion.objects.filter(kind="ensemble").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"base_models": 1}, "base_models"),
+        ({"base_models": 3, "method": "boosting"}, "method"),
+        ({"base_models": 3, "options": {"epochs": 0}}, "epochs"),
+        ({"base_models": 3, "options": {"bagging_seed": 4}}, "bagging_seed"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field_and_store_nothing(dataset, user, kwargs, field):
+    kwargs = {"options": {}, **kwargs}
+    with pytest.raises(DataError) as excinfo:
+        ensemble_train_start(user=user, dataset=dataset, **kwargs)
+    assert excinfo.value.field == field
+    assert not EnsembleJob.objects.exists() and not TrainingSession.objects.exists()
