@@ -27,6 +27,7 @@ from neural.datasets.services import dataset_training_inputs
 from neural.engine import ensemble as engine
 from neural.engine.artifacts import MODEL_JSON, read_document
 from neural.engine.config import TrainConfig
+from neural.engine.errors import EngineError
 from neural.engine.metrics import confusion
 from neural.engine.names import validate_name
 from neural.engine.pipeline import split_rows
@@ -173,16 +174,17 @@ def _register(user, name, members, predictors, method, weights, rows: _Rows | No
         member_figures = [
             {"member": str(m), "test_metrics": figures} for m, figures in zip(members, per_member, strict=True)
         ]
-        config = {
-            "ensemble": {
-                "method": method,
-                "members": [str(m) for m in members],
-                "weights": [round(float(w), 6) for w in params["weights"]] if "weights" in params else None,
-                "weights_fitted": method == "weighted" and weights == "auto",
-                "fitted_on": "validation rows" if rows is not None else "nothing (given by hand)",
-            },
-            **{k: first.config.get(k) for k in SPLIT_KEYS},
+        described = {
+            "method": method,
+            "members": [str(m) for m in members],
+            "weights": [round(float(w), 6) for w in params["weights"]] if "weights" in params else None,
+            "weights_fitted": method == "weighted" and weights == "auto",
+            "fitted_on": "validation rows" if rows is not None else "nothing (given by hand)",
         }
+        # The row's config stays a training config (its first member's, one network's seed), so
+        # what reads it as one (held-out rows, retraining) works: a retrain trains one network with
+        # these settings and the rule compares it with the ensemble on the same hold-out rows.
+        config = {**first.config, "bagging_seed": None}
         meta = {
             "method": method,
             "members": entries,
@@ -192,6 +194,7 @@ def _register(user, name, members, predictors, method, weights, rows: _Rows | No
             "target": {"name": predictors[0].meta.get("target", {}).get("name"), **encoder.to_dict()},
             "feature_schema": [c.to_dict() for c in predictors[0].preprocessor.features],
             "config": config,
+            "ensemble": described,
             "split": first.split if rows is not None else {},
             "metrics": val_metrics,
             "test_metrics": test_metrics,
@@ -275,9 +278,13 @@ def ensemble_report(*, version: ModelVersion) -> dict | None:
     from its ``model.json``; None for a single network."""
     if version.kind != ModelVersion.Kind.ENSEMBLE:
         return None
-    meta = read_document(storage.version_dir(version.artifact_path), MODEL_JSON)
+    try:
+        meta = read_document(storage.version_dir(version.artifact_path), MODEL_JSON)
+    except (OSError, EngineError) as exc:  # shown, not hidden: the page still lists the version
+        message = exc.message if isinstance(exc, EngineError) else str(exc)
+        return {"method": None, "members": [str(m) for m in ensemble_members(version=version)], "unreadable": message}
     figures = {entry.get("member"): entry.get("test_metrics") for entry in meta.get("member_test_metrics") or []}
-    described = version.config.get("ensemble") or {}
+    described = meta.get("ensemble") or {}
     return {
         "method": described.get("method"),
         "weights": described.get("weights"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from neural.registry.ensembles import ensemble_report
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
 
 
@@ -17,6 +18,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "active",
             "kind",
             "members",
+            "ensemble",
             "metrics",
             "test_metrics",
             "task",
@@ -34,6 +36,13 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
     parent_version = serializers.SerializerMethodField()
     members = serializers.SerializerMethodField(help_text="an ensemble's pinned member versions, in order")
+
+    ensemble = serializers.SerializerMethodField(
+        help_text="an ensemble's method, weights and each member's test metrics beside its own (null: a network)"
+    )
+
+    def get_ensemble(self, obj: ModelVersion) -> dict | None:
+        return ensemble_report(version=obj)
 
     def get_members(self, obj: ModelVersion) -> list[str]:
         if obj.kind != ModelVersion.Kind.ENSEMBLE:

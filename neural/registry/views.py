@@ -164,10 +164,7 @@ class EnsembleCreateView(APIView):
             method=data["method"],
             weights=weights,
         )
-        document = ModelVersionSerializer(version).data
-        document["model"] = version.model.name
-        document["ensemble"] = ensemble_report(version=version)
-        return Response(document, status=status.HTTP_201_CREATED)
+        return Response({"model": version.model.name, **ModelVersionSerializer(version).data}, status=201)
 
 
 def _is_number(value: object) -> bool:

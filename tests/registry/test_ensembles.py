@@ -189,3 +189,39 @@ def test_members_with_other_columns_or_task_are_refused(api, members, user):
     with pytest.raises(CommandError) as excinfo:
         call_command("neural", "ensemble", "--models", "ma,mb", "--method", "weighted", "--weights", "1,x")
     assert excinfo.value.returncode == 2
+
+
+def test_an_ensemble_version_takes_a_rollout_feedback_and_drift_checks(api, admin_api, members, dataset):
+    # the ensemble as v2 of one of its members' own model: a candidate for an A/B rollout
+    response = api.post(
+        "/api/v1/neural/ensembles", {"models": members, "method": "voting", "name": "ma"}, format="json"
+    )
+    assert response.status_code == 201 and response.json()["version"] == "v2" and not response.json()["active"]
+    rollout = admin_api.post("/api/v1/neural/models/ma/rollout", {"version": "v2", "weight": 50}, format="json")
+    assert rollout.status_code == 200, rollout.json()
+    served = {
+        api.post(
+            "/api/v1/neural/predict",
+            {"model": "ma", "input": COORDINATION_INPUT},
+            format="json",
+            HTTP_X_CALLER_KEY=f"caller-{i}",
+        ).json()["version"]
+        for i in range(40)
+    }
+    assert served == {"v1", "v2"}
+    pinned = api.post("/api/v1/neural/predict", {"model": "ma:v2", "input": COORDINATION_INPUT}, format="json")
+    prediction = pinned.json()
+    assert prediction["version"] == "v2"
+    feedback = api.post(
+        "/api/v1/neural/feedback",
+        {"prediction_id": prediction["prediction_id"], "actual": prediction["prediction"]},
+        format="json",
+    )
+    assert feedback.status_code in (200, 201), feedback.json()
+    accuracy = api.get("/api/v1/neural/accuracy", {"model": "ma", "timeframe": "30d"}).json()
+    assert any(b["version"] == "v2" and b["accuracy"] == 1.0 for b in accuracy["buckets"])
+    promoted = admin_api.post("/api/v1/neural/models/ma/rollout/promote")
+    assert promoted.status_code == 200 and promoted.json()["active_version"] == "v2"
+    drift = api.get("/api/v1/neural/drift", {"model": "ma", "window": "1d"})
+    assert drift.status_code == 200, drift.json()
+    assert drift.json()["version"] == "v2" and drift.json()["rows"] >= 1

@@ -6,6 +6,7 @@ import pytest
 
 import neural.training.tasks  # noqa: F401  (registers the training tasks, as a worker does)
 from neural.errors import DataError
+from neural.registry.ensembles import ensemble_report
 from neural.registry.models import ModelVersion
 from neural.training.ensembles import ensemble_job_settle, ensemble_train_start
 from neural.training.models import EnsembleJob, TrainingSession
@@ -40,7 +41,9 @@ def test_it_trains_bagged_members_then_creates_the_ensemble(
         "coord-members:v2",
         "coord-members:v3",
     ]
-    assert version.config["ensemble"]["weights_fitted"] and "accuracy" in version.test_metrics
+    report = ensemble_report(version=version)
+    assert report["weights_fitted"] and report["method"] == "weighted" and "accuracy" in version.test_metrics
+    assert version.config["bagging_seed"] is None and version.config["epochs"] == 2
     assert ensemble_job_settle(job_id=job.pk).model_version_id == version.pk  # a second settle changes nothing
 
 
