@@ -232,7 +232,9 @@ def _cell(value) -> str:
 
 def check_budget(version: ModelVersion, budget: int) -> None:
     """Refuse a budget no network for the version's inputs can meet, before anything starts."""
-    arch = _predictor(version).meta["architecture"]
+    predictor = _predictor(version)
+    # An ensemble's members read the same inputs: the first one's layout sizes the student.
+    arch = (predictor.members[0] if version.kind == ModelVersion.Kind.ENSEMBLE else predictor).meta["architecture"]
     if hidden_sizes_for_budget(arch, budget) is None:
         smallest = count_parameters(build_network({**arch, "hidden_sizes": [2], "residual": False}))
         raise DataError(

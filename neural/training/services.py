@@ -278,6 +278,11 @@ def transfer_check(*, source, dataset: Dataset) -> None:
     the same kind of task (classification or regression) and every feature column of the source."""
     if source is None:
         raise DataError("a transfer needs a source model version", field="source_model")
+    if source.kind == "ensemble":
+        raise DataError(
+            f"{source} is an ensemble: there is no single network to fine-tune; name one of its members",
+            field="source_model",
+        )
     check_transfer(_source_model(source), [c["name"] for c in dataset.schema], TaskKind(dataset.task))
 
 

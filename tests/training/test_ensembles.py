@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 import neural.training.tasks  # noqa: F401  (registers the training tasks, as a worker does)
 from neural.errors import DataError
@@ -12,6 +17,7 @@ from neural.training.ensembles import ensemble_job_settle, ensemble_train_start
 from neural.training.models import EnsembleJob, TrainingSession
 from neural.training.services import training_session_stop
 from photondrift.celery import app as celery_app
+from tests.factories import train_here
 
 
 @pytest.fixture
@@ -72,3 +78,18 @@ def test_bad_settings_are_refused_naming_the_field_and_store_nothing(dataset, us
         ensemble_train_start(user=user, dataset=dataset, **kwargs)
     assert excinfo.value.field == field
     assert not EnsembleJob.objects.exists() and not TrainingSession.objects.exists()
+
+
+def test_an_ensemble_distils_into_one_small_network_and_is_no_transfer_source(dataset, user):
+    for k, name in enumerate(("ma", "mb")):
+        train_here(dataset=dataset, model_name=name, epochs=2, user=user, bagging_seed=k, hidden_sizes=[16])
+    out = io.StringIO()
+    call_command("neural", "ensemble", "--models", "ma,mb", "--method", "voting", "--name", "ens", stdout=out)
+    out = io.StringIO()
+    call_command("neural", "simplify", "--model", "ens", "--target-params", "400", "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["parent_version"] == "v1" and report["version"] == "v2" and report["parameters"] <= 400
+    assert ModelVersion.objects.get(model__name="ens", version=2).kind == "network"
+    with pytest.raises(CommandError, match="no single network to fine-tune") as excinfo:
+        call_command("neural", "transfer", "--source-model", "ens", "--target-domain", dataset.name)
+    assert excinfo.value.returncode == 2
