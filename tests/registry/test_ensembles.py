@@ -78,6 +78,13 @@ def test_it_creates_a_weighted_ensemble_that_predicts_in_one_pass(api, members):
     assert metrics["kind"] == "ensemble" and metrics["ensemble"]["method"] == "weighted"
 
 
+def test_the_model_page_marks_an_ensemble_version(client, user, members):
+    run("neural", "ensemble", "--models", ",".join(members), "--method", "voting", "--name", "ens")
+    client.force_login(user)
+    page = client.get("/models/ens/").content.decode()
+    assert 'data-field="kind">ensemble<' in page
+
+
 def test_stacking_and_voting_from_the_cli_and_metrics_side_by_side(members):
     doc = run("neural", "ensemble", "--models", ",".join(members), "--method", "stacking", "--name", "stacked")
     assert doc["model"] == "stacked" and doc["method"] == "stacking" and doc["weights"] is None
