@@ -21,6 +21,7 @@ from neural.engine.ensemble import METHODS, MIN_MEMBERS
 from neural.engine.errors import EngineError
 from neural.errors import DataError
 from neural.registry.ensembles import ensemble_create
+from neural.registry.storage import remove_versions
 from neural.training.models import EnsembleJob, TrainingSession
 from neural.training.services import training_config_build, training_session_create
 
@@ -30,7 +31,13 @@ MAX_BASE_MODELS = 32
 
 @transaction.atomic
 def ensemble_train_start(
-    *, user, dataset: Dataset, options: dict, base_models: int, method: str = "voting"
+    *,
+    user,
+    dataset: Dataset,
+    options: dict,
+    base_models: int,
+    method: str = "voting",
+    methods: list[str] | None = None,
 ) -> EnsembleJob:
     """Queue ``base_models`` bagged member sessions and the job that combines them.
 
@@ -38,12 +45,16 @@ def ensemble_train_start(
         options: training options (as ``training_config_build`` takes them), plus an optional
             ``model_name`` (default: the data set's pattern).
         method: voting, weighted (weights fitted on validation rows) or stacking.
+        methods: several of those (``advanced.ensemble.methods``): one ensemble version each,
+            in this order, over the same members (``method`` is then ignored).
 
     Raises:
-        DataError: naming ``base_models``, ``method`` or the training option at fault; nothing is stored.
+        DataError: naming ``base_models``, ``method(s)`` or the training option at fault; nothing is stored.
     """
-    if method not in METHODS:
-        raise DataError(f"method must be one of {', '.join(METHODS)}", field="method")
+    wanted = list(methods) if methods is not None else [method]
+    field = "methods" if methods is not None else "method"
+    if not wanted or any(m not in METHODS for m in wanted) or len(set(wanted)) != len(wanted):
+        raise DataError(f"{field} must be distinct values among {', '.join(METHODS)}", field=field)
     if (
         not isinstance(base_models, int)
         or isinstance(base_models, bool)
@@ -68,7 +79,7 @@ def ensemble_train_start(
         owner=user if getattr(user, "is_authenticated", False) else None,
         dataset=dataset,
         model_name=name,
-        method=method,
+        method=",".join(wanted),
         base_models=base_models,
     )
     job.sessions.set(sessions)
@@ -76,8 +87,9 @@ def ensemble_train_start(
 
 
 def ensemble_job_settle(*, job_id: int) -> EnsembleJob:
-    """Create the ensemble once every member session has finished; a job whose member failed or
-    stopped fails, naming it. Idempotent: only one caller claims the job (conditional UPDATE)."""
+    """Create the ensemble (one version per method; ``model_version`` is the first) once every
+    member session has finished; a job whose member failed or stopped fails, naming it.
+    Idempotent: only one caller claims the job (conditional UPDATE)."""
     job = EnsembleJob.objects.get(pk=job_id)
     sessions = list(job.sessions.select_related("model_version__model").order_by("pk"))
     if job.status != EnsembleJob.Status.RUNNING or not all(s.is_finished for s in sessions):
@@ -91,17 +103,25 @@ def ensemble_job_settle(*, job_id: int) -> EnsembleJob:
     if bad:
         error = "member session(s) " + ", ".join(f"{s.pk} ({s.status})" for s in bad) + " did not succeed"
     else:
+        created: list = []
         try:
-            version = ensemble_create(
-                user=job.owner,
-                name=job.model_name,
-                members=[s.model_version for s in sessions],
-                method=job.method,
-                weights="auto",
-            )
-            status = EnsembleJob.Status.SUCCEEDED
-        except EngineError as exc:
-            error = exc.message
+            with transaction.atomic():  # every method's version, or none
+                for method in job.method.split(","):
+                    created.append(
+                        ensemble_create(
+                            user=job.owner,
+                            name=job.model_name,
+                            members=[s.model_version for s in sessions],
+                            method=method,
+                            weights="auto",
+                        )
+                    )
+            version, status = created[0], EnsembleJob.Status.SUCCEEDED
+        except Exception as exc:  # recorded on the job (and logged with its traceback below)
+            remove_versions([v.artifact_path for v in created])  # rolled back: their folders go too
+            error = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, EngineError):
+                logger.exception("ensemble job %s failed", job_id)
     EnsembleJob.objects.filter(pk=job_id).update(
         status=status, error=error, model_version=version, finished_at=timezone.now()
     )

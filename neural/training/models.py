@@ -224,7 +224,7 @@ class EnsembleJob(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="ensemble_jobs")
     model_name = models.CharField(max_length=100, help_text="the ensemble's model; members are <name>-members")
-    method = models.CharField(max_length=10)
+    method = models.CharField(max_length=40, help_text="comma-separated: one ensemble version each")
     base_models = models.PositiveSmallIntegerField()
     sessions = models.ManyToManyField(TrainingSession, related_name="ensemble_jobs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)

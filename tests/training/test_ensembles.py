@@ -32,7 +32,9 @@ def test_it_trains_bagged_members_then_creates_the_ensemble(
 ):
     options = {"epochs": 2, "hidden_sizes": [16], "model_name": "coord"}
     with django_capture_on_commit_callbacks(execute=True):
-        job = ensemble_train_start(user=user, dataset=dataset, options=options, base_models=3, method="weighted")
+        job = ensemble_train_start(
+            user=user, dataset=dataset, options=options, base_models=3, methods=["weighted", "stacking"]
+        )
     job.refresh_from_db()
     sessions = list(job.sessions.order_by("pk"))
     assert [s.status for s in sessions] == ["succeeded"] * 3
@@ -50,6 +52,9 @@ def test_it_trains_bagged_members_then_creates_the_ensemble(
     report = ensemble_report(version=version)
     assert report["weights_fitted"] and report["method"] == "weighted" and "accuracy" in version.test_metrics
     assert version.config["bagging_seed"] is None and version.config["epochs"] == 2
+    stacked = ModelVersion.objects.get(model__name="coord", version=2)  # the second method, same members
+    assert ensemble_report(version=stacked)["method"] == "stacking"
+    assert list(stacked.members.all()) == list(version.members.all())
     assert ensemble_job_settle(job_id=job.pk).model_version_id == version.pk  # a second settle changes nothing
 
 
@@ -68,6 +73,8 @@ def test_a_stopped_member_fails_the_job_naming_it(dataset, user):
     [
         ({"base_models": 1}, "base_models"),
         ({"base_models": 3, "method": "boosting"}, "method"),
+        ({"base_models": 3, "methods": ["voting", "voting"]}, "methods"),
+        ({"base_models": 3, "methods": []}, "methods"),
         ({"base_models": 3, "options": {"epochs": 0}}, "epochs"),
         ({"base_models": 3, "options": {"bagging_seed": 4}}, "bagging_seed"),
     ],
