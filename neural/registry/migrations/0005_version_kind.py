@@ -5,40 +5,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0004_version_robustness_deploy_event'),
+        ("registry", "0004_version_robustness_deploy_event"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='modelversion',
-            name='kind',
-            field=models.CharField(choices=[('network', 'single network'), ('ensemble', 'Ensemble')], default='network', max_length=10),
+            model_name="modelversion",
+            name="kind",
+            field=models.CharField(
+                choices=[("network", "single network"), ("ensemble", "Ensemble")], default="network", max_length=10
+            ),
         ),
         migrations.CreateModel(
-            name='EnsembleMember',
+            name="EnsembleMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('ensemble', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='member_links', to='registry.modelversion')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='ensemble_links', to='registry.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "ensemble",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="member_links",
+                        to="registry.modelversion",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT,
+                        related_name="ensemble_links",
+                        to="registry.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['ensemble', 'position'],
+                "ordering": ["ensemble", "position"],
             },
         ),
         migrations.AddField(
-            model_name='modelversion',
-            name='members',
-            field=models.ManyToManyField(blank=True, related_name='ensembles', through='registry.EnsembleMember', to='registry.modelversion'),
+            model_name="modelversion",
+            name="members",
+            field=models.ManyToManyField(
+                blank=True, related_name="ensembles", through="registry.EnsembleMember", to="registry.modelversion"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ensemblemember',
-            constraint=models.UniqueConstraint(fields=('ensemble', 'position'), name='ensemble_member_position_unique'),
+            model_name="ensemblemember",
+            constraint=models.UniqueConstraint(fields=("ensemble", "position"), name="ensemble_member_position_unique"),
         ),
         migrations.AddConstraint(
-            model_name='ensemblemember',
-            constraint=models.UniqueConstraint(fields=('ensemble', 'member'), name='ensemble_member_unique'),
+            model_name="ensemblemember",
+            constraint=models.UniqueConstraint(fields=("ensemble", "member"), name="ensemble_member_unique"),
         ),
     ]

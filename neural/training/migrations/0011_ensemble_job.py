@@ -6,33 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('datasets', '0002_dataset_quality_overrides_operation_split'),
-        ('registry', '0005_version_kind'),
-        ('training', '0010_session_name_unique'),
+        ("datasets", "0002_dataset_quality_overrides_operation_split"),
+        ("registry", "0005_version_kind"),
+        ("training", "0010_session_name_unique"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EnsembleJob',
+            name="EnsembleJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_name', models.CharField(help_text="the ensemble's model; members are <name>-members", max_length=100)),
-                ('method', models.CharField(help_text='comma-separated: one ensemble version each', max_length=40)),
-                ('base_models', models.PositiveSmallIntegerField()),
-                ('status', models.CharField(choices=[('running', 'Running'), ('settling', 'creating the ensemble'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='running', max_length=10)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ensemble_jobs', to='datasets.dataset')),
-                ('model_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='registry.modelversion')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('sessions', models.ManyToManyField(related_name='ensemble_jobs', to='training.trainingsession')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "model_name",
+                    models.CharField(help_text="the ensemble's model; members are <name>-members", max_length=100),
+                ),
+                ("method", models.CharField(help_text="comma-separated: one ensemble version each", max_length=40)),
+                ("base_models", models.PositiveSmallIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("settling", "creating the ensemble"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="ensemble_jobs", to="datasets.dataset"
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="registry.modelversion",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                ("sessions", models.ManyToManyField(related_name="ensemble_jobs", to="training.trainingsession")),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]
