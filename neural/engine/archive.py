@@ -7,7 +7,8 @@ A portable archive (``neural save``) is one uncompressed tar::
 
     manifest.json        {"format": "photondrift-model-archive", "format_version": 1, ...}
     files/<name>         the version folder's files, SHA256SUMS included
-    SHA256SUMS           over manifest.json and every files/<name>
+    members/<i>/<name>   an ensemble's member folders (their manifests in manifest.json "members")
+    SHA256SUMS           over manifest.json and every files/<name> and members/<i>/<name>
 
 Reading an archive never extracts blindly: only regular files with the names a version holds
 (``VERSION_FILES``) are read, into memory, with a size cap; any other member (a README, a pickle,
@@ -21,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -55,6 +57,8 @@ COMPRESSIONS = ("none", "zstd")
 # The only files a version folder holds, and so the only members an archive may carry.
 VERSION_FILES = frozenset({MODEL_JSON, WEIGHTS, WEIGHTS_ZST, SUMS})
 ARCHIVE_MEMBERS = frozenset({MANIFEST, SUMS, *(f"files/{n}" for n in VERSION_FILES)})
+MAX_ENSEMBLE_MEMBERS = 64
+_MEMBER_FILE = re.compile(r"members/(0|[1-9][0-9]?)/(" + "|".join(re.escape(n) for n in sorted(VERSION_FILES)) + r")")
 
 
 def compression_from_config(value: object) -> str:
@@ -131,15 +135,23 @@ def read_version(directory: Path) -> tuple[dict[str, torch.Tensor], dict]:
     return read_tensors(directory, WEIGHTS), meta
 
 
-def write_archive(version_dir: Path, manifest: dict, dest: Path) -> str:
+def write_archive(version_dir: Path, manifest: dict, dest: Path, *, with_members: list[tuple[Path, dict]] = ()) -> str:
     """Write one portable archive of a verified version folder to ``dest`` (atomically).
+
+    ``with_members``: an ensemble's member folders with their manifests, carried alongside.
 
     Returns:
         The SHA-256 of the archive file.
     """
     listed = verify_bundle(version_dir)
     document = {**manifest, "format": ARCHIVE_FORMAT, "format_version": ARCHIVE_FORMAT_VERSION}
-    members: dict[str, bytes] = {MANIFEST: json.dumps(document, indent=2, sort_keys=True, default=str).encode()}
+    if with_members:
+        document["members"] = [member_manifest for _, member_manifest in with_members]
+    files: dict[str, bytes] = {}
+    for i, (member_dir, _) in enumerate(with_members):
+        for name in [*verify_bundle(member_dir), SUMS]:
+            files[f"members/{i}/{name}"] = (member_dir / name).read_bytes()
+    members = {MANIFEST: json.dumps(document, indent=2, sort_keys=True, default=str).encode(), **files}
     for name in [*listed, SUMS]:
         members[f"files/{name}"] = (version_dir / name).read_bytes()
     sums = "".join(f"{sha256(data).hexdigest()}  {name}\n" for name, data in sorted(members.items()))
@@ -148,7 +160,7 @@ def write_archive(version_dir: Path, manifest: dict, dest: Path) -> str:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name in [MANIFEST, *sorted(n for n in members if n.startswith("files/")), SUMS]:
+            for name in [MANIFEST, *sorted(n for n in members if n not in (MANIFEST, SUMS)), SUMS]:
                 info = tarfile.TarInfo(name)
                 info.size = len(members[name])
                 info.mode = 0o644
@@ -168,7 +180,7 @@ def _read_members(path: Path) -> dict[str, bytes]:
                 name = info.name
                 if not info.isreg():
                     raise ArtifactIntegrityError(f"archive member {name!r} is not a regular file; refused")
-                if name not in ARCHIVE_MEMBERS or name in members:
+                if (name not in ARCHIVE_MEMBERS and not _MEMBER_FILE.fullmatch(name)) or name in members:
                     raise ArtifactIntegrityError(f"archive member {name!r} is unexpected; refused")
                 if info.size > MAX_MEMBER_BYTES:
                     raise ArtifactIntegrityError(f"archive member {name!r} is larger than the limit; refused")
@@ -228,7 +240,30 @@ def read_archive(path: Path, workdir: Path) -> tuple[dict, Path]:
         if name.startswith("files/"):
             (folder / name.removeprefix("files/")).write_bytes(data)
     read_version(folder)  # the version's own SHA256SUMS, format version and tensors
+    _write_member_folders(manifest, members, folder, source=path)
     return manifest, folder
+
+
+def member_folders(folder: Path, manifest: dict) -> list[Path]:
+    """The verified member folders ``read_archive`` wrote for an ensemble (none for a network)."""
+    return [folder.parent / "members" / str(i) for i in range(len(manifest.get("members") or []))]
+
+
+def _write_member_folders(manifest: dict, members: dict[str, bytes], folder: Path, *, source: Path) -> None:
+    listed = manifest.get("members") or []
+    if not isinstance(listed, list) or len(listed) > MAX_ENSEMBLE_MEMBERS:
+        raise ArtifactIntegrityError(f"{source}: {MANIFEST} members must be a list of at most {MAX_ENSEMBLE_MEMBERS}")
+    present = {int(m.group(1)) for name in members if (m := _MEMBER_FILE.fullmatch(name))}
+    if present - set(range(len(listed))):
+        raise ArtifactIntegrityError(f"{source}: member files without a member manifest; refused")
+    for i, member_manifest in enumerate(listed):
+        check_manifest(member_manifest, source=source)
+        target = folder.parent / "members" / str(i)
+        target.mkdir(parents=True)
+        for name, data in members.items():
+            if name.startswith(f"members/{i}/"):
+                (target / name.removeprefix(f"members/{i}/")).write_bytes(data)
+        read_version(target)  # each member's own SHA256SUMS, format version and tensors
 
 
 def check_manifest(manifest: object, *, source: Path) -> None:

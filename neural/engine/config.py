@@ -51,6 +51,10 @@ class TrainConfig:
     # A quantile transform to normal scores: better than robust scaling on every real data set
     # of benchmarks/model_quality.py (most on heavy-tailed counts such as the email features).
     numeric_scaling: str = "quantile"
+    # An ensemble member (neural/training/ensembles.py): its training rows are a bootstrap sample
+    # drawn with this seed, which also seeds its initialisation and batch order; the split into
+    # training, validation and test rows still follows ``seed``, so every member shares them.
+    bagging_seed: int | None = None
     # Passed through for the registry (compression, backup); .neural-training.yml validates it.
     model_storage: dict = field(default_factory=dict)
     # Data-parallel training (engine/distributed.py): ``workers`` processes, each on its share of
@@ -106,6 +110,11 @@ class TrainConfig:
             ("lr_schedule", self.lr_schedule in LR_SCHEDULES, f"must be one of {', '.join(LR_SCHEDULES)}"),
             ("grad_clip", _is_num(self.grad_clip) and self.grad_clip >= 0, "must be >= 0"),
             ("seed", _is_int(self.seed), "must be a whole number"),
+            (
+                "bagging_seed",
+                self.bagging_seed is None or (_is_int(self.bagging_seed) and self.bagging_seed >= 0),
+                "must be a whole number >= 0 or null",
+            ),
             ("norm", self.norm is None or self.norm in NORMS, f"must be one of {', '.join(NORMS)}"),
             (
                 "regression_loss",

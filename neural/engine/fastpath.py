@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from neural.engine import preprocessing
+from neural.engine.ensemble import EnsemblePredictor, combine
 from neural.engine.errors import InputValidationError
 from neural.engine.predictor import TabularPredictor
 from neural.engine.preprocessing import _TRUE_STRINGS, CLIP, _type_problem
@@ -238,3 +239,53 @@ class FastPredictor:
             {"prediction": v, "probabilities": dict(zip(keys, p, strict=True))}
             for v, p in zip(values, rounded, strict=True)
         ]
+
+
+class FastEnsemble:
+    """Wraps an EnsemblePredictor with the same interface as FastPredictor: the records are
+    validated once and transformed once per distinct fitted preprocessing (``groups``), every
+    member runs on that batch, and the stacked outputs are combined."""
+
+    def __init__(self, ensemble: EnsemblePredictor) -> None:
+        self.predictor = ensemble
+        self.members = [FastPredictor(m) for m in ensemble.members]
+        first = self.members[0]
+        self.labels, self.keys = first.labels, first.keys
+
+    @property
+    def meta(self) -> dict:
+        return self.predictor.meta
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.predictor.feature_names
+
+    def validate(self, records: list[dict]) -> None:
+        self.members[0].validate(records)  # every member reads the same columns
+
+    def predict_columns(self, records: list[dict]) -> tuple[list, list[list[float]] | None]:
+        """Validate then predict, as columns (see ``FastPredictor.predict_columns``)."""
+        self.validate(records)
+        ensemble = self.predictor
+        inputs = [self.members[group[0]].transform(records) for group in ensemble.groups]
+        output = combine(ensemble.method, ensemble.outputs_from_inputs(inputs), ensemble.params)
+        if not ensemble.encoder.task.is_classification:
+            return [float(v) for v in output], None
+        labels = self.labels
+        return [labels[b] for b in output.argmax(axis=1).tolist()], np.round(output, 6).tolist()
+
+    def predict_records(self, records: list[dict]) -> list[dict]:
+        values, rounded = self.predict_columns(records)
+        if rounded is None:
+            return [{"prediction": v} for v in values]
+        return [
+            {"prediction": v, "probabilities": dict(zip(self.keys, p, strict=True))}
+            for v, p in zip(values, rounded, strict=True)
+        ]
+
+
+def fast_predictor(predictor: TabularPredictor | EnsemblePredictor) -> FastPredictor | FastEnsemble:
+    """The serving wrapper of a loaded predictor (a single network or an ensemble)."""
+    if isinstance(predictor, EnsemblePredictor):
+        return FastEnsemble(predictor)
+    return FastPredictor(predictor)

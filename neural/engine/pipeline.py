@@ -177,7 +177,7 @@ def train_tabular(
     if target not in df.columns:
         raise DataError(f"target column {target!r} is not in the data set", field="target")
     started = time.perf_counter()
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.seed if config.bagging_seed is None else config.bagging_seed)
     keep = df[target].notna().to_numpy()
     df = df[keep].reset_index(drop=True)
     if holdout is not None:
@@ -199,12 +199,13 @@ def train_tabular(
     encoder = TargetEncoder(task).fit(df[target] if task.is_classification else df[target].iloc[split.train])
     x_num, x_cat = pre.transform(df)
     y = encoder.transform(df[target])
+    fit_rows = split.train if config.bagging_seed is None else bootstrap_rows(split.train, config.bagging_seed)
     data = {
         name: TensorData.from_numpy(x_num[rows], x_cat[rows], y[rows])
-        for name, rows in (("train", split.train), ("val", split.val), ("test", split.test))
+        for name, rows in (("train", fit_rows), ("val", split.val), ("test", split.test))
     }
     if teacher is not None:
-        data["train"].y = torch.from_numpy(_soft_targets(teacher(df.iloc[split.train]), y[split.train], encoder))
+        data["train"].y = torch.from_numpy(_soft_targets(teacher(df.iloc[fit_rows]), y[fit_rows], encoder))
     for cb in callbacks:
         cb.on_train_start(
             {
@@ -242,7 +243,9 @@ def train_tabular(
                 f"transfer: {transfer['tensors']} tensors ({transfer['parameters']:,} parameters) copied from the"
                 f" source network; output layer {transfer['head']}",
             )
-    trainer = Trainer(config, task, callbacks, checkpoint_dir, (encoder.mean_, encoder.std_))
+    # A bagged member's batch order follows its own seed too (the split stays on ``seed``).
+    run_config = config if config.bagging_seed is None else replace(config, seed=config.bagging_seed)
+    trainer = Trainer(run_config, task, callbacks, checkpoint_dir, (encoder.mean_, encoder.std_))
     if config.parallel:
         fit = fit_parallel(trainer, network, arch, data["train"], data["val"])
     else:
@@ -258,6 +261,11 @@ def train_tabular(
         trained.test_metrics, trained.confusion_matrix = _test_metrics(trainer, network, data["test"], task, encoder)
     trained.training_time_s = time.perf_counter() - started
     return trained
+
+
+def bootstrap_rows(rows: np.ndarray, seed: int) -> np.ndarray:
+    """A bootstrap sample of ``rows`` (as many, drawn with replacement) for bagging, sorted."""
+    return np.sort(np.random.default_rng(seed).choice(rows, size=len(rows), replace=True))
 
 
 def check_transfer(source: TabularPredictor, columns, task: TaskKind) -> None:

@@ -14,6 +14,10 @@ import pandas as pd
 import torch
 
 from neural.engine.archive import read_version
+from neural.engine.ensemble import KIND as ENSEMBLE
+from neural.engine.ensemble import EnsemblePredictor, build_predictor, check_members
+from neural.engine.errors import ArtifactIntegrityError, EngineError
+from neural.engine.names import confined
 from neural.engine.networks import TabularMLP, build_network
 from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 
@@ -32,6 +36,15 @@ class TabularPredictor:
     @property
     def feature_names(self) -> list[str]:
         return [c.name for c in self.preprocessor.features]
+
+    def predict_array(self, df: pd.DataFrame) -> np.ndarray:
+        """Probabilities (n, classes) or values (n,) in the target's units."""
+        x_num, x_cat = self.preprocessor.transform(df)
+        with torch.inference_mode():
+            out = self.network(torch.from_numpy(x_num), torch.from_numpy(x_cat)).float()
+        if self.encoder.task.is_classification:
+            return torch.softmax(out, dim=1).numpy()
+        return self.encoder.inverse_regression(out.squeeze(-1).numpy().astype(np.float64))
 
     def predict_frame(self, df: pd.DataFrame) -> list[dict]:
         x_num, x_cat = self.preprocessor.transform(df)
@@ -58,16 +71,38 @@ class TabularPredictor:
         return self.predict_frame(pd.DataFrame.from_records(records, columns=self.feature_names))
 
 
-def load_predictor(directory: Path) -> TabularPredictor:
+def load_predictor(directory: Path, member_dirs: list[Path] | None = None) -> TabularPredictor | EnsemblePredictor:
     """Verify every checksum of a version folder (zstd-compressed or not), then build its
-    network. Never unpickles anything.
+    network, or, for an ensemble (``"kind": "ensemble"``), its members and their combination.
+    Never unpickles anything.
+
+    ``member_dirs``: an ensemble's member folders in its order (the registry passes its pinned
+    versions' folders); by default the folders ``model.json`` records, relative to the store
+    (two levels above ``directory``). Each must match the checksum the ensemble pinned.
 
     Raises:
-        ArtifactIntegrityError: a file is missing, altered or not listed, or the format is unknown.
+        ArtifactIntegrityError: a file is missing, altered or not listed, the format is unknown,
+            or an ensemble's member is missing, altered or itself an ensemble.
     """
     state, meta = read_version(directory)
+    if meta.get("kind", "network") == ENSEMBLE:
+        return _load_ensemble(directory, state, meta, member_dirs)
     network = build_network(meta["architecture"])
     network.load_state_dict(state)
     return TabularPredictor(
         network, TabularPreprocessor.from_dict(meta["preprocessing"]), TargetEncoder.from_dict(meta["target"]), meta
     )
+
+
+def _load_ensemble(directory: Path, state: dict, meta: dict, member_dirs: list[Path] | None) -> EnsemblePredictor:
+    entries = meta.get("members") or []
+    if member_dirs is None:
+        member_dirs = [confined(directory.parent.parent, str(entry.get("path", ""))) for entry in entries]
+    if len(member_dirs) != len(entries):
+        raise ArtifactIntegrityError(f"{directory}: the ensemble pins {len(entries)} members, {len(member_dirs)} given")
+    members = [load_predictor(d) for d in member_dirs]
+    try:
+        check_members(members, [f"{e.get('model')}:v{e.get('version')}" for e in entries])
+    except EngineError as exc:
+        raise ArtifactIntegrityError(f"{directory}: {exc.message}") from exc
+    return build_predictor(members, member_dirs, state, meta)

@@ -4,14 +4,17 @@ delete the feedback on prediction log rows about to be deleted."""
 from __future__ import annotations
 
 from neural.monitoring.models import Feedback
-from neural.monitoring.services import reference_profile_store
+from neural.monitoring.services import ensemble_reference_store, reference_profile_store
 from neural.registry.signals import model_version_registered
 from neural.serving.signals import prediction_logs_deleting
 
 
-def _on_version_registered(sender, *, version, trained, **_) -> None:
+def _on_version_registered(sender, *, version, trained=None, reference=None, **_) -> None:
     # Inside the registering transaction: if this raises, the version is not registered either.
-    reference_profile_store(version=version, trained=trained)
+    if reference is not None:  # an ensemble (registry/ensembles.py)
+        ensemble_reference_store(version=version, reference=reference)
+    else:
+        reference_profile_store(version=version, trained=trained)
 
 
 def _on_prediction_logs_deleting(sender, *, versions, **_) -> None:

@@ -165,14 +165,30 @@ def reference_profile_store(*, version, trained) -> ReferenceProfile:
     frames = trained.frames
     if "train" not in frames:
         raise DataError("the trained model carries no training split to profile", field="frames")
-    profile = build_profile(frames["train"], trained.preprocessor.features)
-    calibration: dict = {}
+    confidence = correct = None
     val = frames.get("val")
     if trained.encoder.task.is_classification and val is not None and len(val):
         confidence, correct = validation_confidences(
             trained.network, trained.preprocessor, trained.encoder, val, trained.target
         )
-        calibration = fit_calibration(confidence, correct)
+    return _reference_save(version, build_profile(frames["train"], trained.preprocessor.features), confidence, correct)
+
+
+def ensemble_reference_store(*, version, reference: dict) -> ReferenceProfile | None:
+    """An ensemble's reference: its members' training rows profiled (``reference["train"]``,
+    with ``features``) and its own validation confidences calibrated; when its members share no
+    rows, the first member's stored profile (every member reads the same columns), uncalibrated."""
+    if reference.get("train") is not None:
+        profile = build_profile(reference["train"], reference["features"])
+        return _reference_save(version, profile, reference.get("confidence"), reference.get("correct"))
+    source = ReferenceProfile.objects.filter(model_version=reference["copy_from"]).first()
+    if source is None:
+        return None  # drift checks say so (NotFound) for this version, as for one registered before monitoring
+    return _reference_save(version, source.profile, None, None)
+
+
+def _reference_save(version, profile: dict, confidence, correct) -> ReferenceProfile:
+    calibration = fit_calibration(confidence, correct) if confidence is not None and len(confidence) else {}
     reference, _ = ReferenceProfile.objects.update_or_create(
         model_version=version, defaults={"profile": profile, "calibration": calibration}
     )

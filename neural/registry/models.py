@@ -35,6 +35,10 @@ class RegisteredModel(models.Model):
 
 
 class ModelVersion(models.Model):
+    class Kind(models.TextChoices):
+        NETWORK = "network", "single network"
+        ENSEMBLE = "ensemble"
+
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
     session = models.ForeignKey(
@@ -62,6 +66,11 @@ class ModelVersion(models.Model):
     robustness = models.JSONField(
         default=dict, blank=True, help_text="the latest `neural robustness` report (registry/robustness.py)"
     )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NETWORK)
+    # An ensemble's pinned member versions, in its order (EnsembleMember.position).
+    members = models.ManyToManyField(
+        "self", through="EnsembleMember", symmetrical=False, related_name="ensembles", blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -78,6 +87,22 @@ class ModelVersion(models.Model):
     @property
     def label(self) -> str:
         return f"v{self.version}"
+
+
+class EnsembleMember(models.Model):
+    """One pinned member of an ensemble version. A member cannot be deleted while an ensemble
+    uses it (RESTRICT), unless the ensemble goes in the same deletion (a model holding both)."""
+
+    ensemble = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="member_links")
+    member = models.ForeignKey(ModelVersion, on_delete=models.RESTRICT, related_name="ensemble_links")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["ensemble", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["ensemble", "position"], name="ensemble_member_position_unique"),
+            models.UniqueConstraint(fields=["ensemble", "member"], name="ensemble_member_unique"),
+        ]
 
 
 class ActivationEvent(models.Model):

@@ -34,6 +34,12 @@ def heldout_rows(version: ModelVersion):
 
 def version_robustness_run(*, version: ModelVersion, data: str | None = None, seed: int = 0) -> dict:
     """Measure and store the version's robustness report; returns it."""
+    if version.kind == ModelVersion.Kind.ENSEMBLE:
+        raise DataError(
+            f"{version} is an ensemble; the robustness report (gradient attacks on one network) runs on "
+            "single networks: run it on each member",
+            field="model",
+        )
     predictor = version_load(version=version)
     target = predictor.meta["target"]["name"]
     if data is None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from neural.registry.ensembles import ensemble_report
 from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
 
 
@@ -15,6 +16,9 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         fields = [
             "version",
             "active",
+            "kind",
+            "members",
+            "ensemble",
             "metrics",
             "test_metrics",
             "task",
@@ -31,6 +35,19 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         ]
 
     parent_version = serializers.SerializerMethodField()
+    members = serializers.SerializerMethodField(help_text="an ensemble's pinned member versions, in order")
+
+    ensemble = serializers.SerializerMethodField(
+        help_text="an ensemble's method, weights and each member's test metrics beside its own (null: a network)"
+    )
+
+    def get_ensemble(self, obj: ModelVersion) -> dict | None:
+        return ensemble_report(version=obj)
+
+    def get_members(self, obj: ModelVersion) -> list[str]:
+        if obj.kind != ModelVersion.Kind.ENSEMBLE:
+            return []
+        return [str(link.member) for link in obj.member_links.select_related("member__model").order_by("position")]
 
     def get_parent_version(self, obj: ModelVersion) -> str | None:
         return f"v{obj.parent.version}" if obj.parent_id else None
@@ -39,8 +56,23 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 class VersionMetricsSerializer(serializers.Serializer):
     version = serializers.CharField(help_text="v1, v2, ...")
     active = serializers.BooleanField()
+    kind = serializers.CharField(help_text="network or ensemble")
     metrics = serializers.DictField(help_text="validation metrics")
     test_metrics = serializers.DictField(help_text="held-out test metrics")
+    ensemble = serializers.DictField(
+        allow_null=True, help_text="an ensemble's method, weights and each member's test metrics beside its own"
+    )
+
+
+class EnsembleCreateSerializer(serializers.Serializer):
+    """POST ensembles: the request body (the service checks the members, method and weights)."""
+
+    models = serializers.ListField(
+        child=serializers.CharField(), help_text="member models: name (its active version) or name:vN"
+    )
+    method = serializers.CharField(help_text="voting, weighted or stacking")
+    weights = serializers.JSONField(required=False, help_text='"auto" or one number per member (method weighted)')
+    name = serializers.CharField(required=False, help_text="the ensemble's model name (default: <first>-ensemble)")
 
 
 class ModelMetricsSerializer(serializers.Serializer):

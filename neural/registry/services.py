@@ -20,7 +20,7 @@ from neural.engine.pipeline import TrainedModel
 from neural.engine.predictor import load_predictor
 from neural.errors import Conflict, DataError
 from neural.registry import storage
-from neural.registry.models import ActivationEvent, ModelVersion, RegisteredModel
+from neural.registry.models import ActivationEvent, EnsembleMember, ModelVersion, RegisteredModel
 from neural.registry.signals import model_deleting, model_version_registered
 from neural.registry.versions import folder_size, model_version_create, model_version_next
 from photondrift.realtime import DASHBOARD_GROUP, RegistryActivated, broadcast
@@ -222,6 +222,18 @@ def model_delete(*, model: RegisteredModel, user=None, force: bool = False) -> N
     unless ``force``. The deletion stays in the activation history (by model name)."""
     with transaction.atomic():
         model = _locked(model.pk)
+        used = (
+            EnsembleMember.objects.filter(member__model=model)
+            .exclude(ensemble__model=model)
+            .select_related("member__model", "ensemble__model")
+            .first()
+        )
+        if used is not None:
+            raise Conflict(
+                f"{used.member} is a member of ensemble {used.ensemble}; delete model "
+                f"{used.ensemble.model.name!r} first",
+                field="model",
+            )
         active = model.active_version()
         if active and not force:
             raise Conflict(

@@ -4,8 +4,10 @@ imports them."""
 from django.dispatch import Signal
 
 # Sent inside the registering transaction with ``version`` (ModelVersion) and ``trained``
-# (neural.engine.pipeline.TrainedModel, whose ``frames`` hold the split rows). A receiver that
-# raises rolls the registration back and removes the artifact.
+# (neural.engine.pipeline.TrainedModel, whose ``frames`` hold the split rows), or, for an ensemble,
+# ``reference`` (a dict: ``train`` rows and ``features``, validation ``confidence`` and ``correct``,
+# or only ``copy_from``, a member version). A receiver that raises rolls the registration back
+# and removes the artifact.
 model_version_registered = Signal()
 
 # Sent inside the deleting transaction with ``model`` (RegisteredModel), before its rows go: the

@@ -21,11 +21,12 @@ from django.db import transaction
 from neural.datasets.models import Dataset, Pattern
 from neural.engine import archive
 from neural.engine.artifacts import MODEL_JSON, SUMS, read_document, sha256_file, verify_bundle
+from neural.engine.ensemble import EnsemblePredictor
 from neural.engine.errors import ArtifactIntegrityError
 from neural.engine.names import confined, validate_name
 from neural.engine.predictor import TabularPredictor, load_predictor
 from neural.errors import Conflict, DataError, UnsafePath
-from neural.registry.models import ActivationEvent, ModelVersion
+from neural.registry.models import ActivationEvent, EnsembleMember, ModelVersion
 from neural.registry.versions import model_version_create, model_version_next
 
 logger = logging.getLogger(__name__)
@@ -107,9 +108,19 @@ def clear_stale_version(directory: Path) -> None:
     shutil.rmtree(directory)
 
 
-def version_load(*, version: ModelVersion) -> TabularPredictor:
-    """The version's predictor, read from its folder and verified (``engine.predictor.load_predictor``)."""
+def version_load(*, version: ModelVersion) -> TabularPredictor | EnsemblePredictor:
+    """The version's predictor, read from its folder and verified (``engine.predictor.load_predictor``);
+    an ensemble's members are read from their pinned versions' folders."""
+    if version.kind == ModelVersion.Kind.ENSEMBLE:
+        return load_predictor(
+            version_dir(version.artifact_path), [version_dir(m.artifact_path) for m in _members(version)]
+        )
     return load_predictor(version_dir(version.artifact_path))
+
+
+def _members(version: ModelVersion) -> list[ModelVersion]:
+    links = EnsembleMember.objects.filter(ensemble=version).select_related("member__model").order_by("position")
+    return [link.member for link in links]
 
 
 def compress(directory: Path) -> str:
@@ -150,12 +161,24 @@ def remove_versions(relatives: list[str]) -> None:
 
 
 def version_archive_write(*, version: ModelVersion, path: Path) -> dict:
-    """Write one portable archive of ``version`` (files verified against the registry first)."""
+    """Write one portable archive of ``version`` (files verified against the registry first); an
+    ensemble's archive carries its members' folders and manifests too."""
+    directory = _verified_dir(version)
+    members = [(_verified_dir(m), _manifest(m)) for m in _members(version)]
+    digest = archive.write_archive(directory, _manifest(version), path, with_members=members)
+    return {"model": version.model.name, "version": version.label, "path": str(path), "sha256": digest}
+
+
+def _verified_dir(version: ModelVersion) -> Path:
     directory = version_dir(version.artifact_path)
     verify_bundle(directory)
     if sha256_file(directory / SUMS) != version.sha256:
         raise ArtifactIntegrityError(f"{directory}: {SUMS} differs from the one registered for {version}")
-    manifest = {
+    return directory
+
+
+def _manifest(version: ModelVersion) -> dict:
+    return {
         "model": {
             "name": version.model.name,
             "pattern": version.model.pattern,
@@ -173,10 +196,9 @@ def version_archive_write(*, version: ModelVersion, path: Path) -> dict:
             "n_parameters": version.n_parameters,
             "created_at": version.created_at.isoformat(),
             "sha256": version.sha256,
+            "kind": version.kind,
         },
     }
-    digest = archive.write_archive(directory, manifest, path)
-    return {"model": version.model.name, "version": version.label, "path": str(path), "sha256": digest}
 
 
 def version_archive_import(*, path: Path, name: str | None = None, user=None) -> ModelVersion:
@@ -187,14 +209,51 @@ def version_archive_import(*, path: Path, name: str | None = None, user=None) ->
     root = storage_root()
     root.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
+    created: list[Path] = []  # folders moved into the store, removed again if anything fails
     try:
         manifest, folder = archive.read_archive(path, workdir)
-        return _import_folder(manifest, folder, name, user, path)
+        with transaction.atomic():
+            members = [
+                _import_member(member_manifest, member_folder, user, path, created)
+                for member_manifest, member_folder in zip(
+                    manifest.get("members") or [], archive.member_folders(folder, manifest), strict=True
+                )
+            ]
+            version = _import_folder(manifest, folder, name, user, path, members=members)
+            created.append(version_dir(version.artifact_path))
+            if members:
+                version_load(version=version)  # the members verify against the checksums it pinned
+        return version
+    except BaseException:
+        for directory in created:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _import_folder(manifest: dict, folder: Path, name: str | None, user, source: Path) -> ModelVersion:
+def _import_member(manifest: dict, folder: Path, user, source: Path, created: list[Path]) -> ModelVersion:
+    """An ensemble member from an archive: the version of that model with the same files when
+    this install has it, else imported as the next version of its model."""
+    same = (
+        ModelVersion.objects.select_related("model")
+        .filter(
+            model__name=(manifest.get("model") or {}).get("name"),
+            sha256=sha256_file(folder / SUMS),
+            kind=ModelVersion.Kind.NETWORK,
+        )
+        .first()
+    )
+    if same is not None:
+        return same
+    version = _import_folder(manifest, folder, None, user, source)
+    created.append(version_dir(version.artifact_path))
+    return version
+
+
+def _import_folder(
+    manifest: dict, folder: Path, name: str | None, user, source: Path, members: list[ModelVersion] = ()
+) -> ModelVersion:
     info, model_info = manifest.get("version") or {}, manifest.get("model") or {}
     meta = read_document(folder, MODEL_JSON)
     name = validate_name(name or model_info.get("name"))
@@ -203,6 +262,8 @@ def _import_folder(manifest: dict, folder: Path, name: str | None, user, source:
         raise ArtifactIntegrityError(f"{source}: the manifest names no model or an unknown pattern {pattern!r}")
     if not isinstance(meta.get("target"), dict) or "task" not in meta["target"]:
         raise ArtifactIntegrityError(f"{source}: {MODEL_JSON} names no target task")
+    if (meta.get("kind") == "ensemble") != bool(members):
+        raise ArtifactIntegrityError(f"{source}: an ensemble's archive must carry its members, and only an ensemble's")
     dataset_sha = (meta.get("dataset") or {}).get("sha256")
     dataset = Dataset.objects.filter(sha256=dataset_sha).order_by("-pk").first() if dataset_sha else None
     with transaction.atomic():
@@ -232,7 +293,12 @@ def _import_folder(manifest: dict, folder: Path, name: str | None, user, source:
                 confusion_matrix=meta.get("confusion_matrix"),
                 config=meta.get("config") or {},
                 split=meta.get("split") or {},
-                n_parameters=int(meta.get("architecture", {}).get("parameters", 0)),
+                n_parameters=int(meta.get("architecture", {}).get("parameters", 0))
+                or sum(m.n_parameters for m in members),
+                kind=ModelVersion.Kind.ENSEMBLE if members else ModelVersion.Kind.NETWORK,
+            )
+            EnsembleMember.objects.bulk_create(
+                EnsembleMember(ensemble=version, member=m, position=i) for i, m in enumerate(members)
             )
             ActivationEvent.objects.create(
                 model=model,

@@ -7,12 +7,15 @@ from rest_framework.views import APIView
 
 from neural.errors import DataError, NotFound
 from neural.registry.admin import can_activate
+from neural.registry.ensembles import ensemble_create, ensemble_members_resolve, ensemble_report
 from neural.registry.models import ModelVersion, RegisteredModel
 from neural.registry.selectors import model_detail, model_get, model_list
 from neural.registry.serializers import (
     ActivateSerializer,
     ActivationEventSerializer,
+    EnsembleCreateSerializer,
     ModelMetricsSerializer,
+    ModelVersionSerializer,
     RegisteredModelSerializer,
     RolloutSerializer,
 )
@@ -87,7 +90,14 @@ class ModelMetricsView(APIView):
             {
                 "model": model.name,
                 "versions": [
-                    {"version": v.label, "active": v.is_active, "metrics": v.metrics, "test_metrics": v.test_metrics}
+                    {
+                        "version": v.label,
+                        "active": v.is_active,
+                        "kind": v.kind,
+                        "metrics": v.metrics,
+                        "test_metrics": v.test_metrics,
+                        "ensemble": ensemble_report(version=v),
+                    }
                     for v in model.versions.all()
                 ],
             }
@@ -133,3 +143,29 @@ class ModelPromoteView(APIView):
     def post(self, request, model_id: str):
         model_rollout_promote(model=model_get(name=model_id), user=request.user)
         return Response(_detail(model_id))
+
+
+class EnsembleCreateView(APIView):
+    """POST ensembles {models[...], method, weights?, name?} -> 201 the new ensemble version."""
+
+    @extend_schema(request=EnsembleCreateSerializer, responses={201: ModelVersionSerializer})
+    def post(self, request):
+        body = EnsembleCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        weights = data.get("weights", "auto")
+        if not (weights == "auto" or (isinstance(weights, list) and all(_is_number(w) for w in weights))):
+            raise DataError('weights must be "auto" or a list of numbers, one per member', field="weights")
+        members = ensemble_members_resolve(refs=data["models"])
+        version = ensemble_create(
+            user=request.user,
+            name=data.get("name") or (f"{members[0].model.name}-ensemble" if members else ""),
+            members=members,
+            method=data["method"],
+            weights=weights,
+        )
+        return Response({"model": version.model.name, **ModelVersionSerializer(version).data}, status=201)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

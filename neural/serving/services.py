@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 
-from neural.engine.fastpath import FastPredictor
+from neural.engine.fastpath import FastEnsemble, FastPredictor, fast_predictor
 from neural.errors import DataError, NotFound
 from neural.registry.models import ModelVersion, RegisteredModel
 from neural.registry.selectors import model_get, model_version_resolve
@@ -32,21 +32,21 @@ from neural.serving.models import PredictionLog
 from neural.serving.scores import score_column
 from neural.serving.signals import prediction_logs_deleting
 
-_cache: dict[tuple[int, str], FastPredictor] = {}
+_cache: dict[tuple[int, str], FastPredictor | FastEnsemble] = {}
 _by_model: dict[int, set[tuple[int, str]]] = {}
 _lock = threading.Lock()
 CACHE_SIZE = 32
 ROUTE_TTL_S = 1.0  # how long another process's activation may take to apply here
 
 
-def predictor_for(version: ModelVersion) -> FastPredictor:
+def predictor_for(version: ModelVersion) -> FastPredictor | FastEnsemble:
     key = (version.pk, version.sha256)
     predictor = _cache.get(key)
     if predictor is None:
         with _lock:
             predictor = _cache.get(key)
             if predictor is None:
-                predictor = FastPredictor(version_load(version=version))
+                predictor = fast_predictor(version_load(version=version))
                 if len(_cache) >= CACHE_SIZE:
                     _cache.clear()
                     _by_model.clear()

@@ -329,3 +329,32 @@ class CrossValidationFold(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class EnsembleJob(models.Model):
+    """``advanced.ensemble``: K member sessions (bagged rows, own seeds) trained as Celery work;
+    once all have finished, ``neural/training/ensembles.py: ensemble_job_settle`` creates the
+    ensemble version from their versions (or records why it could not)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SETTLING = "settling", "creating the ensemble"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.PROTECT, related_name="ensemble_jobs")
+    model_name = models.CharField(max_length=100, help_text="the ensemble's model; members are <name>-members")
+    method = models.CharField(max_length=40, help_text="comma-separated: one ensemble version each")
+    base_models = models.PositiveSmallIntegerField()
+    sessions = models.ManyToManyField(TrainingSession, related_name="ensemble_jobs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    error = models.TextField(blank=True)
+    model_version = models.ForeignKey(
+        "registry.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -20,6 +20,7 @@ from neural.engine.pipeline import train_tabular
 from neural.engine.schema import TaskKind
 from neural.engine.scoring import score_frame
 from neural.errors import DataError
+from neural.registry.ensembles import ensemble_report, side_by_side
 from neural.registry.models import ModelVersion
 from neural.registry.selectors import model_version_resolve
 from neural.registry.storage import version_load
@@ -171,6 +172,8 @@ def metrics(*, model_ref: str, detailed: bool) -> dict:
         "validation": version.metrics,
         "test": version.test_metrics,
         "parameters": version.n_parameters,
+        "kind": version.kind,
+        "ensemble": ensemble_report(version=version),
     }
     if detailed:
         out["classes"] = version.classes
@@ -189,6 +192,10 @@ def metrics_text(r: dict) -> str:
     lines = [f"{r['model']}:{r['version']} ({r['task']}, {r['parameters']} parameters)"]
     lines += [f"  validation {k}: {v:.4f}" for k, v in r["validation"].items()]
     lines += [f"  test {k}: {v:.4f}" for k, v in r["test"].items()]
+    ensemble = r.get("ensemble")
+    if ensemble:
+        lines.append(f"  ensemble: {ensemble['method']} of {len(ensemble['members'])} members; side by side:")
+        lines.append(side_by_side(ensemble["members"], ensemble["ensemble_test_metrics"]))
     if r.get("confusion_matrix"):
         lines.append("  confusion matrix (rows: truth, columns: predicted) " + " ".join(map(str, r["classes"])))
         lines += ["    " + " ".join(f"{n:6d}" for n in row) for row in r["confusion_matrix"]]
@@ -211,6 +218,7 @@ def compare(*, model_refs: list[str]) -> list[dict]:
                 **{f"val_{k}" if not k.startswith("val_") else k: v for k, v in version.metrics.items()},
                 **{f"test_{k}": v for k, v in version.test_metrics.items()},
                 "parameters": version.n_parameters,
+                "kind": version.kind,
                 "training_time_s": meta.get("training_time_s"),
             }
         )
@@ -240,7 +248,9 @@ def _cell(value) -> str:
 
 def check_budget(version: ModelVersion, budget: int) -> None:
     """Refuse a budget no network for the version's inputs can meet, before anything starts."""
-    arch = _predictor(version).meta["architecture"]
+    predictor = _predictor(version)
+    # An ensemble's members read the same inputs: the first one's layout sizes the student.
+    arch = (predictor.members[0] if version.kind == ModelVersion.Kind.ENSEMBLE else predictor).meta["architecture"]
     if hidden_sizes_for_budget(arch, budget) is None:
         smallest = count_parameters(build_network({**arch, "hidden_sizes": [2], "residual": False}))
         raise DataError(

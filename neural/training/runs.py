@@ -31,6 +31,7 @@ from neural.engine.training_file import DataSource, TrainingFile, TrainingFileEr
 from neural.errors import DataError, NotFound
 from neural.registry.storage import storage_root
 from neural.training.crossval import cross_validation_start
+from neural.training.ensembles import ensemble_train_start
 from neural.training.models import TrainingRun, TrainingSession
 from neural.training.services import (
     AdvancedPlan,
@@ -110,7 +111,7 @@ def _session_for(run, user, file, plan: AdvancedPlan, datasets, model: ModelPlan
         options = {**options, "cross_validation_id": cv.pk}
     config = training_config_build(epochs=epochs, options=options)
     try:
-        return training_session_create(
+        session = training_session_create(
             user=user,
             dataset=dataset,
             pattern=plan.transfer_from.model.pattern if fine_tune else model.pattern,
@@ -128,6 +129,9 @@ def _session_for(run, user, file, plan: AdvancedPlan, datasets, model: ModelPlan
             raise  # already names the file's key, or a flag
         key = "advanced.transfer_learning.target_domain" if fine_tune else f"models.{model.pattern}"
         raise file.error(key, exc.message) from exc
+    if file.advanced.ensemble.enabled:
+        _ensemble_for(run, user, file, dataset, model_name, options, epochs, enqueue)
+    return session
 
 
 def _cross_validation_for(run, user, file, dataset, model, model_name, options, epochs, enqueue):
@@ -156,6 +160,36 @@ def _cross_validation_for(run, user, file, dataset, model, model_name, options, 
     run.config = {**run.config, "cross_validations": [*run.config.get("cross_validations", []), cv.pk]}
     run.save(update_fields=["config"])
     return cv
+
+
+def _ensemble_for(run, user, file, dataset, model_name, options, epochs, enqueue) -> None:
+    """``advanced.ensemble``: beside the session, ``base_models`` members trained from scratch with
+    the same options on bootstrap samples of the training rows (own seeds; sessions of the run,
+    model ``<name>-members``), combined by each of ``methods`` into versions of ``<name>``."""
+    block = file.advanced.ensemble
+    per_session = ("bagging_seed", "cross_validation_id")  # a source version's config may carry them
+    member_options = {k: v for k, v in options.items() if k not in per_session} | {"model_name": model_name}
+    if epochs is not None:
+        member_options["epochs"] = epochs
+    try:
+        job = ensemble_train_start(
+            user=user,
+            dataset=dataset,
+            options=member_options,
+            base_models=block.base_models,
+            methods=list(block.methods),
+            run=run,
+            enqueue=enqueue,
+        )
+    except DataError as exc:
+        if isinstance(exc, TrainingFileError):
+            raise
+        key = "advanced.ensemble"
+        if exc.field in ("methods", "base_models"):
+            key = f"{key}.{exc.field}"
+        raise file.error(key, exc.message) from exc
+    run.config = {**run.config, "ensembles": [*run.config.get("ensembles", []), job.pk]}
+    run.save(update_fields=["config"])
 
 
 def _resolve_sources(file: TrainingFile, written: list[Dataset]) -> dict[str, Dataset]:

@@ -28,7 +28,7 @@ from neural.registry.models import ModelVersion
 from neural.registry.selectors import model_version_resolve
 from neural.registry.services import model_version_register
 from neural.registry.storage import storage_options, version_load
-from neural.training.models import SessionLog, TrainingRun, TrainingSession, WorkerHeartbeat
+from neural.training.models import EnsembleJob, SessionLog, TrainingRun, TrainingSession, WorkerHeartbeat
 from neural.training.progress import BackgroundBeat, ClaimLost, SessionProgress, broadcast_status
 from neural.training.session_search import session_search_run
 from neural.training.sweep import (
@@ -42,6 +42,7 @@ from neural.training.sweep import (
 )
 
 logger = logging.getLogger(__name__)
+ENSEMBLE_SETTLE_TASK = "neural.training.tasks.ensemble_job_settle_task"
 
 
 def training_config_build(
@@ -277,6 +278,7 @@ def training_session_run(*, session_id: int, ran_in: str | None = None, beat_thr
     )
     session.refresh_from_db()
     broadcast_status(session)
+    _settle_ensembles(session_id)
     return session
 
 
@@ -303,13 +305,10 @@ def training_file_advanced(*, file: TrainingFile) -> AdvancedPlan:
     - cross_validation: every session of the run gets a k-fold cross-validation of its own
       options on its own data set (``folds``, ``stratified``; training/crossval.py), queued
       beside it; the session records the cross-validation's id (runs.py: _cross_validation_for).
-    - ensemble: refused until its service is wired here.
+    - ensemble: beside every session, ``base_models`` bagged members and one ensemble version
+      per method of ``methods`` (training/ensembles.py; runs.py: _ensemble_for).
     """
     advanced = file.advanced
-    if advanced.ensemble.enabled:  # wired by the lead: ensembles.py
-        raise file.error(
-            "advanced.ensemble", "is not available in this build; set enabled: false (or remove the block)"
-        )
     plan = AdvancedPlan()
     transfer = advanced.transfer_learning
     if transfer.enabled:
@@ -328,11 +327,25 @@ def training_file_advanced(*, file: TrainingFile) -> AdvancedPlan:
     return plan
 
 
+def _settle_ensembles(session_id: int) -> None:
+    """A member of an ensemble job finished: a worker checks whether the job can combine now
+    (by name: the ensembles module imports this one)."""
+    jobs = EnsembleJob.objects.filter(sessions=session_id, status=EnsembleJob.Status.RUNNING)
+    for job_id in jobs.values_list("pk", flat=True):
+        settle = current_app.signature(ENSEMBLE_SETTLE_TASK, args=(job_id,))
+        transaction.on_commit(settle.delay)
+
+
 def transfer_check(*, source, dataset: Dataset) -> None:
     """Refuse a transfer the source model cannot make to ``dataset`` (before any session exists):
     the same kind of task (classification or regression) and every feature column of the source."""
     if source is None:
         raise DataError("a transfer needs a source model version", field="source_model")
+    if source.kind == "ensemble":
+        raise DataError(
+            f"{source} is an ensemble: there is no single network to fine-tune; name one of its members",
+            field="source_model",
+        )
     check_transfer(_source_model(source), [c["name"] for c in dataset.schema], TaskKind(dataset.task))
 
 
@@ -348,20 +361,8 @@ def _source_model(version):
 
 def _teacher(version):
     """The parent version's predictions, in the form ``train_tabular(teacher=...)`` expects."""
-    import numpy as np
-    import torch
 
-    predictor = _source_model(version)
-
-    def predict(df):
-        x_num, x_cat = predictor.preprocessor.transform(df)
-        with torch.inference_mode():
-            out = predictor.network(torch.from_numpy(x_num), torch.from_numpy(x_cat)).float()
-        if predictor.encoder.task.is_classification:
-            return torch.softmax(out, dim=1).numpy()
-        return predictor.encoder.inverse_regression(out.squeeze(-1).numpy().astype(np.float64))
-
-    return predict
+    return _source_model(version).predict_array  # a single network's or an ensemble's
 
 
 def _final_metrics(version) -> dict:
@@ -385,6 +386,7 @@ def training_session_stop(*, session: TrainingSession) -> TrainingSession:
         checkpoint_drop(session.pk)  # a session re-queued to resume has one
         SessionLog.objects.create(session=session, message="stopped before it started")
         broadcast_status(session)
+        _settle_ensembles(session.pk)
     elif session.status == TrainingSession.Status.RUNNING and is_stale(session):
         training_session_recover(session=session)  # stop_requested: marks it stopped
         session.refresh_from_db()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from neural.training.crossval import cross_validation_fold_run, cross_validation_folds_recover
+from neural.training.ensembles import ensemble_job_settle
 from neural.training.heartbeat import worker_name
 from neural.training.services import SessionBusy, training_session_run
 from neural.training.sweep import training_sessions_sweep
@@ -54,3 +55,9 @@ def tuning_jobs_settle_task() -> int:
 def training_sessions_sweep_task() -> dict:
     """Beat: resume (or fail, or stop) the sessions whose worker stopped answering."""
     return training_sessions_sweep()
+
+
+@shared_task(name="neural.training.tasks.ensemble_job_settle_task")
+def ensemble_job_settle_task(job_id: int) -> str:
+    """A member session of an ensemble job finished: combine the members once all have."""
+    return ensemble_job_settle(job_id=job_id).status

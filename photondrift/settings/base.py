@@ -351,6 +351,8 @@ SPECTACULAR_SETTINGS = {
         "TrainingSessionStatusEnum": "neural.training.models.TrainingSession.Status",
         "SearchStatusEnum": "neural.training.models.TuningJob.Status",
         "AlertStatusEnum": "neural.monitoring.models.Alert.Status",
+        "ModelVersionKindEnum": "neural.registry.models.ModelVersion.Kind",
+        "KindEnum": "neural.monitoring.models.AlertRule.Kind",  # the name it had before versions had a kind
     },
 }
 

@@ -93,6 +93,7 @@ RULES = {
     ("POST", "/api/v1/neural/feedback"): OPERATE,
     ("POST", "/api/v1/neural/feedback/bulk"): OPERATE,
     ("GET", "/api/v1/neural/models"): READ,
+    ("POST", "/api/v1/neural/ensembles"): OPERATE,
     ("GET", "/api/v1/neural/models/{model_id}"): READ,
     ("DELETE", "/api/v1/neural/models/{model_id}"): ADMIN,
     ("POST", "/api/v1/neural/models/{model_id}/activate"): ADMIN,

@@ -14,8 +14,9 @@ from django.core.management.base import CommandError
 from neural.datasets.folders import dataset_import_folder
 from neural.datasets.generator import generate
 from neural.datasets.models import Dataset
+from neural.registry.ensembles import ensemble_report
 from neural.registry.models import ModelVersion
-from neural.training.models import CrossValidation, TrainingRun, TrainingSession
+from neural.training.models import CrossValidation, EnsembleJob, TrainingRun, TrainingSession
 from neural.training.services import training_session_run
 from tests.engine.seed_training_files import ADVANCED, BASIC
 from tests.factories import make_dataset, train_here
@@ -136,37 +137,43 @@ def test_reimporting_an_unchanged_folder_stores_nothing_and_a_change_adds_a_vers
     assert new and changed.version == 2 and changed.sha256 != first.sha256
 
 
-def test_the_seed_advanced_file_loads_and_names_the_blocks_this_build_cannot_run(db, tmp_path):
+@pytest.mark.slow
+def test_the_seed_advanced_file_trains_verbatim_with_every_block_in_effect(db, tmp_path):
+    """The seed's advanced file pasted unchanged, `neural train --config F --wait` (no worker, so
+    everything trains here): transfer, a 50-trial grid search, 5 stratified folds and a 3-member
+    ensemble combined by voting and by stacking, each visible on what the run stored."""
+    source = train_here(
+        dataset=make_dataset(name="general_operations", rows=300), model_name="general_operations", epochs=2
+    )
+    target = make_dataset(name="security_operations", rows=300, seed=9)
     config = tmp_path / ".neural-training.yml"
     config.write_text(ADVANCED)
-    error = refused("neural", "train", "--config", str(config))
-    assert error.returncode == 2 and "\n" not in str(error)
-    assert f"{config}:16: neural_training.advanced.ensemble: is not available in this build" in str(error)
-    assert nothing_stored()
 
-
-@pytest.mark.slow
-def test_advanced_cross_validation_cross_validates_each_session_of_the_run(db, tmp_path):
-    """advanced.cross_validation {enabled, folds: 5, stratified: true} as the seed writes it: each
-    session's own options, 5 stratified folds on its own data set, and the session records it."""
-    train_here(dataset=make_dataset(name="general_operations", rows=300), model_name="general_operations", epochs=2)
-    make_dataset(name="security_operations", rows=300, seed=9)
-    text = ADVANCED.replace("      enabled: true\n      methods", "      enabled: false\n      methods")
-    text = text.replace("trials: 50", "trials: 2")
-    config = tmp_path / ".neural-training.yml"
-    config.write_text(text)
-
-    body = run("neural", "train", "--config", str(config), "--epochs", "2", "--wait")
+    body = run("neural", "train", "--config", str(config), "--wait")
 
     training_run = TrainingRun.objects.get(pk=body["run_id"])
-    (cv_id,) = training_run.config["cross_validations"]
-    (session,) = training_run.sessions.all()
+    session = training_run.sessions.get(fine_tune=True)
     assert session.status == "succeeded", session.error
-    assert session.config["cross_validation_id"] == cv_id
+    # transfer_learning: the source's network, fine-tuned on the target data set
+    assert session.parent_version == source.model_version and session.dataset == target
+    # hyperparameter_tuning: a grid search (the grid may hold fewer than 50 points)
+    assert (session.search["method"], session.search["trials"]) == ("grid", 50)
+    assert session.search["counts"]["complete"] >= 1
+    # cross_validation: 5 stratified folds of the session's own options on its own data
+    (cv_id,) = training_run.config["cross_validations"]
     cv = CrossValidation.objects.get(pk=cv_id)
-    assert (cv.status, cv.folds, cv.stratified, cv.dataset) == ("succeeded", 5, True, session.dataset)
+    assert session.config["cross_validation_id"] == cv_id
+    assert (cv.status, cv.folds, cv.stratified, cv.dataset) == ("succeeded", 5, True, target), cv.error
     assert cv.fold_rows.filter(status="succeeded").count() == 5
-    assert cv.config["epochs"] == 2
+    # ensemble: 3 bagged members in the same run, one ensemble version per method
+    (job_id,) = training_run.config["ensembles"]
+    job = EnsembleJob.objects.get(pk=job_id)
+    assert job.status == "succeeded", job.error
+    members = training_run.sessions.filter(model_name=f"{session.model_name}-members")
+    assert members.count() == 3 and all(m.status == "succeeded" for m in members)
+    assert len({m.config["bagging_seed"] for m in members}) == 3
+    ensembles = ModelVersion.objects.filter(model__name=session.model_name, kind="ensemble")
+    assert sorted(ensemble_report(version=v)["method"] for v in ensembles) == ["stacking", "voting"]
 
 
 def test_tuning_and_transfer_from_the_advanced_file_take_effect(db, tmp_path):
@@ -233,7 +240,6 @@ ERRORS = [
     ("advanced:\n  cross_validation:\n    folds: 1\n", "advanced.cross_validation.folds", 3),
     ("advanced:\n  ensemble:\n    base_models: 1\n", "advanced.ensemble.base_models", 3),
     ("advanced:\n  ensemble:\n    methods: [voting, boosting]\n", "advanced.ensemble.methods", 3),
-    ("advanced:\n  ensemble:\n    enabled: true\n", "advanced.ensemble", 2),
     ("advanced:\n  transfer_learning: true\n", "advanced.transfer_learning", 2),
     (
         "advanced:\n  transfer_learning:\n    source_domain: nobody\n    target_domain: coord\n",
@@ -256,6 +262,22 @@ def test_a_bad_file_is_one_line_exit_2_naming_key_and_line_and_stores_nothing(da
     assert f"{config}:{line}: {key}:" in str(error)
     assert not TrainingRun.objects.exists() and not TrainingSession.objects.exists()
     assert list(Dataset.objects.values_list("name", flat=True)) == ["coord"]
+
+
+def test_folds_the_data_cannot_take_name_the_file_key_and_store_nothing(db, tmp_path):
+    """advanced.cross_validation is checked against each model's data set before anything is
+    stored: 20 stratified folds need 20 rows of every class; this set's "io" class has 14."""
+    make_dataset(name="perf", pattern="optimization")
+    config = tmp_path / ".neural-training.yml"
+    config.write_text(
+        "models:\n  optimization: {epochs: 1}\ndata_sources: [perf]\n"
+        "advanced:\n  cross_validation:\n    enabled: true\n    folds: 20\n    stratified: true\n"
+    )
+    error = refused("neural", "train", "--config", str(config))
+    assert error.returncode == 2 and "\n" not in str(error)
+    assert f"{config}:7: advanced.cross_validation.folds: 20 stratified folds need at least 20 rows" in str(error)
+    assert not TrainingRun.objects.exists() and not TrainingSession.objects.exists()
+    assert not CrossValidation.objects.exists()
 
 
 def test_a_folder_that_fails_to_import_leaves_no_data_set_and_no_file(db, tmp_path, settings):
@@ -296,10 +318,6 @@ def test_a_run_posted_to_the_api_queues_one_session_per_model(api, dataset):
         ("advanced:\n  ensemble:\n    base_models: 99\n", "advanced.ensemble.base_models"),
         ("neural_training:\n  data_sources:\n    ops: ./data/ops/\n", "neural_training.data_sources.ops"),
         ("model_storage:\n  path: ./models/\n", "model_storage.path"),
-        (
-            "models:\n  coordination: {epochs: 1}\ndata_sources: [coord]\nadvanced: {ensemble: true}\n",
-            "advanced.ensemble",
-        ),
     ],
 )
 def test_a_bad_file_posted_to_the_api_is_a_400_naming_the_key(api, dataset, text, field):

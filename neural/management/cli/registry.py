@@ -1,5 +1,5 @@
-"""`neural status | activate | rollout | predict | save | load | export | delete`: the registry's
-and serving's commands."""
+"""`neural status | activate | rollout | predict | save | load | export | delete | ensemble`: the
+registry's and serving's commands."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 
 from neural.engine.export import export_onnx
 from neural.management.base import fail
+from neural.registry.ensembles import ensemble_create, ensemble_members_resolve, ensemble_report, side_by_side
 from neural.registry.selectors import model_get, model_list, model_version_resolve
 from neural.registry.services import (
     model_delete,
@@ -36,6 +37,7 @@ class RegistryCommands:
         "load": "Import a model archive after verifying every checksum and the format version.",
         "export": "Export a model version to ONNX.",
         "delete": "Delete a model and its versions (refused with an active version unless --force).",
+        "ensemble": "Combine trained models (pinned versions) into one servable ensemble version.",
     }
 
     def _acting_user(self, username: str | None):
@@ -182,6 +184,45 @@ class RegistryCommands:
     def do_delete(self, *, model: str, force: bool, user: str | None, **_) -> None:
         model_delete(model=model_get(name=model), user=self._acting_user(user), force=force)
         self.emit({"model": model, "deleted": True}, f"deleted {model}")
+
+    def add_ensemble_arguments(self, p) -> None:
+        p.add_argument("--models", required=True, help="comma-separated members: A,B:v2,C (name: its active version)")
+        p.add_argument("--method", required=True, choices=["voting", "stacking", "weighted"])
+        p.add_argument(
+            "--weights", default="auto", help="auto (fitted on validation rows) or w1,w2,... (method weighted)"
+        )
+        p.add_argument("--name", help="the ensemble's model name (default: <first member>-ensemble)")
+        p.add_argument("--user", help="the username recorded in the activation history")
+
+    def do_ensemble(self, *, models: str, method: str, weights: str, name: str | None, user: str | None, **_) -> None:
+        members = ensemble_members_resolve(refs=[r.strip() for r in models.split(",")])
+        version = ensemble_create(
+            user=self._acting_user(user),
+            name=name or f"{members[0].model.name}-ensemble",
+            members=members,
+            method=method,
+            weights=_weights(weights),
+        )
+        report = ensemble_report(version=version)
+        doc = {"model": version.model.name, "version": version.label, "active": version.is_active, **report}
+        self.emit(doc, ensemble_text(doc))
+
+
+def ensemble_text(doc: dict) -> str:
+    """The members' and the ensemble's test figures side by side."""
+    head = f"created {doc['model']}:{doc['version']} ({doc['method']} of {len(doc['members'])})"
+    if doc.get("weights"):
+        head += " weights " + ", ".join(f"{w:.3f}" for w in doc["weights"])
+    return head + "\n" + side_by_side(doc["members"], doc["ensemble_test_metrics"])
+
+
+def _weights(raw: str) -> str | list[float]:
+    if raw.strip().lower() == "auto":
+        return "auto"
+    try:
+        return [float(w) for w in raw.split(",")]
+    except ValueError as exc:
+        raise fail(f"--weights: expected auto or comma-separated numbers, got {raw!r}") from exc
 
 
 def _records(raw: str | None, file: Path | None) -> list[dict]:

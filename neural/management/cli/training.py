@@ -23,6 +23,7 @@ from neural.registry.storage import storage_root
 from neural.training import reports
 from neural.training.crossval import cross_validation_run_here, cross_validation_session_args
 from neural.training.crossval_selectors import cross_validation_get
+from neural.training.ensembles import ensemble_job_settle
 from neural.training.models import TrainingSession
 from neural.training.runs import ModelPlan, single_source_pattern, training_run_start
 from neural.training.selectors import run_get, run_list, session_name_free, session_resolve
@@ -329,6 +330,9 @@ def run_file(cmd: SubcommandCommand, options: dict, file: TrainingFile) -> None:
         if in_process:
             for cv_id in cv_ids:
                 cross_validation_run_here(cv_id=cv_id)
+            for job_id in run.config.get("ensembles", []):  # advanced.ensemble: its members trained above
+                job = ensemble_job_settle(job_id=job_id)
+                cmd.progress(f"run {run.pk}: ensemble job {job_id} {job.status} {job.error}".rstrip())
     outcomes = [reports.session_outcome(s) for s in sessions]
     if len(outcomes) == 1:
         cmd.emit({**outcomes[0], "run_id": run.pk}, f"run {run.pk}: " + reports.session_outcome_text(outcomes[0]))
