@@ -403,6 +403,8 @@ def browser_load(port: int, cookie: str, sid: int) -> dict[str, float]:
         busy = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
         timing["renderer busy s (TaskDuration)"] = round(busy.get("TaskDuration", 0.0), 3)
         timing["of it script s"] = round(busy.get("ScriptDuration", 0.0), 3)
+        layout = busy.get("LayoutDuration", 0.0) + busy.get("RecalcStyleDuration", 0.0)
+        timing["of it layout + style s"] = round(layout, 3)
         browser.close()
     return {"load event s": round(loaded, 3), "charts drawn s": round(drawn, 3), "DOM nodes": nodes, **timing}
 
@@ -511,6 +513,9 @@ def live_latency(port: int, cookie: str, sid: int, clients: int, epochs: int, ra
     }
 
 
+PARTS = ("pages", "api", "runs", "browser", "live")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1_000_000)
@@ -522,7 +527,10 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--seed-only", action="store_true", help="seed (or check the seed) and stop")
+    parser.add_argument("--only", action="append", choices=PARTS, help="measure only these parts (repeatable)")
+    parser.add_argument("--no-collect", action="store_true", help="reuse the last collectstatic (static/ unchanged)")
     args = parser.parse_args()
+    parts = set(args.only or PARTS)
 
     env = {
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
@@ -544,7 +552,8 @@ def main() -> None:
 
     from django.core.management import call_command
 
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if not args.no_collect:
+        call_command("collectstatic", interactive=False, verbosity=0)
     port = free_port()
     server = start_server(env, port)
     SERVER.append(server)
@@ -552,29 +561,35 @@ def main() -> None:
         cookie = login(port)
         timed_get(port, f"/sessions/{ids['scale-20k']}/", cookie)  # warm both workers' imports
         timed_get(port, f"/sessions/{ids['scale-20k']}/", cookie)
-        rss_before = server_rss(server)
-        big = page_figures(port, cookie, f"/sessions/{ids['scale-1m']}/", args.repeats)
-        rss_after = server_rss(server)
-        small = page_figures(port, cookie, f"/sessions/{ids['scale-20k']}/", args.repeats)
-        print(f"\n{args.epochs:,}-epoch session page: {big}")
-        print(f"server workers' RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MB "
-              f"(growth {(rss_after - rss_before) / 2**20:.1f} MB)")  # fmt: skip
-        print(f"20,000-epoch session page: {small}")
-        print(f"\nmetrics API on the {args.epochs:,}-epoch session ({args.repeats} reads, seconds):")
-        for name, got in metrics_figures(port, cookie, ids["scale-1m"], args.epochs, args.repeats).items():
-            walls, cpus = [g[0] for g in got], [g[1] for g in got]
-            print(
-                f"  {name:>18}: wall median {statistics.median(walls):.3f}, max {max(walls):.3f}; "
-                f"server CPU median {statistics.median(cpus):.3f}, max {max(cpus):.3f}"
-            )
-        print(f"\nruns table with {args.sessions:,} sessions (max of {args.repeats}):")
-        for name, said in runs_table(port, cookie, args.sessions, args.repeats).items():
-            print(f"  {name:>12}: {said}")
-        print(f"\nheadless Chromium, {args.epochs:,}-epoch session page: {browser_load(port, cookie, ids['scale-1m'])}")
-        live = live_latency(port, cookie, ids["scale-live"], args.clients, args.live_epochs, args.rate)
-        print(f"\nlive, {args.clients} open pages, {args.live_epochs} epochs at {args.rate}/s:")
-        for name, said in live.items():
-            print(f"  {name}: {said}")
+        if "pages" in parts:
+            rss_before = server_rss(server)
+            big = page_figures(port, cookie, f"/sessions/{ids['scale-1m']}/", args.repeats)
+            rss_after = server_rss(server)
+            small = page_figures(port, cookie, f"/sessions/{ids['scale-20k']}/", args.repeats)
+            print(f"\n{args.epochs:,}-epoch session page: {big}")
+            print(f"server workers' RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MB "
+                  f"(growth {(rss_after - rss_before) / 2**20:.1f} MB)")  # fmt: skip
+            print(f"20,000-epoch session page: {small}")
+        if "api" in parts:
+            print(f"\nmetrics API on the {args.epochs:,}-epoch session ({args.repeats} reads, seconds):")
+            for name, got in metrics_figures(port, cookie, ids["scale-1m"], args.epochs, args.repeats).items():
+                walls, cpus = [g[0] for g in got], [g[1] for g in got]
+                print(
+                    f"  {name:>18}: wall median {statistics.median(walls):.3f}, max {max(walls):.3f}; "
+                    f"server CPU median {statistics.median(cpus):.3f}, max {max(cpus):.3f}"
+                )
+        if "runs" in parts:
+            print(f"\nruns table with {args.sessions:,} sessions (max of {args.repeats}):")
+            for name, said in runs_table(port, cookie, args.sessions, args.repeats).items():
+                print(f"  {name:>12}: {said}")
+        if "browser" in parts:
+            shown = browser_load(port, cookie, ids["scale-1m"])
+            print(f"\nheadless Chromium, {args.epochs:,}-epoch session page: {shown}")
+        if "live" in parts:
+            live = live_latency(port, cookie, ids["scale-live"], args.clients, args.live_epochs, args.rate)
+            print(f"\nlive, {args.clients} open pages, {args.live_epochs} epochs at {args.rate}/s:")
+            for name, said in live.items():
+                print(f"  {name}: {said}")
         print(load())
     finally:
         os.killpg(server.pid, 15)

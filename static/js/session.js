@@ -171,7 +171,10 @@
   // Draw what the server rendered, then listen.
   showResolution(D.resolution);
   progress();
-  const drawn = Promise.all([drawAll(D.series, null), drawSteps(D.steps)]).then(() => {
+  // The server-rendered page (summary, tables, log) is painted first; the charts follow a frame
+  // later, so a long run's page can be read while Plotly draws.
+  const painted = new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  const drawn = painted.then(() => Promise.all([drawAll(D.series, null), drawSteps(D.steps)])).then(() => {
     for (const chart of Object.keys(CHARTS)) document.getElementById(chart).on("plotly_relayout", onZoom);
     document.body.dataset.loaded = `${D.first}-${D.last}@${D.resolution}`;
   });
