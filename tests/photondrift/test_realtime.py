@@ -1,5 +1,5 @@
-"""broadcast() from sync code: through the Redis channel layer on one long-lived loop per process
-(a training thread's frames), through the server's own loop for the in-memory layer."""
+"""broadcast() from sync code: through the Redis pub/sub channel layer on one long-lived loop per
+process (a training thread's frames), through the server's own loop for the in-memory layer."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ def redis_layer(settings):
             pytest.fail("CI=true and Redis is not reachable at TEST_REDIS_URL")
         pytest.skip("Redis is not reachable at TEST_REDIS_URL")
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [settings.TEST_REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [settings.TEST_REDIS_URL]},
+        }
     }
     channel_layers.backends.clear()
     yield channel_layers["default"]
@@ -60,7 +63,10 @@ def test_frames_from_plain_threads_reach_a_listener_in_order_over_one_loop(redis
 
 def test_a_broadcast_that_cannot_reach_redis_is_logged_not_raised(settings, caplog):
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
     }
     channel_layers.backends.clear()
     try:

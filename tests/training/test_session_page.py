@@ -55,5 +55,5 @@ def test_the_session_page_shows_its_versions_live_accuracy_target_and_open_alert
     html = client.get(f"/sessions/{trained.pk}/").content.decode()
     live = re.search(r'<p id="version-live">(.*?)</p>', html, re.S).group(1)
     assert f'{right / 3:.3f} <span class="muted">from 3 labels</span>; target 0.70' in live
-    assert ("met" if right / 3 >= 0.7 else "not met") in live
+    assert ('<span class="ok">met</span>' if right / 3 >= 0.7 else '<span class="bad">not met</span>') in live
     assert 'role="alert"><span class="status status-firing">firing</span>' in html and "accuracy 0.56" in html
