@@ -2,8 +2,8 @@
 
 Sets up the production way: PostgreSQL (its own database, ``photondrift_scale``), Redis
 (``--redis``, default db 7) for the channel layer, migrations, then seeds through the ORM
-(``bulk_create``; the 1M session's epoch summaries from the same stream, log lines as training
-writes them). A second run reuses the seed (``--reseed`` starts again). Then starts
+(the 10,000 sessions with ``bulk_create``; the long sessions' epoch rows, summaries and log
+lines with COPY). A second run reuses the seed (``--reseed`` starts again). Then starts
 ``uvicorn photondrift.asgi:application --workers 2`` (as the Procfile) and measures:
 
 - the 1M and 20k session pages: time to first byte, whole time and size (median of repeats),
@@ -111,6 +111,7 @@ def seed(n_sessions: int, n_epochs: int) -> dict[str, int]:
             session = _long_session(dataset, name, epochs)
             print(f"seeded {name}: {epochs:,} epochs, summaries and log lines in {time.perf_counter() - started:.0f} s")
         ids[name] = session.pk
+    TrainingSession.objects.filter(name="scale-live").delete()  # a fresh one each run (no epochs yet)
     live = TrainingSession.objects.create(
         name="scale-live", dataset=dataset, pattern="coordination", model_name="live", config={}, epochs=10_000,
         status="running", started_at=_now(),
@@ -169,57 +170,88 @@ def _bulk_sessions(dataset, n: int) -> None:
 
 
 def _long_session(dataset, name: str, epochs: int):
+    """A finished session of ``epochs`` epoch rows, their summaries and log lines, written with
+    PostgreSQL's COPY (the ORM's bulk_create took about a quarter of an hour for a million); the
+    summaries are the blocks ``series.summaries_of`` makes, computed with numpy over the whole run."""
     import numpy as np
+    import orjson
+    from django.db import connection, transaction
 
-    from neural.training.models import EpochMetric, EpochSummary, SessionLog, TrainingSession
-    from neural.training.series import summaries_of
+    from neural.training.models import TrainingSession
 
     session = TrainingSession.objects.create(
         name=name, dataset=dataset, pattern="coordination", model_name=name, config={"epochs": epochs},
         epochs=epochs, epoch=epochs, status="succeeded", started_at=_now(), finished_at=_now(),
     )  # fmt: skip
     rng = np.random.default_rng(11)
-    chunk = 20_000
-    best = float("inf")
-
-    def stream():
-        nonlocal best
-        for lo in range(1, epochs + 1, chunk):
-            e = np.arange(lo, min(lo + chunk, epochs + 1))
-            train = 0.3 + 0.7 / np.sqrt(e) + rng.normal(0, 0.01, e.size)
-            val = train * 1.05 + rng.normal(0, 0.01, e.size)
-            val[rng.random(e.size) < 0.0005] += 2.0  # rare spikes the downsample must keep
-            acc = 1 - val / 2
-            rows, logs = [], []
+    e = np.arange(1, epochs + 1)
+    train = 0.3 + 0.7 / np.sqrt(e) + rng.normal(0, 0.01, e.size)
+    val = train * 1.05 + rng.normal(0, 0.01, e.size)
+    val[rng.random(e.size) < 0.0005] += 2.0  # rare spikes the downsample must keep
+    acc = 1 - val / 2
+    series = {
+        "train_loss": train, "val_loss": val, "lr": np.full(e.size, 0.001), "elapsed_s": e * 0.2,
+        "epoch_time_s": np.full(e.size, 0.2), "val_accuracy": acc, "val_macro_f1": acc - 0.05,
+        "val_roc_auc": acc + 0.05,
+    }  # fmt: skip
+    usage = {"rss_bytes": 600_000_000 + e, "cpu_percent": np.full(e.size, 95.0)}
+    best = val < np.minimum.accumulate(np.r_[np.inf, val[:-1]])
+    names = list(series)
+    columns = [series[k].tolist() for k in names]
+    sid, rss, best_l = session.pk, usage["rss_bytes"].tolist(), best.tolist()
+    with transaction.atomic(), connection.cursor() as cur:
+        with cur.copy(
+            "COPY training_epochmetric (session_id, epoch, train_loss, val_loss, val_accuracy, lr, elapsed_s,"
+            " metrics, is_best, rss_bytes, cpu_percent) FROM STDIN"
+        ) as copy:
             for i, ep in enumerate(e.tolist()):
-                m = {
-                    "train_loss": float(train[i]), "val_loss": float(val[i]), "lr": 0.001, "elapsed_s": ep * 0.2,
-                    "epoch_time_s": 0.2, "val_accuracy": float(acc[i]), "val_macro_f1": float(acc[i] - 0.05),
-                    "val_roc_auc": float(acc[i] + 0.05),
-                }  # fmt: skip
-                is_best = m["val_loss"] < best
-                best = min(best, m["val_loss"])
-                rows.append(
-                    EpochMetric(
-                        session=session, epoch=ep, train_loss=m["train_loss"], val_loss=m["val_loss"],
-                        val_accuracy=m["val_accuracy"], lr=0.001, elapsed_s=m["elapsed_s"], metrics=m,
-                        is_best=is_best, rss_bytes=600_000_000 + ep, cpu_percent=95.0,
-                    )
+                m = {k: col[i] for k, col in zip(names, columns, strict=True)}
+                copy.write_row(
+                    (sid, ep, m["train_loss"], m["val_loss"], m["val_accuracy"], 0.001, m["elapsed_s"],
+                     orjson.dumps(m).decode(), best_l[i], rss[i], 95.0)
                 )  # fmt: skip
-                logs.append(SessionLog(session=session, message=f"epoch {ep}/{epochs}: val_loss={m['val_loss']:.4g}"))
-            EpochMetric.objects.bulk_create(rows, batch_size=5000)
-            SessionLog.objects.bulk_create(logs, batch_size=5000)
-            for row in rows:
-                yield row.epoch, {**row.metrics, "rss_bytes": row.rss_bytes, "cpu_percent": row.cpu_percent}
-
-    batch = []
-    for block in summaries_of(session.pk, stream()):
-        batch.append(block)
-        if len(batch) >= 5000:
-            EpochSummary.objects.bulk_create(batch)
-            batch = []
-    EpochSummary.objects.bulk_create(batch)
+        with cur.copy("COPY training_sessionlog (session_id, created_at, level, message) FROM STDIN") as copy:
+            now = _now()
+            for ep, v in zip(e.tolist(), val.tolist(), strict=True):
+                copy.write_row((sid, now, "info", f"epoch {ep}/{epochs}: val_loss={v:.4g}"))
+        with cur.copy(
+            "COPY training_epochsummary (session_id, width, block, first_epoch, last_epoch, stats) FROM STDIN"
+        ) as copy:
+            for row in summary_rows(sid, {**series, **usage}):
+                copy.write_row(row)
     return session
+
+
+def summary_rows(session_id: int, series: dict) -> list[tuple]:
+    """(session, width, block, first epoch, last epoch, stats JSON) of every summary block of
+    series over epochs 1..N, as ``series.summaries_of`` folds them one epoch at a time."""
+    import numpy as np
+    import orjson
+
+    from neural.training.series import WIDTHS
+
+    n = len(next(iter(series.values())))
+    out = []
+    for width in WIDTHS:
+        blocks = -(-n // width)
+        pad = blocks * width - n
+        starts = np.arange(blocks) * width
+        ends = np.minimum(starts + width, n) - 1
+        per_key = {}
+        for key, values in series.items():
+            v = np.asarray(values, dtype=np.float64)
+            lows = np.pad(v, (0, pad), constant_values=np.inf).reshape(blocks, width)
+            highs = np.pad(v, (0, pad), constant_values=-np.inf).reshape(blocks, width)
+            at_min, at_max = lows.argmin(axis=1), highs.argmax(axis=1)
+            per_key[key] = zip(
+                v[starts].tolist(), v[ends].tolist(), lows[np.arange(blocks), at_min].tolist(),
+                (starts + at_min + 1).tolist(), highs[np.arange(blocks), at_max].tolist(),
+                (starts + at_max + 1).tolist(), strict=True,
+            )  # fmt: skip
+        for block, first, last in zip(range(blocks), (starts + 1).tolist(), (ends + 1).tolist(), strict=True):
+            stats = {key: list(next(it)) for key, it in per_key.items()}
+            out.append((session_id, width, block, first, last, orjson.dumps(stats).decode()))
+    return out
 
 
 # --- the server and HTTP measurements ----------------------------------------------------------
@@ -371,6 +403,8 @@ def browser_load(port: int, cookie: str, sid: int) -> dict[str, float]:
         busy = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
         timing["renderer busy s (TaskDuration)"] = round(busy.get("TaskDuration", 0.0), 3)
         timing["of it script s"] = round(busy.get("ScriptDuration", 0.0), 3)
+        layout = busy.get("LayoutDuration", 0.0) + busy.get("RecalcStyleDuration", 0.0)
+        timing["of it layout + style s"] = round(layout, 3)
         browser.close()
     return {"load event s": round(loaded, 3), "charts drawn s": round(drawn, 3), "DOM nodes": nodes, **timing}
 
@@ -479,6 +513,9 @@ def live_latency(port: int, cookie: str, sid: int, clients: int, epochs: int, ra
     }
 
 
+PARTS = ("pages", "api", "runs", "browser", "live")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1_000_000)
@@ -489,7 +526,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0, help="epochs written per second on the live session")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--seed-only", action="store_true", help="seed (or check the seed) and stop")
+    parser.add_argument("--only", action="append", choices=PARTS, help="measure only these parts (repeatable)")
+    parser.add_argument("--no-collect", action="store_true", help="reuse the last collectstatic (static/ unchanged)")
     args = parser.parse_args()
+    parts = set(args.only or PARTS)
 
     env = {
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
@@ -499,16 +540,20 @@ def main() -> None:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECRET_KEY": "scale-bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         "DJANGO_DEBUG": "false",
+        "DJANGO_HTTPS": "false",  # plain HTTP on this machine, as the embedded server
     }
     fresh_database(args.reseed)
     setup_django(env)
     started = time.perf_counter()
     ids = seed(args.sessions, args.epochs)
     print(f"seed ready in {time.perf_counter() - started:.0f} s; {load()}")
+    if args.seed_only:
+        return
 
     from django.core.management import call_command
 
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if not args.no_collect:
+        call_command("collectstatic", interactive=False, verbosity=0)
     port = free_port()
     server = start_server(env, port)
     SERVER.append(server)
@@ -516,29 +561,35 @@ def main() -> None:
         cookie = login(port)
         timed_get(port, f"/sessions/{ids['scale-20k']}/", cookie)  # warm both workers' imports
         timed_get(port, f"/sessions/{ids['scale-20k']}/", cookie)
-        rss_before = server_rss(server)
-        big = page_figures(port, cookie, f"/sessions/{ids['scale-1m']}/", args.repeats)
-        rss_after = server_rss(server)
-        small = page_figures(port, cookie, f"/sessions/{ids['scale-20k']}/", args.repeats)
-        print(f"\n{args.epochs:,}-epoch session page: {big}")
-        print(f"server workers' RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MB "
-              f"(growth {(rss_after - rss_before) / 2**20:.1f} MB)")  # fmt: skip
-        print(f"20,000-epoch session page: {small}")
-        print(f"\nmetrics API on the {args.epochs:,}-epoch session ({args.repeats} reads, seconds):")
-        for name, got in metrics_figures(port, cookie, ids["scale-1m"], args.epochs, args.repeats).items():
-            walls, cpus = [g[0] for g in got], [g[1] for g in got]
-            print(
-                f"  {name:>18}: wall median {statistics.median(walls):.3f}, max {max(walls):.3f}; "
-                f"server CPU median {statistics.median(cpus):.3f}, max {max(cpus):.3f}"
-            )
-        print(f"\nruns table with {args.sessions:,} sessions (max of {args.repeats}):")
-        for name, said in runs_table(port, cookie, args.sessions, args.repeats).items():
-            print(f"  {name:>12}: {said}")
-        print(f"\nheadless Chromium, {args.epochs:,}-epoch session page: {browser_load(port, cookie, ids['scale-1m'])}")
-        live = live_latency(port, cookie, ids["scale-live"], args.clients, args.live_epochs, args.rate)
-        print(f"\nlive, {args.clients} open pages, {args.live_epochs} epochs at {args.rate}/s:")
-        for name, said in live.items():
-            print(f"  {name}: {said}")
+        if "pages" in parts:
+            rss_before = server_rss(server)
+            big = page_figures(port, cookie, f"/sessions/{ids['scale-1m']}/", args.repeats)
+            rss_after = server_rss(server)
+            small = page_figures(port, cookie, f"/sessions/{ids['scale-20k']}/", args.repeats)
+            print(f"\n{args.epochs:,}-epoch session page: {big}")
+            print(f"server workers' RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MB "
+                  f"(growth {(rss_after - rss_before) / 2**20:.1f} MB)")  # fmt: skip
+            print(f"20,000-epoch session page: {small}")
+        if "api" in parts:
+            print(f"\nmetrics API on the {args.epochs:,}-epoch session ({args.repeats} reads, seconds):")
+            for name, got in metrics_figures(port, cookie, ids["scale-1m"], args.epochs, args.repeats).items():
+                walls, cpus = [g[0] for g in got], [g[1] for g in got]
+                print(
+                    f"  {name:>18}: wall median {statistics.median(walls):.3f}, max {max(walls):.3f}; "
+                    f"server CPU median {statistics.median(cpus):.3f}, max {max(cpus):.3f}"
+                )
+        if "runs" in parts:
+            print(f"\nruns table with {args.sessions:,} sessions (max of {args.repeats}):")
+            for name, said in runs_table(port, cookie, args.sessions, args.repeats).items():
+                print(f"  {name:>12}: {said}")
+        if "browser" in parts:
+            shown = browser_load(port, cookie, ids["scale-1m"])
+            print(f"\nheadless Chromium, {args.epochs:,}-epoch session page: {shown}")
+        if "live" in parts:
+            live = live_latency(port, cookie, ids["scale-live"], args.clients, args.live_epochs, args.rate)
+            print(f"\nlive, {args.clients} open pages, {args.live_epochs} epochs at {args.rate}/s:")
+            for name, said in live.items():
+                print(f"  {name}: {said}")
         print(load())
     finally:
         os.killpg(server.pid, 15)

@@ -4,6 +4,7 @@ who learn only ok or not per part; signed-in staff also see the driver names and
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -13,6 +14,8 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from photondrift.celery import app as celery_app
+
+PING_TIMEOUT_S = 5.0  # a channel layer that does not hand back its own message in this time is down
 
 
 def _check(fn) -> dict:
@@ -37,9 +40,14 @@ def _broker() -> str:
 
 def _channel_layer() -> str:
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.send)(channel, {"type": "health.ping", "id": uuid.uuid4().hex})
-    async_to_sync(layer.receive)(channel)
+
+    async def ping() -> None:
+        # One loop for the three calls: a pub/sub layer holds its subscriptions per event loop.
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "health.ping", "id": uuid.uuid4().hex})
+        await asyncio.wait_for(layer.receive(channel), PING_TIMEOUT_S)
+
+    async_to_sync(ping)()
     return type(layer).__name__
 
 

@@ -107,7 +107,7 @@ def production_checks() -> list[Check]:
         ),
         Check(
             "production_channel_layer",
-            layer == "RedisChannelLayer",
+            layer in ("RedisPubSubChannelLayer", "RedisChannelLayer"),
             layer,
             "set REDIS_URL so live events reach every web process",
         ),

@@ -16,8 +16,22 @@ from neural.errors import DataError
 from neural.training.run_table import RunFilters, run_filters_parse, run_sort_check, run_table, run_table_choices
 
 DEFAULT_SORT = "-created_at"
-FILTER_PARAMS = ("status", "model", "pattern", "dataset", "q", "from", "to", "metric", "min", "max", "option", "value")
-FILTER_PARAMS += ("run",)  # the sessions of one `neural train --config F` run
+FILTER_PARAMS = (
+    "status",
+    "model",
+    "pattern",
+    "dataset",
+    "q",
+    "from",
+    "to",
+    "metric",
+    "min",
+    "max",
+    "option",
+    "value",
+    "tag",
+    "run",  # the sessions of one `neural train --config F` run
+)
 # Metric columns read from the session's recorded metrics (validation and held-out test figures).
 METRIC_COLUMNS = [
     Column("val_accuracy", "Validation accuracy"),
@@ -40,6 +54,7 @@ COLUMNS = [
     Column("started_at", "Started"),
     Column("finished_at", "Finished", hidden=True),
     Column("duration", "Duration", sortable=False),
+    Column("tags", "Tags", sortable=False),
 ]
 
 

@@ -14,8 +14,11 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from dashboard import figures, search_figures
+from dashboard.accuracy import LIVE_DAYS, live_accuracy
 from neural.api.permissions import is_viewer
+from neural.datasets.models import PATTERN_TARGETS
 from neural.errors import NotFound
+from neural.monitoring.selectors import open_alerts_by_model
 from neural.training import series
 from neural.training.reports import option_names, option_text
 from neural.training.selectors import (
@@ -83,6 +86,7 @@ def session_detail(request, session_id: int):
         if version and version.confusion_matrix
         else None,
         "version": version,
+        **_version_standing(version),
         "log_lines": list(reversed(session.log_lines.order_by("-id")[:LOG_LINES])),
         "last_epoch_metrics": latest.metrics if latest else {},
         "best": best,
@@ -96,6 +100,20 @@ def session_detail(request, session_id: int):
         "options": sorted((k, option_text(v)) for k, v in session.config.items()),
     }
     return render(request, "dashboard/session.html", context)
+
+
+def _version_standing(version) -> dict:
+    """The registered version's live accuracy (feedback) beside its pattern's target, and its
+    model's open alerts: what the models pages show for a version, shown wherever one is."""
+    if version is None:
+        return {}
+    model = version.model
+    return {
+        "version_live": live_accuracy([version]).get(version.pk),
+        "version_target": PATTERN_TARGETS.get(model.pattern),
+        "version_alerts": open_alerts_by_model(model_ids=[model.pk]).get(model.pk, []),
+        "live_days": LIVE_DAYS,
+    }
 
 
 _JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}

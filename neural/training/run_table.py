@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -36,6 +37,7 @@ SORT_FIELDS = {
 }
 NULLABLE = {"started_at", "finished_at"}
 MAX_QUERY = 200
+MAX_TAG = 40  # the longest tag PATCH train/{id} takes (neural/training/serializers.py TAG_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class RunFilters:
     option: str = ""
     option_value: object = None
     run: int | None = None  # the sessions of one `--config` run (TrainingRun)
+    tag: str = ""
 
 
 def _when(value: str, field: str, *, end_of_day: bool) -> datetime | None:
@@ -101,8 +104,12 @@ def run_filters_parse(params) -> RunFilters:
     run = params.get("run", "").strip()
     if run and not (run.isascii() and run.isdigit() and len(run) < 19):
         raise DataError("run must be a run's id (a whole number)", field="run")
+    tag = params.get("tag", "").strip()
+    if len(tag) > MAX_TAG:
+        raise DataError(f"tag is longer than {MAX_TAG} characters", field="tag")
     return RunFilters(
         run=int(run) if run else None,
+        tag=tag,
         option=option,
         option_value=option_value,
         status=status,
@@ -189,11 +196,21 @@ def _where(f: RunFilters) -> Q:
         where &= text | Q(pk=int(f.q)) if f.q.isdigit() else text
     if f.option:
         where &= Q(**{f"config__{f.option}": f.option_value})  # a plain key: checked in _option
+    if f.tag:
+        where &= _has_tag(f.tag)
     if f.start:
         where &= Q(created_at__gte=f.start)
     if f.end:
         where &= Q(created_at__lte=f.end)
     return where
+
+
+def _has_tag(tag: str) -> Q:
+    """Runs carrying ``tag`` exactly: JSON containment on PostgreSQL; SQLite (the embedded
+    server) has none, so there the stored list's text must hold the tag as a JSON string."""
+    if connection.features.supports_json_field_contains:
+        return Q(tags__contains=[tag])
+    return Q(tags__icontains=json.dumps(tag))
 
 
 def run_table_choices() -> dict[str, list[str]]:

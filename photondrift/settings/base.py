@@ -264,10 +264,14 @@ EMBEDDED_BEAT = env_bool("EMBEDDED_BEAT", True)
 # --- Channels ---------------------------------------------------------------------------------
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # redis-py 8 reads with a 5 s socket timeout by default, which cuts the layer's own
-        # 5 s blocking receive short (redis.exceptions.TimeoutError in every idle consumer).
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+        # Redis pub/sub: a group frame is one PUBLISH that each web process hears once and hands
+        # to its own consumers. The list-based RedisChannelLayer stored one message per consumer
+        # and each process popped them one round trip at a time: 25 pages in one process got an
+        # epoch 13 ms later at the median, 27 ms at p95 (0.8 / 4.4 ms now; docs/dashboard.md).
+        # Nothing here needs a message kept for a consumer that is not listening: pages catch up
+        # from the database when they reconnect.
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
     }
     if REDIS_URL
     else {"BACKEND": "channels.layers.InMemoryChannelLayer"}

@@ -81,26 +81,56 @@
     if (lo !== undefined && hi !== undefined) loadRange(Math.max(1, Math.floor(lo)), Math.max(1, Math.ceil(hi)));
   }
 
+  // Live epochs are drawn once per frame: every epoch that arrived since the last frame goes into
+  // one extendTraces of the loss chart (a busy or backgrounded page catches up in one redraw
+  // instead of queueing one per epoch). The quality and usage charts follow at most once a second.
+  const pending = [];
+  const later = [];
+  let frameQueued = false, laterAt = 0, laterTimer = null;
+  const SECONDARY_MS = 1000;
+
   function addEpoch(row) {
     if (row.epoch <= lastEpoch) return; // already drawn (reconnect replay)
     lastEpoch = row.epoch;
-    const values = { ...(row.metrics || {}), rss_bytes: row.rss_bytes, cpu_percent: row.cpu_percent, gpu_bytes: row.gpu_bytes };
-    const extend = (chart) => {
-      const el = document.getElementById(chart);
-      const idx = [], xs = [], ys = [];
-      (el.data || []).forEach((t, i) => {
-        const v = values[t.meta];
-        if (v !== undefined && v !== null) { idx.push(i); xs.push([row.epoch]); ys.push([MB(t.meta, v)]); }
-      });
-      if (idx.length) Plotly.extendTraces(el, { x: xs, y: ys }, idx);
-    };
-    if (!zoom || row.epoch <= zoom[1]) {
-      // The loss chart first; the others on the next turn, so they do not hold its point back.
-      extend("loss-chart");
-      setTimeout(() => { extend("quality-chart"); extend("usage-chart"); }, 0);
+    pending.push(row);
+    if (!frameQueued) { frameQueued = true; requestAnimationFrame(flushEpochs); }
+  }
+
+  function extend(chart, rows) {
+    const el = document.getElementById(chart);
+    const idx = [], xs = [], ys = [];
+    (el.data || []).forEach((t, i) => {
+      const have = rows.filter((r) => r.values[t.meta] !== undefined && r.values[t.meta] !== null);
+      if (have.length) { idx.push(i); xs.push(have.map((r) => r.epoch)); ys.push(have.map((r) => MB(t.meta, r.values[t.meta]))); }
+    });
+    if (idx.length) Plotly.extendTraces(el, { x: xs, y: ys }, idx);
+  }
+
+  function flushLater() {
+    laterTimer = null;
+    laterAt = Date.now();
+    const rows = later.splice(0);
+    extend("quality-chart", rows);
+    extend("usage-chart", rows);
+  }
+
+  function flushEpochs() {
+    frameQueued = false;
+    const rows = pending.splice(0).map((row) => ({
+      ...row, values: { ...(row.metrics || {}), rss_bytes: row.rss_bytes, cpu_percent: row.cpu_percent, gpu_bytes: row.gpu_bytes },
+    }));
+    if (!rows.length) return;
+    const shown = zoom ? rows.filter((r) => r.epoch <= zoom[1]) : rows;
+    if (shown.length) {
+      extend("loss-chart", shown);
+      later.push(...shown);
+      if (!laterTimer) laterTimer = setTimeout(flushLater, Math.max(0, laterAt + SECONDARY_MS - Date.now()));
     }
-    window.pdDrawn[row.epoch] = Date.now(); // the loss chart holds the point (benchmarks read this)
-    if (row.is_best) { D.best_epoch = row.epoch; document.getElementById("best").textContent = `${row.epoch} (val loss ${row.val_loss.toFixed(5)})`; }
+    const now = Date.now();
+    rows.forEach((r) => { window.pdDrawn[r.epoch] = now; }); // the loss chart holds them (benchmarks read this)
+    const best = rows.filter((r) => r.is_best).pop();
+    if (best) { D.best_epoch = best.epoch; document.getElementById("best").textContent = `${best.epoch} (val loss ${best.val_loss.toFixed(5)})`; }
+    const row = rows[rows.length - 1];
     document.getElementById("epoch").textContent = row.epoch;
     D.epoch = row.epoch;
     D.last_elapsed_s = row.elapsed_s;
@@ -171,7 +201,10 @@
   // Draw what the server rendered, then listen.
   showResolution(D.resolution);
   progress();
-  const drawn = Promise.all([drawAll(D.series, null), drawSteps(D.steps)]).then(() => {
+  // The server-rendered page (summary, tables, log) is painted first; the charts follow a frame
+  // later, so a long run's page can be read while Plotly draws.
+  const painted = new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  const drawn = painted.then(() => Promise.all([drawAll(D.series, null), drawSteps(D.steps)])).then(() => {
     for (const chart of Object.keys(CHARTS)) document.getElementById(chart).on("plotly_relayout", onZoom);
     document.body.dataset.loaded = `${D.first}-${D.last}@${D.resolution}`;
   });
@@ -207,11 +240,18 @@
   });
 
   const log = document.getElementById("log");
+  // One text node a line (textContent += re-laid out the whole log on every line); past LOG_KEEP
+  // the oldest go (the first node is the block the server rendered).
+  const LOG_KEEP = 400;
+  function appendLog(e) {
+    log.append(`${e.at.slice(11, 19)} ${e.level} ${e.message}\n`);
+    if (log.childNodes.length > LOG_KEEP) log.firstChild.remove();
+  }
   drawn.then(() => pdLive(`/ws/sessions/${D.id}/`, {
     onOpen: catchUp,
     "training.epoch": addEpoch,
     "training.step": addStep,
     "training.status": (e) => { document.getElementById("epoch").textContent = e.epoch; setStatus(e.status); },
-    "training.log": (e) => { log.textContent += `${e.at.slice(11, 19)} ${e.level} ${e.message}\n`; },
+    "training.log": appendLog,
   }));
 })();

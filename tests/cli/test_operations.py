@@ -36,7 +36,7 @@ def production_services(settings):
     redis_url = settings.TEST_REDIS_URL
     settings.CELERY_BROKER_URL = redis_url
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis_url]}}
     }
 
 

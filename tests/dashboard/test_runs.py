@@ -137,3 +137,18 @@ def test_it_filters_by_a_training_option(client, user, dataset):
     for name in ("config__x", "learning_rate__contains", "../x", ""):
         res = client.get(f"/sessions/?option={name}&value=1")
         assert res.status_code == 400 and "<strong>option</strong>" in res.content.decode(), name
+
+
+def test_it_filters_by_a_tag_and_shows_each_runs_tags(client, user, dataset):
+    runs = seed_runs(dataset, 5)
+    tags = [["baseline"], ["baseline-2"], ["sweep", "baseline"], [], ["Baseline"]]
+    for run, t in zip(runs, tags, strict=True):
+        run.tags = t
+    TrainingSession.objects.bulk_update(runs, ["tags"])
+    client.force_login(user)
+    html = client.get("/sessions/?tag=baseline").content.decode()
+    # The whole tag, as written: not a tag it begins (baseline-2) nor another case of it.
+    assert set(ids_on(html)) == {runs[0].pk, runs[2].pk}
+    assert '<a class="tag" href="?tag=sweep">sweep</a>' in html
+    res = client.get("/sessions/?tag=" + "x" * 41)
+    assert res.status_code == 400 and "<strong>tag</strong>" in res.content.decode()

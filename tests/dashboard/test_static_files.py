@@ -36,3 +36,21 @@ def test_collectstatic_skips_what_no_page_asks_for():
     found = {path for finder in get_finders() for path, _ in finder.list(StaticFiles.ignore_patterns)}
     assert "plotly.min.js" in found and "favicon.svg" in found
     assert "widgetbundle.js" not in found and not any(p.startswith("datasets/") for p in found)
+
+
+def test_the_partial_plotly_bundle_is_the_same_release_as_the_full_one():
+    """static/vendor/plotly holds plotly.js's cartesian bundle (npm plotly.js-cartesian-dist-min,
+    a third of the size) for every page without a parallel-coordinates chart; it must be the
+    release the Python package bundles, or the figures built in Python may use what it lacks."""
+    import re
+    from pathlib import Path
+
+    import plotly
+    from django.conf import settings
+
+    def release(path: Path) -> str:
+        return re.search(r"plotly\.js(?: \(cartesian - minified\))? v(\d+\.\d+\.\d+)", path.read_text()[:300]).group(1)
+
+    full = release(Path(plotly.__file__).parent / "package_data" / "plotly.min.js")
+    partial = release(settings.BASE_DIR / "static" / "vendor" / "plotly" / "plotly-cartesian.min.js")
+    assert partial == full

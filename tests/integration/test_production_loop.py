@@ -18,7 +18,7 @@ def test_healthz_reports_postgres_redis_and_the_redis_channel_layer(production_s
     assert status == 200
     assert body["checks"]["database"]["detail"] == "postgresql"
     assert body["checks"]["broker"]["detail"] == "redis"
-    assert body["checks"]["channel_layer"]["detail"] == "RedisChannelLayer"
+    assert body["checks"]["channel_layer"]["detail"] == "RedisPubSubChannelLayer"
 
 
 def test_a_real_worker_trains_and_streams_epochs_to_a_websocket_client(production_stack):

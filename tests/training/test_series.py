@@ -95,3 +95,19 @@ def test_it_answers_the_downsampled_range_and_the_catch_up_over_the_api(api, dat
     assert 4321 in body["series"]["train_loss"]["x"] and body["epochs"] == []
     after = api.get(f"/api/v1/neural/train/{session.pk}/metrics", {"after": 4990}).json()
     assert [e["epoch"] for e in after["epochs"]] == list(range(4991, 5001)) and after["more"] is False
+
+
+def test_the_migration_folds_the_added_levels_as_a_rebuild_makes_them(dataset):
+    import importlib
+
+    from django.apps import apps
+
+    levels = importlib.import_module("neural.training.migrations.0014_summary_levels")
+    session = make_session(dataset, 5_000, spike_at=1_234)
+    added = EpochSummary.objects.filter(session=session, width__in=list(levels.ADDED))
+    want = {(r.width, r.block): (r.first_epoch, r.last_epoch, r.stats) for r in added}
+    assert {w for w, _ in want} == set(levels.ADDED) and len(want) == 79 + 5 + 1
+    added.delete()
+    levels.add_levels(apps, None)
+    got = {(r.width, r.block): (r.first_epoch, r.last_epoch, r.stats) for r in added.all()}
+    assert got == want
