@@ -16,6 +16,7 @@ from tqdm import tqdm
 from neural.datasets.models import Dataset, Pattern
 from neural.datasets.selectors import dataset_get
 from neural.engine.names import name_from_text
+from neural.engine.presets import PRESET_NAMES
 from neural.engine.training_file import TrainingFile, load_training_file
 from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
 from neural.management.cli.defaults import default_dataset, default_model
@@ -228,6 +229,9 @@ def add_train_arguments(p) -> None:
     for dest, (flag, kind) in OPTION_FLAGS.items():
         p.add_argument(flag, dest=dest, type=kind)
     p.add_argument("--hidden-sizes", help="width of each hidden layer, e.g. 256,128")
+    p.add_argument(
+        "--preset", help=f"quality preset under the other options: {', '.join(PRESET_NAMES)} (docs/model-quality.md)"
+    )
     for switch in SWITCHES:
         p.add_argument(f"--{switch.replace('_', '-')}", dest=switch, action="store_true", default=None)
 
@@ -235,7 +239,7 @@ def add_train_arguments(p) -> None:
 def train_options(options: dict, file: TrainingFile | None) -> dict:
     """The file's options for the pattern, then every flag given on the command line."""
     merged = file.train_options(options["pattern"]) if file else {}
-    merged.update({k: options[k] for k in [*OPTION_FLAGS, *SWITCHES] if options.get(k) is not None})
+    merged.update({k: options[k] for k in [*OPTION_FLAGS, *SWITCHES, "preset"] if options.get(k) is not None})
     if options.get("hidden_sizes"):
         try:
             merged["hidden_sizes"] = [int(h) for h in options["hidden_sizes"].split(",")]
