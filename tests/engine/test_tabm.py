@@ -123,3 +123,12 @@ def test_it_distils_a_tabm_teacher_into_an_mlp_student_under_the_budget(tabm_mod
     assert isinstance(student.network, TabularMLP)
     assert student.meta()["architecture"]["parameters"] <= 1500
     assert student.config.architecture == "mlp"
+
+
+def test_it_trains_tabm_on_categorical_columns_only_and_on_a_constant_numeric():
+    rng = np.random.default_rng(1)
+    colour = rng.choice(["red", "green", "blue"], 300)
+    df = pd.DataFrame({"colour": colour, "flat": 1.0, "label": (colour == "red").astype(int)})
+    trained = train_tabular(df, "label", config=TrainConfig(**TABM))
+    assert trained.meta()["architecture"]["embedded"] == []  # one value: nothing to bin
+    assert trained.test_metrics["accuracy"] > 0.9
