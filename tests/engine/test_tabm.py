@@ -10,7 +10,7 @@ import torch
 
 from neural.engine.artifacts import save_model
 from neural.engine.config import TrainConfig
-from neural.engine.errors import DataError
+from neural.engine.errors import DataError, StopTraining
 from neural.engine.export import export_onnx
 from neural.engine.networks import TabMNetwork, TabularMLP, build_network
 from neural.engine.pipeline import train_tabular
@@ -132,3 +132,13 @@ def test_it_trains_tabm_on_categorical_columns_only_and_on_a_constant_numeric():
     trained = train_tabular(df, "label", config=TrainConfig(**TABM))
     assert trained.meta()["architecture"]["embedded"] == []  # one value: nothing to bin
     assert trained.test_metrics["accuracy"] > 0.9
+
+
+def test_it_resumes_a_tabm_run_from_its_checkpoint_to_the_same_result(tmp_path):
+    df, config = learnable_frame(), TrainConfig(**{**TABM, "epochs": 4, "early_stopping": False})
+    with pytest.raises(StopTraining):
+        train_tabular(df, "label", config=config, callbacks=[Recorder(stop_after=2)], checkpoint_dir=tmp_path)
+    resumed = train_tabular(df, "label", config=config, checkpoint_dir=tmp_path)
+    straight = train_tabular(df, "label", config=config)
+    assert resumed.fit.resumed_from == 2 and len(resumed.fit.history) == 4
+    assert resumed.fit.history[-1]["val_loss"] == pytest.approx(straight.fit.history[-1]["val_loss"], rel=1e-5)
