@@ -197,6 +197,13 @@ def main() -> None:
         default="",
         help="packages only: comma-separated model names (candidates on dev, presets on confirm by default)",
     )
+    parser.add_argument("--seed-list", default="", help="packages only: these seeds (e.g. 3,4) instead of --seeds")
+    parser.add_argument(
+        "--raw", default="", help="packages only: append each (set, seed, model) result here (JSON lines)"
+    )
+    parser.add_argument(
+        "--merge", default="", help="packages only: print the table of these --raw files, train nothing"
+    )
     parser.add_argument("--timing", action="store_true", help="time to quality on 10,000 rows x 20 columns")
     parser.add_argument("--seeds", type=int, default=None, help="10 for shared, 5 for packages")
     parser.add_argument("--only", default="", help="comma-separated case names")

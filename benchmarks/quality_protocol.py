@@ -19,10 +19,12 @@ A model's ratio on a set is its mean score over the seeds divided by HistGradien
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -174,49 +176,78 @@ def main_packages(args: argparse.Namespace) -> None:
 
 
 def _packages(args: argparse.Namespace) -> None:
-    seeds = args.seeds or 5
     halves = ("dev", "confirm") if args.half == "all" else (args.half,)
     models = [m for m in args.models.split(",") if m] or (
         list(CANDIDATES) if args.half == "dev" else list(PRESET_MODELS)
     )
+    seeds = [int(s) for s in args.seed_list.split(",")] if args.seed_list else list(range(args.seeds or 5))
     only = {n for n in args.only.split(",") if n}
     names = [*models, *BASELINES]
     print(
-        f"collection: packaged sets, halves {', '.join(halves)}; {seeds} seeds; rows capped at {args.max_rows}; "
+        f"collection: packaged sets, halves {', '.join(halves)}; seeds {seeds}; rows capped at {args.max_rows}; "
         f"{args.threads} thread(s) for every model"
     )
-    print(f"{'set':<16} {'half':<7} {'task':<10} {'rows':>5} " + " ".join(f"{m:>14}" for m in names))
-    ratios: dict[str, dict[str, list[float]]] = {h: {m: [] for m in names} for h in halves}
+    if args.merge:
+        records = [json.loads(line) for path in args.merge.split(",") for line in Path(path).read_text().splitlines()]
+        _table(records, halves, [m for m in dict.fromkeys(r["model"] for r in records) if m not in BASELINES])
+        return
+    records: list[dict] = []
     for spec in quality_data.SETS:
         half = quality_data.half_of(spec.name)
         if half not in halves or (only and spec.name not in only):
             continue
         df, target = quality_data.load(spec, args.max_rows)
-        runs = {m: [] for m in names}
-        for seed in range(seeds):
+        for seed in seeds:
             case = Case(df, target, seed)
             for m in names:
-                runs[m].append(_run_model(case, m))
-        gb = statistics.fmean(s for s, _ in runs["hgb"])
-        cells = []
+                score, fit_s = _run_model(case, m)
+                record = {"set": spec.name, "half": half, "task": spec.task, "rows": len(df), "seed": seed}
+                records.append({**record, "model": m, "score": score, "fit_s": fit_s})
+                if args.raw:
+                    with Path(args.raw).open("a") as raw:
+                        raw.write(json.dumps(records[-1]) + "\n")
+    _table(records, halves, models)
+    print("command: " + shlex.join([".venv/bin/python", *sys.argv]))
+
+
+def _table(records: list[dict], halves: tuple[str, ...], models: list[str]) -> None:
+    """Per set: each model's mean score, ratio to HistGradientBoosting ± se, mean fit time."""
+    names = [*models, *BASELINES]
+    runs: dict[tuple[str, str, int], dict] = {}
+    for r in records:  # the first record of a (set, model, seed) counts; baselines repeat across runs
+        runs.setdefault((r["set"], r["model"], r["seed"]), r)
+    print(f"{'set':<16} {'half':<7} {'task':<10} {'rows':>5} " + " | ".join(f"{m:>20}" for m in names))
+    ratios: dict[str, dict[str, list[float]]] = {h: {m: [] for m in names} for h in halves}
+    for spec in quality_data.SETS:
+        gb = {seed: r["score"] for (name, model, seed), r in runs.items() if name == spec.name and model == "hgb"}
+        if not gb:
+            continue
+        cells, first = [], next(r for (name, _, _), r in runs.items() if name == spec.name)
         for m in names:
-            score = statistics.fmean(s for s, _ in runs[m])
-            per_seed = [s / g for (s, _), (g, _) in zip(runs[m], runs["hgb"], strict=True)]
+            mine = {seed: r for (name, model, seed), r in runs.items() if name == spec.name and model == m}
+            seeds = sorted(set(mine) & set(gb))
+            if not seeds:
+                cells.append(f"{'-':>20}")
+                continue
+            score = statistics.fmean(mine[s]["score"] for s in seeds)
+            base = statistics.fmean(gb[s] for s in seeds)
+            per_seed = [mine[s]["score"] / gb[s] for s in seeds]
             se = statistics.stdev(per_seed) / len(per_seed) ** 0.5 if len(per_seed) > 1 else float("nan")
-            ratios[half][m].append(score / gb)
-            fit = statistics.fmean(t for _, t in runs[m])
-            cells.append(f"{score:.3f} {score / gb:.3f}±{se:.3f} {fit:.1f}s")
-        print(f"{spec.name:<16} {half:<7} {spec.task:<10} {len(df):>5} " + " | ".join(cells), flush=True)
+            ratios[first["half"]][m].append(score / base)
+            fit = statistics.fmean(mine[s]["fit_s"] for s in seeds)
+            cells.append(
+                f"{score:.3f} {score / base:.3f}±{se:.3f} {fit:.1f}s" + ("" if len(seeds) == 5 else f" n={len(seeds)}")
+            )
+        print(f"{spec.name:<16} {first['half']:<7} {spec.task:<10} {first['rows']:>5} " + " | ".join(cells), flush=True)
     for half in halves:
         summary = ", ".join(
             f"{m} mean {statistics.fmean(r):.3f} min {min(r):.3f}" for m, r in ratios[half].items() if r
         )
         print(f"{half} half, ratio to HistGradientBoosting: {summary}")
-    if "dev" in halves and set(CANDIDATES) <= set(models):
+    if "dev" in halves and all(ratios["dev"].get(m) for m in CANDIDATES):
         pick = max(CANDIDATES, key=lambda m: statistics.fmean(ratios["dev"][m]))
         print(f"protocol pick for the default preset (highest dev mean ratio): {pick}")
     print("cell: score ratio±se fit_time; score = accuracy (classification) or R² (regression)")
-    print("command: " + shlex.join([".venv/bin/python", *sys.argv]))
 
 
 def main_timing(args: argparse.Namespace) -> None:
