@@ -22,6 +22,15 @@ skips them.
 Run from the repository root::
 
     .venv/bin/python benchmarks/model_quality.py [--seeds 10] [--only cran_class,email] [--rows 3000] [--ensemble 5]
+
+``--collection packages`` runs the protocol of docs/model-quality.md instead: twelve data sets
+that ship inside registry packages (benchmarks/quality_data.py), a fixed development /
+confirmation split of the collection, five seeds, HistGradientBoosting, LightGBM and a linear
+model as baselines in the same run, and fit times (benchmarks/quality_protocol.py)::
+
+    nice -n 10 .venv/bin/python benchmarks/model_quality.py --collection packages --half dev
+    nice -n 10 .venv/bin/python benchmarks/model_quality.py --collection packages --half confirm
+    nice -n 10 .venv/bin/python benchmarks/model_quality.py --timing
 """
 
 from __future__ import annotations
@@ -40,6 +49,9 @@ from sklearn import metrics as skm
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import quality_protocol as packaged
 
 from neural.datasets.generator import generate
 from neural.engine.config import TrainConfig
@@ -170,17 +182,7 @@ def run_case(case: Case, seed: int, members: int = 0) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--only", default="", help="comma-separated case names")
-    parser.add_argument("--rows", type=int, default=3000, help="rows per generator pattern")
-    parser.add_argument("--ensemble", type=int, default=5, help="bagged members on real data (0: none)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
-    args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(args.threads)
+def main_shared(args: argparse.Namespace) -> None:
     only = {n for n in args.only.split(",") if n}
     header = (
         f"{'case':<18} {'metric':<8} {'nn':>7} {'gbdt':>7} {'ratio':>6} {'se':>5} {'nn_F1':>6} {'gb_F1':>6} "
@@ -230,6 +232,42 @@ def main() -> None:
             f"(goal >= 1.00): {'MET' if worst >= 1.0 else 'NOT MET'}"
         )
     print("command: " + shlex.join([".venv/bin/python", *sys.argv]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--collection", choices=("shared", "packages"), default="shared")
+    parser.add_argument("--half", choices=("dev", "confirm", "all"), default="dev", help="packages only")
+    parser.add_argument(
+        "--models",
+        default="",
+        help="packages only: comma-separated model names (candidates on dev, presets on confirm by default)",
+    )
+    parser.add_argument("--seed-list", default="", help="packages only: these seeds (e.g. 3,4) instead of --seeds")
+    parser.add_argument(
+        "--raw", default="", help="packages only: append each (set, seed, model) result here (JSON lines)"
+    )
+    parser.add_argument(
+        "--merge", default="", help="packages only: print the table of these --raw files, train nothing"
+    )
+    parser.add_argument("--timing", action="store_true", help="time to quality on 10,000 rows x 20 columns")
+    parser.add_argument("--seeds", type=int, default=None, help="10 for shared, 5 for packages")
+    parser.add_argument("--only", default="", help="comma-separated case names")
+    parser.add_argument("--rows", type=int, default=3000, help="rows per generator pattern (shared)")
+    parser.add_argument("--max-rows", type=int, default=2000, help="row cap per packaged set (time: 2 shared cores)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
+    parser.add_argument("--ensemble", type=int, default=5, help="shared: bagged members on real data (0: none)")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.timing:
+        packaged.main_timing(args)
+    elif args.collection == "packages":
+        packaged.main_packages(args)
+    else:
+        args.seeds = args.seeds or 10
+        main_shared(args)
 
 
 if __name__ == "__main__":

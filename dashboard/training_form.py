@@ -13,7 +13,7 @@ from neural.engine import tuning
 
 GROUPS = [
     ("Schedule", ["epochs", "batch_size", "learning_rate", "lr_schedule", "early_stopping", "patience", "seed"]),
-    ("Network", ["hidden_sizes", "dropout", "norm", "residual"]),
+    ("Network", ["architecture", "hidden_sizes", "dropout", "norm", "residual", "num_embeddings", "tabm_k"]),
     ("Regularisation and loss", ["weight_decay", "grad_clip", "class_weights", "label_smoothing", "regression_loss"]),
     ("Data", ["validation_split", "test_split", "numeric_scaling"]),
     ("Hardware", ["gpu", "mixed_precision"]),
@@ -26,6 +26,8 @@ CHOICES = {
     "norm": cfg.NORMS,
     "regression_loss": cfg.REGRESSION_LOSSES,
     "numeric_scaling": cfg.NUMERIC_SCALINGS,
+    "architecture": cfg.ARCHITECTURES,
+    "num_embeddings": cfg.NUM_EMBEDDINGS,
 }
 HELP = {
     "epochs": "at most; early stopping may end sooner",
@@ -39,6 +41,9 @@ HELP = {
     "validation_split": "share of rows for validation",
     "test_split": "share of rows held out for the test accuracy",
     "gpu": "needs a CUDA GPU on the worker",
+    "architecture": "tabm: TabM, the default preset's network (docs/model-quality.md)",
+    "num_embeddings": "tabm only: numeric embeddings",
+    "tabm_k": "tabm only: ensemble members",
 }
 
 

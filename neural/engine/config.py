@@ -15,6 +15,8 @@ NORMS = ("batch", "layer", "none")
 REGRESSION_LOSSES = ("huber", "mse")
 NUMERIC_SCALINGS = ("robust", "quantile")
 PARALLEL_BACKENDS = ("gloo", "nccl")
+ARCHITECTURES = ("mlp", "tabm")
+NUM_EMBEDDINGS = ("piecewise", "periodic", "none")
 
 # Options left unset (None) take their task's default when training starts. Chosen with
 # benchmarks/model_quality.py (3 to 6 seeds, every real data set and generator pattern, the same
@@ -24,6 +26,8 @@ TASK_DEFAULTS = {
     "classification": {"norm": "layer", "dropout": 0.3},
     "regression": {"norm": "batch", "dropout": 0.1},
 }
+# TabM's own defaults (Gorishniy et al., 2025: dropout 0.1; it has no normalisation layers).
+ARCHITECTURE_DEFAULTS = {"tabm": {"norm": "none", "dropout": 0.1}}
 
 
 @dataclass
@@ -55,6 +59,11 @@ class TrainConfig:
     # drawn with this seed, which also seeds its initialisation and batch order; the split into
     # training, validation and test rows still follows ``seed``, so every member shares them.
     bagging_seed: int | None = None
+    # "mlp": TabularMLP; "tabm": TabM (k weight-sharing members of width max(hidden_sizes) and
+    # depth len(hidden_sizes)) over numeric embeddings. See neural/engine/networks.py.
+    architecture: str = "mlp"
+    num_embeddings: str = "piecewise"  # tabm only
+    tabm_k: int = 16  # tabm only: ensemble members
     # Passed through for the registry (compression, backup); .neural-training.yml validates it.
     model_storage: dict = field(default_factory=dict)
     # Data-parallel training (engine/distributed.py): ``workers`` processes, each on its share of
@@ -81,7 +90,10 @@ class TrainConfig:
 
     def for_task(self, classification: bool) -> TrainConfig:
         """This config with the options left unset filled in with the task's defaults."""
-        defaults = TASK_DEFAULTS["classification" if classification else "regression"]
+        defaults = {
+            **TASK_DEFAULTS["classification" if classification else "regression"],
+            **ARCHITECTURE_DEFAULTS.get(self.architecture, {}),
+        }
         return replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
 
     @property
@@ -131,6 +143,17 @@ class TrainConfig:
                 _is_num(self.label_smoothing) and 0 <= self.label_smoothing < 1,
                 "must be in [0, 1)",
             ),
+            (
+                "architecture",
+                self.architecture in ARCHITECTURES,
+                f"must be one of {', '.join(ARCHITECTURES)}",
+            ),
+            (
+                "num_embeddings",
+                self.num_embeddings in NUM_EMBEDDINGS,
+                f"must be one of {', '.join(NUM_EMBEDDINGS)}",
+            ),
+            ("tabm_k", _is_int(self.tabm_k) and 1 <= self.tabm_k <= 64, "must be a whole number in [1, 64]"),
             ("model_storage", isinstance(self.model_storage, dict), "must be a mapping"),
             (
                 "cross_validation_id",

@@ -17,7 +17,13 @@ from neural.engine.config import TrainConfig
 from neural.engine.distributed import fit_parallel
 from neural.engine.errors import DataError
 from neural.engine.metrics import classification_metrics, confusion, regression_metrics
-from neural.engine.networks import TabularMLP, build_network, count_parameters, hidden_sizes_for_budget
+from neural.engine.networks import (
+    TabularMLP,
+    build_network,
+    count_parameters,
+    hidden_sizes_for_budget,
+    numeric_bins,
+)
 from neural.engine.predictor import TabularPredictor
 from neural.engine.preprocessing import TabularPreprocessor, TargetEncoder
 from neural.engine.schema import ColumnSpec, TaskKind, infer_schema, infer_task
@@ -102,8 +108,12 @@ class TrainedModel:
     # The rows of each split (train/val/test), for whoever needs them after training (reference
     # profiles for drift, calibration); never written into model.json.
     frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    # A TabM network's architecture dict (build_network's input, fitted bin edges included).
+    tabm_arch: dict | None = None
 
     def architecture(self) -> dict:
+        if self.tabm_arch is not None:
+            return {**self.tabm_arch, "parameters": count_parameters(self.network)}
         return {
             "type": "TabularMLP",
             "n_numeric": self.preprocessor.n_numeric,
@@ -225,6 +235,11 @@ def train_tabular(
         "residual": config.residual,
         "norm": config.norm,
     }
+    if config.architecture == "tabm" and param_budget is not None:
+        # A distilled student is always an MLP: the budget sizes its hidden layers.
+        config = replace(config, architecture="mlp", norm=config.norm or "none")
+    elif config.architecture == "tabm":
+        arch = tabm_architecture(pre, encoder.n_outputs, config, x_num[split.train])
     if param_budget is not None:
         sizes = hidden_sizes_for_budget(arch, param_budget)
         if sizes is None:
@@ -252,6 +267,7 @@ def train_tabular(
         fit = trainer.fit(network, data["train"], data["val"])
     network.to("cpu")
     trained = TrainedModel(network, pre, target, encoder, config, fit, split.describe(config), transfer=transfer)
+    trained.tabm_arch = arch if arch.get("type") == "TabM" else None
     trained.frames = {
         name: df.iloc[rows] for name, rows in (("train", split.train), ("val", split.val), ("test", split.test))
     }
@@ -266,6 +282,33 @@ def train_tabular(
 def bootstrap_rows(rows: np.ndarray, seed: int) -> np.ndarray:
     """A bootstrap sample of ``rows`` (as many, drawn with replacement) for bagging, sorted."""
     return np.sort(np.random.default_rng(seed).choice(rows, size=len(rows), replace=True))
+
+
+def tabm_architecture(pre: TabularPreprocessor, n_outputs: int, config: TrainConfig, x_train: np.ndarray) -> dict:
+    """A TabM architecture dict: the scaled numerics of the fitted preprocessing get numeric
+    embeddings (bin edges from the training rows); indicators, text and tags enter as they are."""
+    scaled, position = [], 0
+    for num in pre.numeric_:
+        scaled.append(position)
+        position += 1 + int(num["indicator"])
+    if config.num_embeddings == "piecewise":
+        embedded, bins = numeric_bins(x_train, scaled)
+    else:
+        embedded, bins = (scaled if config.num_embeddings == "periodic" else []), []
+    return {
+        "type": "TabM",
+        "n_numeric": pre.n_numeric,
+        "cardinalities": pre.cardinalities,
+        "n_outputs": n_outputs,
+        "embedded": embedded,
+        "bins": bins,
+        "num_embeddings": config.num_embeddings,
+        "k": config.tabm_k,
+        "d_block": max(config.hidden_sizes),
+        "n_blocks": len(config.hidden_sizes),
+        "d_embedding": 16,
+        "dropout": config.dropout,
+    }
 
 
 def check_transfer(source: TabularPredictor, columns, task: TaskKind) -> None:
@@ -286,6 +329,8 @@ def _source_shape(config: TrainConfig, source: TabularPredictor, df: pd.DataFram
     """``config`` with the source network's shape; refuses data the source cannot read."""
     check_transfer(source, df.columns, task)
     arch = source.meta["architecture"]
+    if arch.get("type") == "TabM":
+        raise DataError("transfer learning needs a source model of architecture mlp", field="source_model")
     return replace(
         config,
         hidden_sizes=list(arch["hidden_sizes"]),

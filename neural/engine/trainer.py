@@ -54,10 +54,26 @@ class FitResult:
 def loss_function(
     task: TaskKind, class_weights: torch.Tensor | None = None, regression: str = "huber", smoothing: float = 0.0
 ) -> nn.Module:
-    """Cross-entropy (optionally class-weighted, label-smoothed); Huber or MSE on the standardised target."""
+    """Cross-entropy (optionally class-weighted, label-smoothed); Huber or MSE on the standardised
+    target. An ensemble network's training output (one prediction per member, TabM) is scored
+    member by member: the mean of the members' losses."""
     if task.is_classification:
-        return nn.CrossEntropyLoss(weight=class_weights, label_smoothing=smoothing)
-    return nn.MSELoss() if regression == "mse" else nn.HuberLoss(delta=1.0)
+        return _PerMember(nn.CrossEntropyLoss(weight=class_weights, label_smoothing=smoothing), 3)
+    return _PerMember(nn.MSELoss() if regression == "mse" else nn.HuberLoss(delta=1.0), 2)
+
+
+class _PerMember(nn.Module):
+    """``loss`` over (batch, members, ...) outputs by repeating each row's target per member."""
+
+    def __init__(self, loss: nn.Module, member_ndim: int) -> None:
+        super().__init__()
+        self.loss, self.member_ndim = loss, member_ndim
+
+    def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if out.dim() != self.member_ndim:
+            return self.loss(out, y)
+        k = out.shape[1]
+        return self.loss(out.flatten(0, 1), y.repeat_interleave(k, dim=0))
 
 
 class Trainer:

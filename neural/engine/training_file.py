@@ -8,6 +8,7 @@ Shape (every section optional; the seed's root key ``neural_training:`` may hold
         epochs: 50
         learning_rate: 0.001
         validation_split: 0.2
+        preset: default        # fast | default | best (neural/engine/presets.py)
     data_sources:              # name -> folder (imported) or data set name; or a list of data set names
       operations: ./data/operations/
       coordination: coordination-history
@@ -43,10 +44,16 @@ import yaml
 from neural.engine.config import TrainConfig
 from neural.engine.errors import DataError, UnsafePath
 from neural.engine.names import confined, is_valid_name
+from neural.engine.presets import resolve_preset
 from neural.engine.training_advanced import ADVANCED_KEYS, Advanced, parse_advanced
 
 PATTERNS = ("coordination", "optimization", "prediction", "security")
-MODEL_KEYS = {"epochs": "epochs", "learning_rate": "learning_rate", "validation_split": "validation_split"}
+MODEL_KEYS = {
+    "epochs": "epochs",
+    "learning_rate": "learning_rate",
+    "validation_split": "validation_split",
+    "preset": "preset",
+}
 OPTIMIZATION_KEYS = {
     "early_stopping": "early_stopping",
     "patience": "patience",
@@ -191,7 +198,7 @@ def _check_options(result: TrainingFile, pattern: str) -> None:
     """Validate the values through TrainConfig and blame the line that set a bad one."""
     options = result.train_options(pattern)
     try:
-        TrainConfig.from_dict(options)
+        TrainConfig.from_dict(resolve_preset(options.pop("preset", None), options)[0])
     except DataError as exc:
         where = result.line_of_option(pattern, exc.field or "")
         if where is None:

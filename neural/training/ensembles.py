@@ -23,7 +23,7 @@ from neural.errors import DataError
 from neural.registry.ensembles import ensemble_create
 from neural.registry.storage import remove_versions
 from neural.training.models import EnsembleJob, TrainingRun, TrainingSession
-from neural.training.services import training_config_build, training_session_create
+from neural.training.services import training_config_build, training_preset_resolve, training_session_create
 
 logger = logging.getLogger(__name__)
 MAX_BASE_MODELS = 32
@@ -94,6 +94,36 @@ def ensemble_train_start(
     )
     job.sessions.set(sessions)
     return job
+
+
+def ensemble_preset_start(
+    *,
+    user,
+    dataset: Dataset,
+    options: dict,
+    epochs: int | None = None,
+    model_name: str | None = None,
+    enqueue: bool = True,
+    run: TrainingRun | None = None,
+) -> EnsembleJob | None:
+    """``preset: best`` (engine/presets.py): the ``default`` preset's options trained as a bagged
+    ensemble (its members and method from the preset) served as one version of ``model_name``.
+    None when ``options`` does not ask for it (the caller trains one session as usual)."""
+    resolved, request = training_preset_resolve(options)
+    if request is None:
+        return None
+    if epochs is not None:
+        resolved["epochs"] = epochs
+    resolved["model_name"] = model_name or dataset.pattern
+    return ensemble_train_start(
+        user=user,
+        dataset=dataset,
+        options=resolved,
+        base_models=request["base_models"],
+        method=request["method"],
+        run=run,
+        enqueue=enqueue,
+    )
 
 
 def ensemble_job_settle(*, job_id: int) -> EnsembleJob:

@@ -31,7 +31,7 @@ from neural.engine.training_file import DataSource, TrainingFile, TrainingFileEr
 from neural.errors import DataError, NotFound
 from neural.registry.storage import storage_root
 from neural.training.crossval import cross_validation_start
-from neural.training.ensembles import ensemble_train_start
+from neural.training.ensembles import ensemble_preset_start, ensemble_train_start
 from neural.training.models import TrainingRun, TrainingSession
 from neural.training.services import (
     AdvancedPlan,
@@ -101,6 +101,9 @@ def _session_for(run, user, file, plan: AdvancedPlan, datasets, model: ModelPlan
     fine_tune = plan.transfer_from is not None and _is_target(file, plan, datasets, model)
     dataset = _dataset_for(file, datasets, model, plan if fine_tune else None)
     options = dict(model.options)
+    best = dict(options) if options.get("preset") == "best" else None
+    if best:
+        options["preset"] = "default"
     if fine_tune:  # the network is the source's; the file's options still apply on top
         options = {**plan.transfer_from.config, **options}
     model_name = model.model_name or model.pattern
@@ -131,6 +134,13 @@ def _session_for(run, user, file, plan: AdvancedPlan, datasets, model: ModelPlan
         raise file.error(key, exc.message) from exc
     if file.advanced.ensemble.enabled:
         _ensemble_for(run, user, file, dataset, model_name, options, epochs, enqueue)
+    if best:  # ``preset: best``: beside the default network, the bagged ensemble the preset names
+        try:
+            ensemble_preset_start(
+                user=user, dataset=dataset, options=best, epochs=epochs, model_name=model_name, enqueue=enqueue, run=run
+            )
+        except DataError as exc:
+            raise file.error(f"models.{model.pattern}.preset", exc.message) from exc
     return session
 
 

@@ -13,7 +13,11 @@ class TrainRequestSerializer(serializers.Serializer):
     pattern_type = serializers.ChoiceField(choices=Pattern.choices)
     training_data = serializers.CharField(max_length=120, help_text="data set name, or name:vN")
     epochs = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
-    config = serializers.DictField(required=False, default=dict, help_text="training options (learning_rate, ...)")
+    config = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="training options (learning_rate, ...; preset: fast, default or best, under the others)",
+    )
     session_name = serializers.CharField(
         required=False, allow_blank=True, max_length=100, default="", validators=[name_validator]
     )

@@ -21,6 +21,7 @@ from neural.datasets.services import dataset_training_inputs, validate_name, val
 from neural.engine.config import TrainConfig
 from neural.engine.errors import EngineError, NonFiniteLoss, StopTraining
 from neural.engine.pipeline import MIN_ROWS, check_transfer, train_tabular
+from neural.engine.presets import resolve_preset
 from neural.engine.schema import TaskKind
 from neural.engine.training_file import TrainingFile, validate_model_storage
 from neural.errors import Conflict, DataError, NotFound
@@ -52,7 +53,13 @@ def training_config_build(
 
     ``from_request``: the options come from an API request, which may not name server folders.
     Folders from the CLI or the training file must lie inside MODEL_STORAGE_PATH."""
-    data = dict(options or {})
+    data, ensemble = training_preset_resolve(dict(options or {}))
+    if ensemble is not None:
+        raise DataError(  # neural train / POST train / a training file start it (ensembles.ensemble_preset_start)
+            "preset 'best' is a bagged ensemble of several trainings, which this operation cannot start; "
+            "use preset 'default' here",
+            field="preset",
+        )
     if epochs is not None:
         data["epochs"] = epochs
     if from_request and "cross_validation_id" in data:
@@ -64,6 +71,14 @@ def training_config_build(
         data["model_storage"] = validate_model_storage(data["model_storage"], from_request=from_request)
         storage_options({"model_storage": data["model_storage"]})  # confined under the store, or refused
     return TrainConfig.from_dict(data)
+
+
+def training_preset_resolve(options: dict) -> tuple[dict, dict | None]:
+    """``options`` with its ``preset`` (if any) resolved: the preset's options under the user's,
+    and for ``best`` the ensemble request (``{"base_models": 5, "method": "voting"}``) that
+    ``neural.training.ensembles.ensemble_train_start`` takes."""
+    options = dict(options)
+    return resolve_preset(options.pop("preset", None), options)
 
 
 @transaction.atomic

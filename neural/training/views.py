@@ -15,6 +15,7 @@ from neural.datasets.selectors import dataset_get
 from neural.errors import DataError, named_in_body
 from neural.registry.selectors import model_version_resolve
 from neural.training import series
+from neural.training.ensembles import ensemble_preset_start
 from neural.training.runs import file_models, training_file_from_request, training_run_start
 from neural.training.search_control import can_cancel, tuning_job_cancel
 from neural.training.selectors import (
@@ -66,6 +67,8 @@ class TrainView(generics.ListAPIView):
         data = body.validated_data
         with named_in_body("training_data"):
             dataset = dataset_get(ref=data["training_data"])
+        if data["config"].get("preset") == "best":
+            return self._best(request, data, dataset)
         config = training_config_build(epochs=data.get("epochs"), options=data["config"], from_request=True)
         session = training_session_create(
             user=request.user,
@@ -76,6 +79,26 @@ class TrainView(generics.ListAPIView):
             session_name=data["session_name"],
         )
         return Response(SessionSerializer(session).data, status=status.HTTP_202_ACCEPTED)
+
+    def _best(self, request, data: dict, dataset) -> Response:
+        """``config.preset: best``: a bagged ensemble's member sessions (ensembles.ensemble_preset_start);
+        202 with the job, whose version appears when the last member finishes."""
+        if data["session_name"]:
+            raise DataError("preset best trains several member sessions; name the model instead", field="session_name")
+        # The same checks as one session (server folders refused), on the options each member gets.
+        training_config_build(
+            epochs=data.get("epochs"), options={**data["config"], "preset": "default"}, from_request=True
+        )
+        job = ensemble_preset_start(
+            user=request.user,
+            dataset=dataset,
+            options=data["config"],
+            epochs=data.get("epochs"),
+            model_name=data.get("model_name"),
+        )
+        sessions = SessionSerializer(job.sessions.order_by("pk"), many=True).data
+        body = {"ensemble_job_id": job.pk, "model": job.model_name, "status": job.status, "sessions": sessions}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class RunsView(generics.ListAPIView):

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from neural.datasets.models import Pattern
 from neural.datasets.selectors import dataset_get
 from neural.engine.names import name_from_text
+from neural.engine.presets import PRESET_NAMES
 from neural.engine.training_file import TrainingFile, load_training_file
 from neural.management.base import EXIT_FAILED, SubcommandCommand, fail
 from neural.management.cli.defaults import default_dataset, default_model
@@ -23,7 +24,7 @@ from neural.registry.storage import storage_root
 from neural.training import reports
 from neural.training.crossval import cross_validation_run_here, cross_validation_session_args
 from neural.training.crossval_selectors import cross_validation_get
-from neural.training.ensembles import ensemble_job_settle
+from neural.training.ensembles import ensemble_job_settle, ensemble_preset_start
 from neural.training.models import TrainingSession
 from neural.training.runs import ModelPlan, single_source_pattern, training_run_start
 from neural.training.selectors import run_get, run_list, session_name_free, session_resolve
@@ -249,6 +250,9 @@ def add_train_arguments(p) -> None:
     for dest, (flag, kind) in OPTION_FLAGS.items():
         p.add_argument(flag, dest=dest, type=kind)
     p.add_argument("--hidden-sizes", help="width of each hidden layer, e.g. 256,128")
+    p.add_argument(
+        "--preset", help=f"quality preset under the other options: {', '.join(PRESET_NAMES)} (docs/model-quality.md)"
+    )
     for switch in SWITCHES:
         p.add_argument(f"--{switch.replace('_', '-')}", dest=switch, action="store_true", default=None)
 
@@ -256,7 +260,7 @@ def add_train_arguments(p) -> None:
 def train_options(options: dict, file: TrainingFile | None = None) -> dict:
     """The file's options for the pattern, then every flag given on the command line."""
     merged = file.train_options(options["pattern"]) if file else {}
-    merged.update({k: options[k] for k in [*OPTION_FLAGS, *SWITCHES] if options.get(k) is not None})
+    merged.update({k: options[k] for k in [*OPTION_FLAGS, *SWITCHES, "preset"] if options.get(k) is not None})
     if options.get("hidden_sizes"):
         try:
             merged["hidden_sizes"] = [int(h) for h in options["hidden_sizes"].split(",")]
@@ -282,6 +286,9 @@ def run_train(cmd: SubcommandCommand, options: dict) -> None:
     if pattern is None:
         pattern = dataset.pattern
         cmd.progress(f"--pattern not given: using {pattern}, the pattern of data set {dataset}")
+    chosen = train_options({**options, "pattern": pattern})
+    if chosen.get("preset") == "best":
+        return start_best(cmd, dataset=dataset, options=chosen, epochs=options["epochs"], **_names(options))
     start_session(
         cmd,
         dataset=dataset,
@@ -365,6 +372,45 @@ def train_from_cv(cmd: SubcommandCommand, options: dict) -> None:
 
 
 _TRAIN_DESTS = {"pattern", "data", "epochs", "config", "hidden_sizes", *OPTION_FLAGS, *SWITCHES}
+
+
+def _names(options: dict) -> dict:
+    if options["session_name"]:
+        raise fail("--session-name: preset best trains several member sessions; name the model with --model-name")
+    return {"model_name": options["model_name"], "wait": options["wait"]}
+
+
+def start_best(cmd: SubcommandCommand, *, dataset, options: dict, epochs, model_name, wait: bool) -> None:
+    """``--preset best``: the members of a bagged ensemble (ensembles.ensemble_preset_start); with
+    ``wait``, trained here (no worker alive) or followed, then combined into one version."""
+    in_process = wait and not worker_alive()
+    job = ensemble_preset_start(
+        user=None, dataset=dataset, options=options, epochs=epochs, model_name=model_name, enqueue=not in_process
+    )
+    sessions = list(job.sessions.order_by("pk"))
+    cmd.progress(f"preset best: ensemble job {job.pk}, {len(sessions)} member sessions of {job.model_name}-members")
+    if wait:
+        for session in sessions:
+            finish_session(cmd, session, in_process=in_process, fail_now=False)
+        job = ensemble_job_settle(job_id=job.pk)  # idempotent: a worker may have combined them already
+    version = job.model_version
+    doc = {
+        "ensemble_job_id": job.pk,
+        "model": job.model_name,
+        "status": job.status,
+        "version": version.label if version else None,
+        "test_metrics": version.test_metrics if version else {},
+        "sessions": [s.pk for s in sessions],
+        "error": job.error,
+    }
+    text = f"ensemble job {job.pk} ({job.model_name}): {job.status}"
+    if version:
+        text += f", version {version.label}, " + ", ".join(
+            f"{k} {v:.4f}" for k, v in version.test_metrics.items() if isinstance(v, float)
+        )
+    cmd.emit(doc, text)
+    if wait and job.status != "succeeded":
+        raise fail(f"preset best: ensemble job {job.pk} {job.status}: {job.error}", EXIT_FAILED)
 
 
 def start_session(cmd: SubcommandCommand, *, wait: bool, quiet: bool = False, **create) -> TrainingSession:

@@ -1,0 +1,275 @@
+"""The protocol of ``benchmarks/model_quality.py --collection packages`` and ``--timing``.
+
+Per data set (benchmarks/quality_data.py, capped at ``--max-rows`` by a fixed sample) and seed,
+every model sees the same rows: the product's deterministic split (``split_rows``) with 20%
+validation and 25% test rows (more test rows than the product's 10% default, so that a seed's
+score is less noisy). Networks train through ``train_tabular`` exactly as the product does
+(early stopping on the validation rows); HistGradientBoosting and LightGBM (their defaults,
+early stopping on the same validation rows) and a logistic / ridge regression (on the
+product's preprocessing with one-hot categoricals) are fitted on the same training rows and
+scored on the same test rows: accuracy for classification, R² for regression. ``best`` is the
+mean prediction of five members of the ``default`` preset, each trained with its own seed on a
+different 80/20 division of the training + validation rows (bagging), scored on the same test
+rows. Times are fit times in seconds (the networks' include their preprocessing).
+
+A model's ratio on a set is its mean score over the seeds divided by HistGradientBoosting's;
+``se`` is the standard error of the per-seed ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import quality_data
+import torch
+from sklearn import metrics as skm
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from threadpoolctl import threadpool_limits
+
+from neural.engine.config import TrainConfig
+from neural.engine.pipeline import split_rows, train_tabular
+from neural.engine.preprocessing import TabularPreprocessor
+from neural.engine.presets import BEST_MEMBERS, preset_options
+from neural.engine.schema import infer_schema, infer_task
+
+VALIDATION, TEST = 0.2, 0.25
+THREADS = [1]  # every model's threads (torch, OpenMP, LightGBM): --threads
+# Fixed before any result: the candidates for the ``default`` preset, compared on the dev half
+# only. The rule: the highest mean ratio to HistGradientBoosting over the dev sets wins.
+CANDIDATES = {
+    "mlp": {},
+    "tabm_piecewise": {"architecture": "tabm", "num_embeddings": "piecewise", "tabm_k": 8, "hidden_sizes": [128, 128]},
+    "tabm_periodic": {"architecture": "tabm", "num_embeddings": "periodic", "tabm_k": 8, "hidden_sizes": [128, 128]},
+}
+PRESET_MODELS = ("fast", "default", "best")
+BASELINES = ("hgb", "lightgbm", "linear")
+
+
+def _config(seed: int, options: dict) -> TrainConfig:
+    return TrainConfig.from_dict({"seed": seed, "validation_split": VALIDATION, "test_split": TEST, **options})
+
+
+def _score(task, truth: np.ndarray, pred: np.ndarray) -> float:
+    if task.is_classification:
+        return float(skm.accuracy_score(truth, pred))
+    return float(skm.r2_score(truth, pred))
+
+
+def _network_outputs(trained, frame: pd.DataFrame) -> np.ndarray:
+    """Class probabilities or regression values of a trained model for ``frame``."""
+    x_num, x_cat = trained.preprocessor.transform(frame)
+    network = trained.network.eval()
+    with torch.inference_mode():
+        out = network(torch.from_numpy(x_num), torch.from_numpy(x_cat)).float()
+    if trained.encoder.task.is_classification:
+        return torch.softmax(out, dim=1).numpy()
+    return trained.encoder.inverse_regression(out.squeeze(-1).numpy())
+
+
+class Case:
+    """One data set and seed: the split, the encoded target and the features for the baselines."""
+
+    def __init__(self, df: pd.DataFrame, target: str, seed: int) -> None:
+        self.df, self.target, self.seed = df, target, seed
+        self.task = infer_task(df[target])
+        self.specs = [c for c in infer_schema(df, target) if c.name != target]
+        self.split = split_rows(df[target], self.task, _config(seed, {}))
+        if self.task.is_classification:
+            classes = sorted(df[target].astype(str).unique())
+            self.y = df[target].astype(str).map({c: i for i, c in enumerate(classes)}).to_numpy()
+        else:
+            self.y = df[target].to_numpy(dtype=float)
+        self.truth = self.y[self.split.test]
+        pre = TabularPreprocessor(columns=self.specs).fit(df.iloc[self.split.train])
+        self.x_num, self.x_cat = pre.transform(df)
+        self.cardinalities = pre.cardinalities
+
+    def network(self, options: dict) -> tuple[float, float]:
+        started = time.perf_counter()
+        trained = train_tabular(
+            self.df, self.target, config=_config(self.seed, options), columns=self.specs, task=self.task
+        )
+        elapsed = time.perf_counter() - started
+        return _score(self.task, self.truth, self._decode(_network_outputs(trained, trained.frames["test"]))), elapsed
+
+    def bagged(self, options: dict, members: int = BEST_MEMBERS) -> tuple[float, float]:
+        holdout = np.zeros(len(self.df), dtype=bool)
+        holdout[self.split.test] = True
+        started, outputs = time.perf_counter(), []
+        for member in range(members):
+            config = _config(self.seed * 1000 + member, options)
+            trained = train_tabular(
+                self.df, self.target, config=config, columns=self.specs, task=self.task, holdout=holdout
+            )
+            outputs.append(_network_outputs(trained, self.df.iloc[self.split.test]))
+        elapsed = time.perf_counter() - started
+        return _score(self.task, self.truth, self._decode(np.mean(outputs, axis=0))), elapsed
+
+    def _decode(self, out: np.ndarray) -> np.ndarray:
+        # The networks' classes are the sorted labels as strings, the same order as self.y.
+        return out.argmax(axis=1) if self.task.is_classification else out
+
+    def gbdt(self, kind: str) -> tuple[float, float]:
+        split, y = self.split, self.y
+        x = np.hstack([self.x_num, self.x_cat.astype(np.float32)])
+        cats = list(range(self.x_num.shape[1], x.shape[1]))
+        val = split.val
+        if self.task.is_classification:  # no validation label absent from the training rows
+            val = val[np.isin(y[val], y[split.train])]
+        started = time.perf_counter()
+        if kind == "hgb":
+            mask = [False] * self.x_num.shape[1] + [c <= 255 for c in self.cardinalities]
+            cls = HistGradientBoostingClassifier if self.task.is_classification else HistGradientBoostingRegressor
+            model = cls(categorical_features=mask, early_stopping=True, random_state=self.seed)
+            model.fit(x[split.train], y[split.train], X_val=x[val], y_val=y[val])
+        else:
+            import lightgbm
+
+            cls = lightgbm.LGBMClassifier if self.task.is_classification else lightgbm.LGBMRegressor
+            model = cls(n_estimators=1000, random_state=self.seed, verbose=-1, n_jobs=THREADS[0])
+            model.fit(
+                x[split.train],
+                y[split.train],
+                eval_X=x[val],
+                eval_y=y[val],
+                categorical_feature=cats or "auto",
+                callbacks=[lightgbm.early_stopping(50, verbose=False)],
+            )
+        elapsed = time.perf_counter() - started
+        return _score(self.task, self.truth, model.predict(x[split.test])), elapsed
+
+    def linear(self) -> tuple[float, float]:
+        onehot = [np.eye(c, dtype=np.float32)[self.x_cat[:, i]] for i, c in enumerate(self.cardinalities)]
+        x = np.hstack([self.x_num, *onehot])
+        started = time.perf_counter()
+        model = LogisticRegression(max_iter=2000) if self.task.is_classification else Ridge()
+        model.fit(x[self.split.train], self.y[self.split.train])
+        elapsed = time.perf_counter() - started
+        return _score(self.task, self.truth, model.predict(x[self.split.test])), elapsed
+
+
+def _run_model(case: Case, name: str) -> tuple[float, float]:
+    if name == "hgb" or name == "lightgbm":
+        return case.gbdt(name)
+    if name == "linear":
+        return case.linear()
+    if name == "best":
+        return case.bagged(preset_options("default"))
+    if name in PRESET_MODELS:
+        return case.network(preset_options(name))
+    return case.network(CANDIDATES[name])
+
+
+def main_packages(args: argparse.Namespace) -> None:
+    THREADS[0] = args.threads
+    with threadpool_limits(limits=args.threads):
+        _packages(args)
+
+
+def _packages(args: argparse.Namespace) -> None:
+    halves = ("dev", "confirm") if args.half == "all" else (args.half,)
+    models = [m for m in args.models.split(",") if m] or (
+        list(CANDIDATES) if args.half == "dev" else list(PRESET_MODELS)
+    )
+    seeds = [int(s) for s in args.seed_list.split(",")] if args.seed_list else list(range(args.seeds or 5))
+    only = {n for n in args.only.split(",") if n}
+    names = [*models, *BASELINES]
+    print(
+        f"collection: packaged sets, halves {', '.join(halves)}; seeds {seeds}; rows capped at {args.max_rows}; "
+        f"{args.threads} thread(s) for every model"
+    )
+    if args.merge:
+        records = [json.loads(line) for path in args.merge.split(",") for line in Path(path).read_text().splitlines()]
+        _table(records, halves, [m for m in dict.fromkeys(r["model"] for r in records) if m not in BASELINES])
+        return
+    records: list[dict] = []
+    for spec in quality_data.SETS:
+        half = quality_data.half_of(spec.name)
+        if half not in halves or (only and spec.name not in only):
+            continue
+        df, target = quality_data.load(spec, args.max_rows)
+        for seed in seeds:
+            case = Case(df, target, seed)
+            for m in names:
+                score, fit_s = _run_model(case, m)
+                record = {"set": spec.name, "half": half, "task": spec.task, "rows": len(df), "seed": seed}
+                records.append({**record, "model": m, "score": score, "fit_s": fit_s})
+                if args.raw:
+                    with Path(args.raw).open("a") as raw:
+                        raw.write(json.dumps(records[-1]) + "\n")
+    _table(records, halves, models)
+    print("command: " + shlex.join([".venv/bin/python", *sys.argv]))
+
+
+def _table(records: list[dict], halves: tuple[str, ...], models: list[str]) -> None:
+    """Per set: each model's mean score, ratio to HistGradientBoosting ± se, mean fit time."""
+    names = [*models, *BASELINES]
+    runs: dict[tuple[str, str, int], dict] = {}
+    for r in records:  # the first record of a (set, model, seed) counts; baselines repeat across runs
+        runs.setdefault((r["set"], r["model"], r["seed"]), r)
+    print(f"{'set':<16} {'half':<7} {'task':<10} {'rows':>5} " + " | ".join(f"{m:>20}" for m in names))
+    ratios: dict[str, dict[str, list[float]]] = {h: {m: [] for m in names} for h in halves}
+    for spec in quality_data.SETS:
+        gb = {seed: r["score"] for (name, model, seed), r in runs.items() if name == spec.name and model == "hgb"}
+        if not gb:
+            continue
+        cells, first = [], next(r for (name, _, _), r in runs.items() if name == spec.name)
+        for m in names:
+            mine = {seed: r for (name, model, seed), r in runs.items() if name == spec.name and model == m}
+            seeds = sorted(set(mine) & set(gb))
+            if not seeds:
+                cells.append(f"{'-':>20}")
+                continue
+            score = statistics.fmean(mine[s]["score"] for s in seeds)
+            base = statistics.fmean(gb[s] for s in seeds)
+            per_seed = [mine[s]["score"] / gb[s] for s in seeds]
+            se = statistics.stdev(per_seed) / len(per_seed) ** 0.5 if len(per_seed) > 1 else float("nan")
+            ratios[first["half"]][m].append(score / base)
+            fit = statistics.fmean(mine[s]["fit_s"] for s in seeds)
+            cells.append(
+                f"{score:.3f} {score / base:.3f}±{se:.3f} {fit:.1f}s" + ("" if len(seeds) == 5 else f" n={len(seeds)}")
+            )
+        print(f"{spec.name:<16} {first['half']:<7} {spec.task:<10} {first['rows']:>5} " + " | ".join(cells), flush=True)
+    for half in halves:
+        summary = ", ".join(
+            f"{m} mean {statistics.fmean(r):.3f} min {min(r):.3f}" for m, r in ratios[half].items() if r
+        )
+        print(f"{half} half, ratio to HistGradientBoosting: {summary}")
+    if "dev" in halves and all(ratios["dev"].get(m) for m in CANDIDATES):
+        pick = max(CANDIDATES, key=lambda m: statistics.fmean(ratios["dev"][m]))
+        print(f"protocol pick for the default preset (highest dev mean ratio): {pick}")
+    print("cell: score ratio±se fit_time; score = accuracy (classification) or R² (regression)")
+
+
+def main_timing(args: argparse.Namespace) -> None:
+    """Fit time per preset against HistGradientBoosting's on 10,000 rows x 20 columns."""
+    from sklearn.datasets import make_classification
+
+    torch.set_num_threads(2)
+    THREADS[0] = 2
+    x, y = make_classification(n_samples=10_000, n_features=20, n_informative=10, random_state=0)
+    df = pd.DataFrame(x, columns=[f"x{i}" for i in range(20)]).assign(label=y.astype(str))
+    case = Case(df, "label", 0)
+    print("10,000 rows x 20 numeric columns; 2 threads for torch, HistGradientBoosting (OpenMP) and LightGBM")
+    cpu = time.process_time()
+    gb_score, gb_time = case.gbdt("hgb")
+    gb_cpu = time.process_time() - cpu
+    print(f"{'hgb':<9} accuracy {gb_score:.4f} fit {gb_time:6.1f}s wall {gb_cpu:6.1f}s cpu")
+    for name in args.models.split(",") if args.models else PRESET_MODELS:
+        cpu = time.process_time()
+        score, took = _run_model(case, name)
+        used = time.process_time() - cpu
+        print(
+            f"{name:<9} accuracy {score:.4f} fit {took:6.1f}s wall {used:6.1f}s cpu  "
+            f"{took / gb_time:5.1f}x HistGradientBoosting's wall time, {used / gb_cpu:5.1f}x its cpu time"
+        )
+    print("command: " + shlex.join([".venv/bin/python", *sys.argv]))
