@@ -16,11 +16,12 @@ GROUPS = [
     ("Network", ["architecture", "hidden_sizes", "dropout", "norm", "residual", "num_embeddings", "tabm_k"]),
     ("Regularisation and loss", ["weight_decay", "grad_clip", "class_weights", "label_smoothing", "regression_loss"]),
     ("Data", ["validation_split", "test_split", "numeric_scaling"]),
-    ("Hardware", ["gpu", "mixed_precision"]),
+    ("Hardware", ["gpu", "mixed_precision", "parallel", "workers", "parallel_backend"]),
 ]
 # Not training options a form should set: the registry's storage block comes from the YAML file,
-# and a cross-validation's id is recorded by training from that cross-validation.
-NOT_ON_FORM = {"model_storage", "cross_validation_id"}
+# a cross-validation's id is recorded by training from that cross-validation, and an ensemble
+# sets each member's bagging seed itself.
+NOT_ON_FORM = {"model_storage", "cross_validation_id", "bagging_seed"}
 CHOICES = {
     "lr_schedule": cfg.LR_SCHEDULES,
     "norm": cfg.NORMS,
@@ -28,7 +29,9 @@ CHOICES = {
     "numeric_scaling": cfg.NUMERIC_SCALINGS,
     "architecture": cfg.ARCHITECTURES,
     "num_embeddings": cfg.NUM_EMBEDDINGS,
+    "parallel_backend": cfg.PARALLEL_BACKENDS,
 }
+INTS = {"workers"}  # whole numbers whose default is None (unset)
 HELP = {
     "epochs": "at most; early stopping may end sooner",
     "patience": "epochs without a better validation loss before stopping",
@@ -44,12 +47,17 @@ HELP = {
     "architecture": "tabm: TabM, the default preset's network (docs/model-quality.md)",
     "num_embeddings": "tabm only: numeric embeddings",
     "tabm_k": "tabm only: ensemble members",
+    "parallel": "data-parallel training in several processes (docs/training.md)",
+    "workers": "with parallel: processes, 2 up to the worker's CPU cores",
+    "parallel_backend": "with parallel: empty picks nccl for one CUDA GPU each, else gloo",
 }
 
 
 def _kind(name: str, default) -> str:
     if name in CHOICES:
         return "choice"
+    if name in INTS:
+        return "int"
     if isinstance(default, bool):
         return "bool"
     if isinstance(default, list):
