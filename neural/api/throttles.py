@@ -5,8 +5,8 @@ DRF's own ``ScopedRateThrottle`` keeps every request's time in one cached list t
 reads and writes back whole: two round trips and, at 6000/min, 6000 pickled floats each way (two
 thirds of a single-row prediction's time on this machine). Here the window is a Redis sorted set
 (one member per request, scored by its time) changed by one Lua script, atomically, and each
-process takes a *lease* of up to 1/``LEASE_SHARE`` of the rate's slots at a time, spent without
-asking again for at most ``LEASE_S``:
+process takes a *lease* of up to 1/``LEASE_SHARE`` of the rate's slots (``LEASE_MAX`` at most) at
+a time, spent without asking again for at most ``LEASE_S``:
 
 - a leased slot is scored ``LEASE_S`` in the future, so that a request made with it at any time
   within the lease still counts for a whole window after it was made: the limit holds in every
@@ -32,6 +32,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 LEASE_S = 1.0
 LEASE_SHARE = 100
+LEASE_MAX = 100  # slots: one round trip per 100 requests is enough, whatever the rate
 
 # KEYS[1] the user's window; ARGV: now, window (s), limit, slots wanted, their score, the new
 # lease's id, the previous lease's id and the range of its unused slot numbers (first, last).
@@ -80,7 +81,7 @@ class SlidingWindow:
             self._leases.pop(key, None)
             if len(self._leases) >= 10_000:
                 self._leases.clear()  # forgotten leases' slots count until their window ends
-        want = max(1, limit // LEASE_SHARE)
+        want = max(1, min(limit // LEASE_SHARE, LEASE_MAX))
         score = now if want == 1 else now + LEASE_S
         new = _Lease(uuid.uuid4().hex, 0, 1, now + LEASE_S)
         old = (lease.id, lease.used, lease.granted - 1) if lease is not None else ("", 1, 0)
