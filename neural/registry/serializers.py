@@ -41,6 +41,11 @@ class VersionMetricsSerializer(serializers.Serializer):
     active = serializers.BooleanField()
     metrics = serializers.DictField(help_text="validation metrics")
     test_metrics = serializers.DictField(help_text="held-out test metrics")
+    per_class = serializers.DictField(
+        allow_null=True,
+        help_text="held-out test figures per class (precision, recall, false_positive_rate, f1, support) and a "
+        "binary classifier's threshold; null for a regression",
+    )
 
 
 class ModelMetricsSerializer(serializers.Serializer):

@@ -87,7 +87,13 @@ class ModelMetricsView(APIView):
             {
                 "model": model.name,
                 "versions": [
-                    {"version": v.label, "active": v.is_active, "metrics": v.metrics, "test_metrics": v.test_metrics}
+                    {
+                        "version": v.label,
+                        "active": v.is_active,
+                        "metrics": v.metrics,
+                        "test_metrics": v.test_metrics,
+                        "per_class": v.per_class(),
+                    }
                     for v in model.versions.all()
                 ],
             }

@@ -11,5 +11,6 @@ urlpatterns = [
     path("train/<str:session_id>/steps", views.SessionStepsView.as_view(), name="train-steps"),
     path("train/<str:session_id>/logs", views.SessionLogsView.as_view(), name="train-logs"),
     path("searches", views.SearchView.as_view(), name="search-jobs"),
+    path("compare", views.CompareView.as_view(), name="compare"),
     path("searches/<id:job_id>", views.SearchDetailView.as_view(), name="search-job"),
 ]
