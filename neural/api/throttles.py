@@ -127,6 +127,9 @@ class PredictRateThrottle(ScopedRateThrottle):
     """``ScopedRateThrottle`` (a view's ``throttle_scope``, the rate from ``DEFAULT_THROTTLE_RATES``,
     per user, per address for anonymous callers) on ``windows``."""
 
+    # Not DRF's key: a key left by its throttle holds a pickled list, which the script would refuse.
+    cache_format = "throttle_window_%(scope)s_%(ident)s"
+
     def allow_request(self, request, view) -> bool:
         self.scope = getattr(view, self.scope_attr, None)
         if not self.scope:

@@ -80,6 +80,13 @@ def test_a_small_rate_counts_each_request_at_its_own_time(backend, clock):
     assert _spend(window, 2, 2) == [True, True]
 
 
+def test_a_count_left_by_drf_s_own_throttle_is_no_error(api, backend, user):
+    """Keys of the throttle this one replaced (a pickled list under DRF's key) may still be there."""
+    caches["default"].set(f"throttle_predict_{user.pk}", [1.0, 2.0], 60)
+    body = {"model": "no-such-model", "input": {"a": 1}}
+    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 404
+
+
 def test_predict_is_throttled_on_redis_too(api, backend, monkeypatch):
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "predict", "2/min")
     body = {"model": "no-such-model", "input": {"a": 1}}
