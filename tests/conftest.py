@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from neural.api.throttles import windows
 from tests.factories import UserFactory, api_token, make_dataset, train_here
 
 
@@ -17,10 +18,13 @@ def isolated_storage(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def fresh_throttles():
-    """Throttle counts live in the cache; each test starts with none (all tests share one address)."""
+    """Throttle counts live in the cache (and predict leases in the process); each test starts with
+    none (all tests share one address)."""
     cache.clear()
+    windows.forget()
     yield
     cache.clear()
+    windows.forget()
 
 
 @pytest.fixture

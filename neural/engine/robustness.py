@@ -13,8 +13,10 @@ so an epsilon of 0.1 is 0.1 of each feature's spread: an inter-quartile range un
 about a standard deviation under the default quantile-to-normal scaling): ``fgsm`` (one signed-gradient step)
 and ``pgd`` (projected gradient descent, a seeded random start and ``PGD_STEPS`` steps).
 
-The score per cell is accuracy (classifiers) or R² (regressions). The robustness score is the
-mean over every cell of the share of the clean score kept (clipped to [0, 1]; 1.0 = unaffected).
+The score per cell is accuracy (classifiers) or R² (regressions), from the one scorer
+(``engine/scoring.py``: ``score_frame`` on the clean and perturbed rows, ``score_predictions`` on
+the attacked network's outputs). The robustness score is the mean over every cell of the share of
+the clean score kept (clipped to [0, 1]; 1.0 = unaffected).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import torch.nn.functional as F
 from neural.engine.errors import DataError
 from neural.engine.predictor import TabularPredictor
 from neural.engine.schema import ColumnKind
+from neural.engine.scoring import primary_metric, score_frame, score_predictions
 
 STRENGTHS = {
     "gaussian_noise": (0.1, 0.5, 1.0),
@@ -46,35 +49,27 @@ UNSEEN = "__unseen__"
 @dataclass
 class _Rows:
     frame: pd.DataFrame  # feature columns only
-    y: np.ndarray  # class indices, or the standardised regression target
+    truth: pd.Series  # the target: labels the model knows, or numbers for a regression
+    target: str  # its column name
 
 
-def _truth(predictor: TabularPredictor, truth: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(rows whose label the model knows, encoded targets)."""
+def _truth(predictor: TabularPredictor, truth: pd.Series) -> tuple[np.ndarray, pd.Series, np.ndarray]:
+    """(rows whose label the model knows, their targets, the targets encoded)."""
     encoder = predictor.encoder
     if not encoder.task.is_classification:
         values = pd.to_numeric(truth, errors="coerce").to_numpy(dtype="float64")
         known = np.isfinite(values)
-        return known, ((values[known] - encoder.mean_) / encoder.std_).astype(np.float32)
+        return known, pd.Series(values[known]), ((values[known] - encoder.mean_) / encoder.std_).astype(np.float32)
     index = {str(label): i for i, label in enumerate(encoder.classes_)}
     mapped = truth.astype(str).map(index)
     known = mapped.notna().to_numpy()
-    return known, mapped[known].to_numpy(dtype=np.int64)
+    return known, truth[known].reset_index(drop=True), mapped[known].to_numpy(dtype=np.int64)
 
 
-def _score(predictor: TabularPredictor, output: torch.Tensor, y: np.ndarray) -> float:
-    if predictor.encoder.task.is_classification:
-        return float((output.argmax(dim=1).numpy() == y).mean())
-    pred = output.squeeze(-1).double().numpy()
-    total = float(((y - y.mean()) ** 2).sum())
-    return 1.0 - float(((y - pred) ** 2).sum()) / total if total > 0 else 0.0
-
-
-def _forward(predictor: TabularPredictor, frame: pd.DataFrame, y: np.ndarray) -> float:
-    x_num, x_cat = predictor.preprocessor.transform(frame)
-    with torch.inference_mode():
-        out = predictor.network(torch.from_numpy(x_num), torch.from_numpy(x_cat)).float()
-    return _score(predictor, out, y)
+def _score(predictor: TabularPredictor, frame: pd.DataFrame, rows: _Rows) -> float:
+    """``score_frame``'s metric of ``predictor`` on (perturbed) feature rows with ``rows``' targets."""
+    labelled = frame.assign(**{rows.target: rows.truth.to_numpy()})
+    return score_frame(predictor, labelled, rows.target)[primary_metric(predictor)]
 
 
 def _columns(predictor: TabularPredictor, kind: ColumnKind) -> list[str]:
@@ -148,10 +143,14 @@ def _loss(predictor: TabularPredictor, out: torch.Tensor, y: torch.Tensor) -> to
 
 
 def gradient_attack(
-    predictor: TabularPredictor, frame: pd.DataFrame, y: np.ndarray, *, epsilon: float, steps: int, seed: int
+    predictor: TabularPredictor, frame: pd.DataFrame, truth, *, epsilon: float, steps: int, seed: int
 ) -> float:
     """Score under an L-infinity attack of radius ``epsilon`` (scaled units) on the numeric
-    columns: ``steps`` == 1 is FGSM, more is PGD from a random start in the ball."""
+    columns: ``steps`` == 1 is FGSM, more is PGD from a random start in the ball. ``truth``: the
+    target of each row of ``frame`` (labels the model knows, or numbers)."""
+    known, truth, y = _truth(predictor, pd.Series(np.asarray(truth)))
+    if not known.all():
+        raise DataError("every attacked row needs a target the model knows", field="data")
     positions = numeric_positions(predictor)
     x_num, x_cat = predictor.preprocessor.transform(frame)
     base = torch.from_numpy(x_num)
@@ -173,21 +172,25 @@ def gradient_attack(
         delta = (delta.detach() + step * grad.sign() * mask).clamp(-epsilon, epsilon)
     with torch.inference_mode():
         out = network(base + delta, cats).float()
-    return _score(predictor, out, y)
+    if predictor.encoder.task.is_classification:
+        predicted = torch.softmax(out, dim=1).numpy().astype(np.float64)
+    else:
+        predicted = predictor.encoder.inverse_regression(out.squeeze(-1).numpy())
+    return score_predictions(predictor, truth, predicted)[primary_metric(predictor)]
 
 
 def _rows(predictor: TabularPredictor, df: pd.DataFrame, target: str, seed: int, max_rows: int) -> _Rows:
     missing = [c for c in [*predictor.feature_names, target] if c not in df.columns]
     if missing:
         raise DataError(f"the rows lack the model's column(s) {', '.join(missing)}", field="data")
-    known, y = _truth(predictor, df[target])
+    known, truth, _ = _truth(predictor, df[target])
     frame = df.loc[known, predictor.feature_names].reset_index(drop=True)
     if len(frame) < 2:
         raise DataError("fewer than 2 rows with a target the model knows", field="data")
     if len(frame) > max_rows:
         keep = np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))
-        frame, y = frame.iloc[keep].reset_index(drop=True), y[keep]
-    return _Rows(frame, y)
+        frame, truth = frame.iloc[keep].reset_index(drop=True), truth.iloc[keep].reset_index(drop=True)
+    return _Rows(frame, truth, target)
 
 
 def robustness_report(
@@ -206,7 +209,7 @@ def robustness_report(
         ``{metric, rows, seed, clean, score, results: [{perturbation, strength, score, kept}], skipped}``.
     """
     rows = _rows(predictor, df, target, seed, max_rows)
-    clean = _forward(predictor, rows.frame, rows.y)
+    clean = _score(predictor, rows.frame, rows)
     results, skipped = [], {}
     for i, (name, (perturb, needs)) in enumerate(RAW_PERTURBATIONS.items()):
         if needs is not None and not _columns(predictor, needs):
@@ -214,17 +217,17 @@ def robustness_report(
             continue
         for strength in STRENGTHS[name]:
             rng = np.random.default_rng([seed, i, int(strength * 1000)])
-            results.append((name, strength, _forward(predictor, perturb(predictor, rows.frame, strength, rng), rows.y)))
+            results.append((name, strength, _score(predictor, perturb(predictor, rows.frame, strength, rng), rows)))
     if len(numeric_positions(predictor)):
         for name, steps in (("fgsm", 1), ("pgd", PGD_STEPS)):
             for strength in STRENGTHS[name]:
-                score = gradient_attack(predictor, rows.frame, rows.y, epsilon=strength, steps=steps, seed=seed)
+                score = gradient_attack(predictor, rows.frame, rows.truth, epsilon=strength, steps=steps, seed=seed)
                 results.append((name, strength, score))
     else:
         skipped["fgsm"] = skipped["pgd"] = "no numeric feature columns"
     cells = [{"perturbation": n, "strength": s, "score": v, "kept": _kept(v, clean)} for n, s, v in results]
     return {
-        "metric": "accuracy" if predictor.encoder.task.is_classification else "r2",
+        "metric": primary_metric(predictor),
         "rows": len(rows.frame),
         "seed": seed,
         "clean": clean,

@@ -1,5 +1,6 @@
 """Scoring a predictor on labelled rows: the one scorer behind ``neural validate``, the retraining
-rule's comparison on hold-out rows, and any later cross-validation or robustness check."""
+rule's comparison on hold-out rows, the robustness report (clean, perturbed and attacked rows) and
+any later cross-validation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import pandas as pd
 from neural.engine.errors import DataError
 from neural.engine.metrics import classification_metrics, regression_metrics
 from neural.engine.predictor import TabularPredictor
+
+
+def primary_metric(predictor: TabularPredictor) -> str:
+    """The metric a version is judged by: ``accuracy`` for a classifier, ``r2`` for a regression."""
+    return "accuracy" if predictor.encoder.task.is_classification else "r2"
 
 
 def score_frame(predictor: TabularPredictor, frame: pd.DataFrame, target: str) -> dict[str, float]:
@@ -30,16 +36,30 @@ def score_frame(predictor: TabularPredictor, frame: pd.DataFrame, target: str) -
     if frame.empty:
         raise DataError(f"no row has a value in {target!r}", field="data")
     results = predictor.predict_frame(frame[predictor.feature_names])
-    truth = frame[target]
+    if not predictor.encoder.task.is_classification:
+        return score_predictions(predictor, frame[target], np.array([r["prediction"] for r in results]))
+    classes = predictor.encoder.classes_
+    return score_predictions(
+        predictor, frame[target], np.array([[r["probabilities"][str(c)] for c in classes] for r in results])
+    )
+
+
+def score_predictions(predictor: TabularPredictor, truth: pd.Series, predicted: np.ndarray) -> dict[str, float]:
+    """``score_frame``'s metrics of predictions already made for labelled rows (``truth`` has no
+    missing value): class probabilities (one column per class, in the encoder's order) for a
+    classifier, values in the target's units for a regression.
+
+    Raises:
+        DataError: (a classifier) none of the labels is a class the model knows (field ``data``).
+    """
     encoder = predictor.encoder
     if not encoder.task.is_classification:
-        return regression_metrics(truth.to_numpy(dtype=float), np.array([r["prediction"] for r in results]))
+        return regression_metrics(truth.to_numpy(dtype=float), np.asarray(predicted, dtype=float))
     index = {str(label): i for i, label in enumerate(encoder.classes_)}
     y = truth.astype(str).map(index)
     known = y.notna().to_numpy()
     if not known.any():
         raise DataError("none of the labels are classes the model knows", field="data")
-    proba = np.array([[r["probabilities"][str(c)] for c in encoder.classes_] for r in results])
-    metrics = classification_metrics(y[known].to_numpy(dtype=int), proba[known])
+    metrics = classification_metrics(y[known].to_numpy(dtype=int), predicted[known])
     metrics["accuracy"] = float(metrics["accuracy"] * known.sum() / len(known))  # unknown labels are wrong
     return metrics

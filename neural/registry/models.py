@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from neural.datasets.models import Pattern
+from neural.engine.metrics import per_class_from_confusion
 
 
 class RegisteredModel(models.Model):
@@ -87,6 +88,15 @@ class ModelVersion(models.Model):
     @property
     def label(self) -> str:
         return f"v{self.version}"
+
+    def per_class(self) -> dict | None:
+        """Precision, detection rate (recall), false-positive rate, F1 and support per class on the
+        held-out test split, and the decision threshold of a binary classifier, from the stored
+        confusion matrix (so versions trained before these figures existed have them too); None
+        for a regression or a version without a test split."""
+        if not self.confusion_matrix or not self.classes:
+            return None
+        return per_class_from_confusion(self.confusion_matrix, self.classes)
 
 
 class EnsembleMember(models.Model):

@@ -62,6 +62,11 @@ class VersionMetricsSerializer(serializers.Serializer):
     ensemble = serializers.DictField(
         allow_null=True, help_text="an ensemble's method, weights and each member's test metrics beside its own"
     )
+    per_class = serializers.DictField(
+        allow_null=True,
+        help_text="held-out test figures per class (precision, recall, false_positive_rate, f1, support) and a "
+        "binary classifier's threshold; null for a regression",
+    )
 
 
 class EnsembleCreateSerializer(serializers.Serializer):

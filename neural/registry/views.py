@@ -97,6 +97,7 @@ class ModelMetricsView(APIView):
                         "metrics": v.metrics,
                         "test_metrics": v.test_metrics,
                         "ensemble": ensemble_report(version=v),
+                        "per_class": v.per_class(),
                     }
                     for v in model.versions.all()
                 ],

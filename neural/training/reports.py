@@ -178,6 +178,7 @@ def metrics(*, model_ref: str, detailed: bool) -> dict:
     if detailed:
         out["classes"] = version.classes
         out["confusion_matrix"] = version.confusion_matrix
+        out["per_class"] = version.per_class()
         out["split"] = version.split
         out["transfer"] = _predictor(version).meta.get("transfer")  # what a fine-tuned version started from
         out["epochs"] = (
@@ -199,6 +200,8 @@ def metrics_text(r: dict) -> str:
     if r.get("confusion_matrix"):
         lines.append("  confusion matrix (rows: truth, columns: predicted) " + " ".join(map(str, r["classes"])))
         lines += ["    " + " ".join(f"{n:6d}" for n in row) for row in r["confusion_matrix"]]
+    if r.get("per_class"):
+        lines += ["  " + line for line in per_class_text(r["per_class"]).splitlines()]
     for e in r.get("epochs", []):
         lines.append("  epoch " + " ".join(f"{k}={v:.4g}" for k, v in e.items()))
     return "\n".join(lines)
@@ -220,13 +223,39 @@ def compare(*, model_refs: list[str]) -> list[dict]:
                 "parameters": version.n_parameters,
                 "kind": version.kind,
                 "training_time_s": meta.get("training_time_s"),
+                "per_class": version.per_class(),
             }
         )
     return rows
 
 
+PER_CLASS_COLUMNS = (
+    ("support", "support"),
+    ("precision", "precision"),
+    ("recall", "detection rate (recall)"),
+    ("false_positive_rate", "false-positive rate"),
+    ("f1", "F1"),
+)
+
+
+def per_class_text(per_class: dict) -> str:
+    """``ModelVersion.per_class``'s figures as a table, with the binary decision threshold."""
+    header = ["class", *(title for _, title in PER_CLASS_COLUMNS)]
+    table = [header] + [
+        [str(row["class"]), *(_cell(row[key]) for key, _ in PER_CLASS_COLUMNS)] for row in per_class["classes"]
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["per class, held-out test rows (one class against the rest):"]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table]
+    threshold = per_class.get("threshold")
+    if threshold:
+        positive, above = threshold["positive_class"], threshold["probability"]
+        lines.append(f"decision threshold: {positive} when its probability is above {above}")
+    return "\n".join(lines)
+
+
 def compare_text(rows: list[dict]) -> str:
-    columns = list(dict.fromkeys(k for r in rows for k in r if k not in ("split",)))
+    columns = list(dict.fromkeys(k for r in rows for k in r if k not in ("split", "per_class")))
     table = [columns] + [[_cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
     split = "split: " + "; ".join(
@@ -234,7 +263,9 @@ def compare_text(rows: list[dict]) -> str:
         f"{r['split'].get('test_rows')} seed {r['split'].get('seed')}"
         for r in rows
     )
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table) + "\n" + split
+    per_class = [f"{r['model']} {per_class_text(r['per_class'])}" for r in rows if r.get("per_class")]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table]
+    return "\n".join([*lines, split, *per_class])
 
 
 def _cell(value) -> str:

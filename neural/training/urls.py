@@ -13,6 +13,7 @@ urlpatterns = [
     path("runs", views.RunsView.as_view(), name="runs"),
     path("runs/<id:run_id>", views.RunDetailView.as_view(), name="run-detail"),
     path("searches", views.SearchView.as_view(), name="search-jobs"),
+    path("compare", views.CompareView.as_view(), name="compare"),
     path("searches/<id:job_id>", views.SearchDetailView.as_view(), name="search-job"),
     path("cross-validations", crossval_views.CrossValidationView.as_view(), name="cross-validations"),
     path("cross-validations/<id:cv_id>", crossval_views.CrossValidationDetailView.as_view(), name="cross-validation"),

@@ -14,7 +14,7 @@ from neural.api.params import int_param
 from neural.datasets.selectors import dataset_get
 from neural.errors import DataError, named_in_body
 from neural.registry.selectors import model_version_resolve
-from neural.training import series
+from neural.training import reports, series
 from neural.training.ensembles import ensemble_preset_start
 from neural.training.runs import file_models, training_file_from_request, training_run_start
 from neural.training.search_control import can_cancel, tuning_job_cancel
@@ -181,6 +181,23 @@ def _keys(params) -> set[str] | None:
     if len(keys) > 50 or any(not k or len(k) > 60 for k in keys):
         raise DataError("keys is a comma-separated list of at most 50 figure names", field="keys")
     return keys
+
+
+COMPARE_MAX = 10
+
+
+class CompareView(APIView):
+    """``neural compare`` over HTTP: versions side by side, with their per-class figures."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("models", str, required=True, description="comma-separated: A,B:v2,C")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        refs = [r.strip() for r in request.query_params.get("models", "").split(",") if r.strip()]
+        if not 2 <= len(refs) <= COMPARE_MAX:
+            raise DataError(f"give 2 to {COMPARE_MAX} models, comma-separated (name or name:vN)", field="models")
+        return Response({"models": reports.compare(model_refs=refs)})
 
 
 class SessionMetricsView(APIView):

@@ -98,6 +98,7 @@ RULES = {
     ("DELETE", "/api/v1/neural/models/{model_id}"): ADMIN,
     ("POST", "/api/v1/neural/models/{model_id}/activate"): ADMIN,
     ("GET", "/api/v1/neural/models/{model_id}/metrics"): READ,
+    ("GET", "/api/v1/neural/compare"): READ,
     ("POST", "/api/v1/neural/models/{model_id}/rollout"): ADMIN,
     ("DELETE", "/api/v1/neural/models/{model_id}/rollout"): ADMIN,
     ("POST", "/api/v1/neural/models/{model_id}/rollout/promote"): ADMIN,

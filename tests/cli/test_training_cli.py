@@ -70,6 +70,23 @@ def test_metrics_detailed_has_the_confusion_matrix_and_every_epoch(trained):
     assert {"train_loss", "val_loss", "val_accuracy", "val_roc_auc", "lr", "epoch_time_s"} <= set(body["epochs"][0])
 
 
+def test_metrics_detailed_has_per_class_figures_from_the_confusion_matrix(trained):
+    body = run("neural", "metrics", "--model", "coord-model", "--detailed")
+    cm, classes = body["confusion_matrix"], body["classes"]
+    rows = body["per_class"]["classes"]
+    assert [r["class"] for r in rows] == [str(c) for c in classes]
+    for k, row in enumerate(rows):
+        assert row["support"] == sum(cm[k])
+        negatives = sum(map(sum, cm)) - sum(cm[k])
+        assert row["false_positive_rate"] == pytest.approx((sum(r[k] for r in cm) - cm[k][k]) / negatives)
+        if sum(cm[k]):
+            assert row["recall"] == pytest.approx(cm[k][k] / sum(cm[k]))
+    assert body["per_class"]["threshold"] == {"positive_class": str(classes[1]), "probability": 0.5}
+    out = StringIO()
+    call_command("neural", "metrics", "--model", "coord-model", "--detailed", stdout=out)
+    assert "false-positive rate" in out.getvalue() and "decision threshold: " in out.getvalue()
+
+
 def test_retrain_adds_a_version_and_compare_tables_both(trained):
     body = run("neural", "retrain", "--model", "coord-model", "--epochs", "2", "--learning-rate", "0.01", "--wait")
     assert body["status"] == "succeeded" and body["version"] == "v2"
@@ -78,6 +95,10 @@ def test_retrain_adds_a_version_and_compare_tables_both(trained):
     rows = run("neural", "compare", "--models", "coord-model:v1,coord-model:v2")
     assert [r["model"] for r in rows] == ["coord-model:v1", "coord-model:v2"]
     assert all({"dataset", "split", "test_accuracy", "parameters", "training_time_s"} <= set(r) for r in rows)
+    assert all(len(r["per_class"]["classes"]) == 2 for r in rows)
+    out = StringIO()
+    call_command("neural", "compare", "--models", "coord-model:v1,coord-model:v2", stdout=out)
+    assert out.getvalue().count("detection rate (recall)") == 2
 
 
 def test_simplify_distils_under_the_budget_and_reports_the_change(trained):

@@ -10,6 +10,7 @@ from neural.engine.errors import DataError
 from neural.engine.pipeline import train_tabular
 from neural.engine.predictor import TabularPredictor
 from neural.engine.robustness import STRENGTHS, gradient_attack, numeric_positions, robustness_report
+from neural.engine.scoring import score_frame
 from tests.engine.test_training import learnable_frame
 
 
@@ -28,6 +29,13 @@ def test_it_reports_every_perturbation_and_strength_and_is_reproducible(model):
     assert cells == {(name, s) for name, strengths in STRENGTHS.items() for s in strengths}
     assert report["metric"] == "accuracy" and report["rows"] == len(test) and report["clean"] > 0.7
     assert 0.0 <= report["score"] <= 1.0
+
+
+def test_its_clean_score_is_the_one_scorer_s(model):
+    predictor, test = model
+    report = robustness_report(predictor, test, "label")
+    assert report["rows"] == len(test)
+    assert report["clean"] == score_frame(predictor, test, "label")["accuracy"]
 
 
 def test_it_hurts_more_the_stronger_the_attack_and_pgd_at_least_as_much_as_fgsm(model):

@@ -6,19 +6,24 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from knox.models import AuthToken
 
+from neural.api.auth import TokenFailureThrottle
 from neural.api.errors import _flatten
 from neural.serving import views
 from neural.serving.serializers import PredictSerializer
+from tests.factories import api_token
 from tests.serving.test_services import rows
 
 
 def test_a_warm_predict_reads_neither_the_token_nor_the_versions(api, trained):
     body = {"model": "coord-model", "input": rows(trained.dataset, 1)[0]}
-    assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200
+    # Twice: the first loads the model, which on a loaded machine outlasts the route's ROUTE_TTL_S.
+    for _ in range(2):
+        assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200
     with CaptureQueriesContext(connection) as queries:
         res = api.post("/api/v1/neural/predict", body, format="json")
     assert res.status_code == 200, res.json()
@@ -29,6 +34,35 @@ def test_a_warm_predict_reads_neither_the_token_nor_the_versions(api, trained):
     assert log_write == sql
     reads = [q for q in sql if q.lstrip().upper().startswith("SELECT") and not q.endswith("FOR KEY SHARE")]
     assert reads == []
+
+
+def test_a_warm_predict_makes_no_cache_round_trip(api, trained, monkeypatch):
+    """The throttles' counts live in the cache (Redis in production): a cached token skips the
+    failed-check count, and the predict throttle spends a lease of slots taken on the first call."""
+    body = {"model": "coord-model", "input": rows(trained.dataset, 1)[0]}
+    for _ in range(2):  # as above: the route read again after a slow first call is not what this checks
+        assert api.post("/api/v1/neural/predict", body, format="json").status_code == 200
+    cache, calls = caches["default"], []
+    for name in ("get", "set", "add", "get_many", "set_many", "incr"):
+        original = getattr(cache, name)
+        monkeypatch.setattr(cache, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
+    assert [api.post("/api/v1/neural/predict", body, format="json").status_code for _ in range(5)] == [200] * 5
+    assert calls == []
+
+
+def test_a_token_the_cache_does_not_hold_meets_the_failed_check_throttle(client, trained, user, monkeypatch):
+    monkeypatch.setitem(TokenFailureThrottle.THROTTLE_RATES, "token_failure", "2/min")
+    body = json.dumps({"model": "coord-model", "input": rows(trained.dataset, 1)[0]})
+    for guess in ("guess1", "guess2"):
+        res = client.post(
+            "/api/v1/neural/predict", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {guess}"
+        )
+        assert res.status_code == 401
+    valid = api_token(user)  # never checked by this process yet
+    res = client.post(
+        "/api/v1/neural/predict", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {valid}"
+    )
+    assert res.status_code == 429
 
 
 def test_a_deleted_token_stops_working_at_once(api, trained, user):
