@@ -136,19 +136,29 @@ def _session_for(run, user, file, plan: AdvancedPlan, datasets, model: ModelPlan
         _ensemble_for(run, user, file, dataset, model_name, options, epochs, enqueue)
     if best:  # ``preset: best``: beside the default network, the bagged ensemble the preset names
         try:
-            ensemble_preset_start(
+            job = ensemble_preset_start(
                 user=user, dataset=dataset, options=best, epochs=epochs, model_name=model_name, enqueue=enqueue, run=run
             )
         except DataError as exc:
             raise file.error(f"models.{model.pattern}.preset", exc.message) from exc
+        _record(run, "ensembles", job.pk)
     return session
+
+
+def _record(run: TrainingRun, key: str, pk: int) -> None:
+    """List a cross-validation or ensemble job the run started in its config (``neural runs``,
+    and `--wait` without a worker finishes them)."""
+    run.config = {**run.config, key: [*run.config.get(key, []), pk]}
+    run.save(update_fields=["config"])
 
 
 def _cross_validation_for(run, user, file, dataset, model, model_name, options, epochs, enqueue):
     """``advanced.cross_validation``: the session's own options, k-fold on its own data set,
     queued beside it (the run's config lists it; the session records its id)."""
     block = file.advanced.cross_validation
-    fold_options = {**options, "epochs": epochs} if epochs is not None else dict(options)
+    fold_options = {k: v for k, v in options.items() if k not in ("bagging_seed", "cross_validation_id")}
+    if epochs is not None:
+        fold_options["epochs"] = epochs
     try:
         cv = cross_validation_start(
             user=user,
@@ -167,8 +177,7 @@ def _cross_validation_for(run, user, file, dataset, model, model_name, options, 
         if exc.field in ("folds", "stratified"):
             key = f"{key}.{exc.field}"
         raise file.error(key, exc.message) from exc
-    run.config = {**run.config, "cross_validations": [*run.config.get("cross_validations", []), cv.pk]}
-    run.save(update_fields=["config"])
+    _record(run, "cross_validations", cv.pk)
     return cv
 
 
@@ -198,8 +207,7 @@ def _ensemble_for(run, user, file, dataset, model_name, options, epochs, enqueue
         if exc.field in ("methods", "base_models"):
             key = f"{key}.{exc.field}"
         raise file.error(key, exc.message) from exc
-    run.config = {**run.config, "ensembles": [*run.config.get("ensembles", []), job.pk]}
-    run.save(update_fields=["config"])
+    _record(run, "ensembles", job.pk)
 
 
 def _resolve_sources(file: TrainingFile, written: list[Dataset]) -> dict[str, Dataset]:

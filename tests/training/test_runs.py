@@ -339,3 +339,20 @@ def test_a_transfer_to_data_the_source_cannot_take_names_target_domain(dataset, 
         error
     )
     assert not TrainingRun.objects.exists() and TrainingSession.objects.count() == 1  # the source's own
+
+
+@pytest.mark.slow
+def test_preset_best_in_the_file_trains_the_default_network_and_its_bagged_ensemble(dataset, tmp_path):
+    config = tmp_path / ".neural-training.yml"
+    config.write_text("models:\n  coordination:\n    epochs: 1\n    preset: best\ndata_sources: [coord]\n")
+
+    body = run("neural", "train", "--config", str(config), "--wait")
+
+    training_run = TrainingRun.objects.get(pk=body["run_id"])
+    single = training_run.sessions.get(model_name="coordination")
+    assert single.status == "succeeded" and single.config["architecture"] == "tabm"
+    (job_id,) = training_run.config["ensembles"]
+    job = EnsembleJob.objects.get(pk=job_id)
+    assert job.status == "succeeded" and job.base_models == 5, job.error
+    assert training_run.sessions.filter(model_name="coordination-members", status="succeeded").count() == 5
+    assert job.model_version.kind == "ensemble" and job.model_version.model.name == "coordination"
