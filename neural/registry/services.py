@@ -80,17 +80,7 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
                 number=number,
                 relative=relative,
                 directory=directory,
-                session=session,
-                dataset=dataset,
-                parent=parent,
-                task=str(trained.encoder.task),
-                metrics=trained.metrics,
-                test_metrics=trained.test_metrics,
-                classes=trained.encoder.classes_,
-                confusion_matrix=trained.confusion_matrix,
-                config=trained.config.to_dict(),
-                split=trained.split,
-                n_parameters=trained.architecture()["parameters"],
+                **_trained_fields(trained, session=session, dataset=dataset, parent=parent),
             )
             model_version_registered.send(sender=ModelVersion, version=version, trained=trained)
             if version.is_active:
@@ -101,6 +91,23 @@ def model_version_register(*, session, trained: TrainedModel, parent: ModelVersi
                 shutil.rmtree(backup, ignore_errors=True)
             raise
     return version
+
+
+def _trained_fields(trained: TrainedModel, *, session, dataset, parent) -> dict:
+    """The columns a trained network sets on its version row, whether it adds or replaces one."""
+    return {
+        "session": session,
+        "dataset": dataset,
+        "parent": parent,
+        "task": str(trained.encoder.task),
+        "metrics": trained.metrics,
+        "test_metrics": trained.test_metrics,
+        "classes": trained.encoder.classes_,
+        "confusion_matrix": trained.confusion_matrix,
+        "config": trained.config.to_dict(),
+        "split": trained.split,
+        "n_parameters": trained.architecture()["parameters"],
+    }
 
 
 def _version_replace(*, session, trained: TrainedModel, version: ModelVersion, options, parent) -> ModelVersion:
@@ -129,17 +136,7 @@ def _version_replace(*, session, trained: TrainedModel, version: ModelVersion, o
         artifacts.verify_bundle(tmp)
         load_predictor(tmp)  # the new files must load before the old ones go
         ModelVersion.objects.filter(pk=version.pk).update(
-            session=session,
-            dataset=dataset,
-            parent=parent,
-            task=str(trained.encoder.task),
-            metrics=trained.metrics,
-            test_metrics=trained.test_metrics,
-            classes=trained.encoder.classes_,
-            confusion_matrix=trained.confusion_matrix,
-            config=trained.config.to_dict(),
-            split=trained.split,
-            n_parameters=trained.architecture()["parameters"],
+            **_trained_fields(trained, session=session, dataset=dataset, parent=parent),
             sha256=artifacts.sha256_file(tmp / artifacts.SUMS),
             size_bytes=folder_size(tmp),
             compression="zstd" if (tmp / WEIGHTS_ZST).exists() else "",

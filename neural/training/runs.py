@@ -19,6 +19,7 @@ data set remain (the Parquet files written by a failed call are removed too).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -145,6 +146,19 @@ def _session_for(run, user, file, plan: AdvancedPlan, datasets, model: ModelPlan
     return session
 
 
+@contextmanager
+def _naming_key(file: TrainingFile, block: str, keys: tuple[str, ...]):
+    """A service's DataError as the file's error at ``block`` (or ``block.<field>`` when the
+    field is one of the block's ``keys``), with its line."""
+    try:
+        yield
+    except DataError as exc:
+        if isinstance(exc, TrainingFileError):
+            raise
+        key = f"{block}.{exc.field}" if exc.field in keys else block
+        raise file.error(key, exc.message) from exc
+
+
 def _record(run: TrainingRun, key: str, pk: int) -> None:
     """List a cross-validation or ensemble job the run started in its config (``neural runs``,
     and `--wait` without a worker finishes them)."""
@@ -159,7 +173,7 @@ def _cross_validation_for(run, user, file, dataset, model, model_name, options, 
     fold_options = {k: v for k, v in options.items() if k not in ("bagging_seed", "cross_validation_id")}
     if epochs is not None:
         fold_options["epochs"] = epochs
-    try:
+    with _naming_key(file, "advanced.cross_validation", ("folds", "stratified")):
         cv = cross_validation_start(
             user=user,
             dataset=dataset,
@@ -170,13 +184,6 @@ def _cross_validation_for(run, user, file, dataset, model, model_name, options, 
             options=fold_options,
             enqueue=enqueue,
         )
-    except DataError as exc:
-        if isinstance(exc, TrainingFileError):
-            raise
-        key = "advanced.cross_validation"
-        if exc.field in ("folds", "stratified"):
-            key = f"{key}.{exc.field}"
-        raise file.error(key, exc.message) from exc
     _record(run, "cross_validations", cv.pk)
     return cv
 
@@ -190,7 +197,7 @@ def _ensemble_for(run, user, file, dataset, model_name, options, epochs, enqueue
     member_options = {k: v for k, v in options.items() if k not in per_session} | {"model_name": model_name}
     if epochs is not None:
         member_options["epochs"] = epochs
-    try:
+    with _naming_key(file, "advanced.ensemble", ("methods", "base_models")):
         job = ensemble_train_start(
             user=user,
             dataset=dataset,
@@ -200,13 +207,6 @@ def _ensemble_for(run, user, file, dataset, model_name, options, epochs, enqueue
             run=run,
             enqueue=enqueue,
         )
-    except DataError as exc:
-        if isinstance(exc, TrainingFileError):
-            raise
-        key = "advanced.ensemble"
-        if exc.field in ("methods", "base_models"):
-            key = f"{key}.{exc.field}"
-        raise file.error(key, exc.message) from exc
     _record(run, "ensembles", job.pk)
 
 
