@@ -193,7 +193,21 @@ def test_load_refuses_a_manifest_name_that_is_not_a_plain_name(trained, tmp_path
     assert sorted(p.name for p in root.iterdir()) == ["coord-model"]
 
 
-@pytest.mark.parametrize("member", ["files/README", "files/model.pkl", "../evil", "/tmp/pd-evil", "files/../x"])
+@pytest.mark.parametrize(
+    "member",
+    [
+        "files/README",
+        "files/model.pkl",
+        "../evil",
+        "/tmp/pd-evil",
+        "files/../x",
+        # an ensemble's member folders (archive.py: members/<i>/<a version's file>) admit no more
+        "members/0/../../evil",
+        "members/0/model.pkl",
+        "members/100/model.json",
+        "members/-1/model.json",
+    ],
+)
 def test_load_refuses_a_member_a_version_does_not_have(trained, tmp_path, member):
     good = tmp_path / "good.tar"
     run("neural", "save", "--model", "coord-model", "--path", str(good))

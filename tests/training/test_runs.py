@@ -356,3 +356,17 @@ def test_preset_best_in_the_file_trains_the_default_network_and_its_bagged_ensem
     assert job.status == "succeeded" and job.base_models == 5, job.error
     assert training_run.sessions.filter(model_name="coordination-members", status="succeeded").count() == 5
     assert job.model_version.kind == "ensemble" and job.model_version.model.name == "coordination"
+
+
+def test_a_posted_file_of_nested_aliases_is_a_400_without_expanding_them(api, dataset):
+    """A "billion laughs" file (each anchor ten aliases of the one before, 10**9 strings if
+    expanded) under a key the schema knows: refused at the first value of the wrong shape."""
+    anchors = ['&a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    anchors += [f"&a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    for text, field in (
+        ("data_sources: [" + ", ".join(anchors) + "]\n", "data_sources"),
+        ("advanced:\n  ensemble:\n    methods: [" + ", ".join(anchors) + "]\n", "advanced.ensemble.methods"),
+    ):
+        response = api.post("/api/v1/neural/runs", {"config": text}, format="json")
+        assert response.status_code == 400 and field in response.json()["fields"], response.json()
+    assert not TrainingRun.objects.exists() and not TrainingSession.objects.exists()
