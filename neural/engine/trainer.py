@@ -113,7 +113,12 @@ class Trainer:
         cfg, device, replicas = self.config, self.config.device, self.replicas
         model.to(device)
         train, val = train.to(device), val.to(device)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        # The fused kernel updates every parameter in one call: on the CPU it halves a small
+        # network's step time (benchmarks/model_quality.py --timing), with the same arithmetic.
+        fused = device.type in ("cpu", "cuda")
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay, fused=fused or None
+        )
         steps = _steps_per_epoch(len(train), cfg.batch_size, replicas.world)
         scheduler = _scheduler(cfg, optimizer, steps)
         weights = self._class_weights(train)
@@ -220,7 +225,7 @@ class Trainer:
             else:
                 step_loss.backward()
             if cfg.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
             if scaler is not None:
                 scaler.step(optimizer)
                 scaler.update()
