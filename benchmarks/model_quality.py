@@ -251,6 +251,7 @@ def main() -> None:
         "--merge", default="", help="packages only: print the table of these --raw files, train nothing"
     )
     parser.add_argument("--timing", action="store_true", help="time to quality on 10,000 rows x 20 columns")
+    parser.add_argument("--repeats", type=int, default=3, help="timing: fits per model (the median counts)")
     parser.add_argument("--seeds", type=int, default=None, help="10 for shared, 5 for packages")
     parser.add_argument("--only", default="", help="comma-separated case names")
     parser.add_argument("--rows", type=int, default=3000, help="rows per generator pattern (shared)")

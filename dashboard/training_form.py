@@ -13,7 +13,19 @@ from neural.engine import tuning
 
 GROUPS = [
     ("Schedule", ["epochs", "batch_size", "learning_rate", "lr_schedule", "early_stopping", "patience", "seed"]),
-    ("Network", ["architecture", "hidden_sizes", "dropout", "norm", "residual", "num_embeddings", "tabm_k"]),
+    (
+        "Network",
+        [
+            "architecture",
+            "hidden_sizes",
+            "dropout",
+            "norm",
+            "residual",
+            "num_embeddings",
+            "num_embedding_dim",
+            "tabm_k",
+        ],
+    ),
     ("Regularisation and loss", ["weight_decay", "grad_clip", "class_weights", "label_smoothing", "regression_loss"]),
     ("Data", ["validation_split", "test_split", "numeric_scaling"]),
     ("Hardware", ["gpu", "mixed_precision", "parallel", "workers", "parallel_backend"]),
@@ -21,7 +33,7 @@ GROUPS = [
 # Not training options a form should set: the registry's storage block comes from the YAML file,
 # a cross-validation's id is recorded by training from that cross-validation, and an ensemble
 # sets each member's bagging seed itself.
-NOT_ON_FORM = {"model_storage", "cross_validation_id", "bagging_seed"}
+NOT_ON_FORM = {"model_storage", "cross_validation_id", "bagging_seed", "bagging"}
 CHOICES = {
     "lr_schedule": cfg.LR_SCHEDULES,
     "norm": cfg.NORMS,
@@ -35,7 +47,7 @@ INTS = {"workers"}  # whole numbers whose default is None (unset)
 HELP = {
     "epochs": "at most; early stopping may end sooner",
     "patience": "epochs without a better validation loss before stopping",
-    "hidden_sizes": "units per hidden layer, comma-separated",
+    "hidden_sizes": "units per hidden layer, comma-separated; empty: 64,64 for tabm, 256,128 for mlp",
     "dropout": "empty: the task's default (0.3 classification, 0.1 regression)",
     "norm": "empty: the task's default (layer for classification, batch for regression)",
     "class_weights": "weigh rare classes up in the loss",
@@ -47,6 +59,7 @@ HELP = {
     "architecture": "tabm: TabM, the default preset's network (docs/model-quality.md)",
     "num_embeddings": "tabm only: numeric embeddings",
     "tabm_k": "tabm only: ensemble members",
+    "num_embedding_dim": "tabm only: width of each numeric column's embedding",
     "parallel": "data-parallel training in several processes (docs/training.md)",
     "workers": "with parallel: processes, 2 up to the worker's CPU cores",
     "parallel_backend": "with parallel: empty picks nccl for one CUDA GPU each, else gloo",
@@ -74,8 +87,9 @@ def training_options() -> list[dict]:
     for group, names in GROUPS:
         options = []
         for name in names:
-            default = getattr(defaults, name)
-            kind = "float" if name == "dropout" else _kind(name, default)
+            # hidden_sizes left empty takes the chosen architecture's (TrainConfig.__post_init__).
+            default = None if name == "hidden_sizes" else getattr(defaults, name)
+            kind = "list" if name == "hidden_sizes" else "float" if name == "dropout" else _kind(name, default)
             options.append(
                 {
                     "name": name,
@@ -85,6 +99,7 @@ def training_options() -> list[dict]:
                     "choices": CHOICES.get(name, ()),
                     "help": HELP.get(name, ""),
                     "optional": default is None,
+                    "placeholder": "architecture default" if name == "hidden_sizes" else "task default",
                 }
             )
         out.append({"group": group, "options": options})

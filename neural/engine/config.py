@@ -17,6 +17,7 @@ NUMERIC_SCALINGS = ("robust", "quantile")
 PARALLEL_BACKENDS = ("gloo", "nccl")
 ARCHITECTURES = ("mlp", "tabm")
 NUM_EMBEDDINGS = ("piecewise", "periodic", "none")
+BAGGINGS = ("bootstrap", "none")
 
 # Options left unset (None) take their task's default when training starts. Chosen with
 # benchmarks/model_quality.py (3 to 6 seeds, every real data set and generator pattern, the same
@@ -26,8 +27,12 @@ TASK_DEFAULTS = {
     "classification": {"norm": "layer", "dropout": 0.3},
     "regression": {"norm": "batch", "dropout": 0.1},
 }
-# TabM's own defaults (Gorishniy et al., 2025: dropout 0.1; it has no normalisation layers).
-ARCHITECTURE_DEFAULTS = {"tabm": {"norm": "none", "dropout": 0.1}}
+# TabM has no normalisation layers. Its dropout is the `default` preset's (round 2 of
+# docs/model-quality.md: 0, where the TabM paper's default is 0.1).
+ARCHITECTURE_DEFAULTS = {"tabm": {"norm": "none", "dropout": 0.0}}
+# ``hidden_sizes`` left unset: the MLP's (the product's network before TabM) or the `default`
+# preset's TabM width and depth.
+HIDDEN_SIZES = {"mlp": [256, 128], "tabm": [64, 64]}
 
 
 @dataclass
@@ -37,7 +42,7 @@ class TrainConfig:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     dropout: float | None = None  # None: the task's default (TASK_DEFAULTS)
-    hidden_sizes: list[int] = field(default_factory=lambda: [256, 128])
+    hidden_sizes: list[int] | None = None  # None: the architecture's (HIDDEN_SIZES)
     early_stopping: bool = True
     patience: int = 10
     validation_split: float = 0.2
@@ -55,15 +60,21 @@ class TrainConfig:
     # A quantile transform to normal scores: better than robust scaling on every real data set
     # of benchmarks/model_quality.py (most on heavy-tailed counts such as the email features).
     numeric_scaling: str = "quantile"
-    # An ensemble member (neural/training/ensembles.py): its training rows are a bootstrap sample
-    # drawn with this seed, which also seeds its initialisation and batch order; the split into
+    # An ensemble member (neural/training/ensembles.py): its seed (initialisation and batch order;
+    # with ``bagging: bootstrap`` also its bootstrap sample of the training rows). The split into
     # training, validation and test rows still follows ``seed``, so every member shares them.
     bagging_seed: int | None = None
+    # How a member with a ``bagging_seed`` draws its training rows: "none" (every training row;
+    # its seed alone makes it differ: initialisation and batch order) or "bootstrap" (a bootstrap
+    # sample). "none" beat "bootstrap" on every dev set (docs/model-quality.md, round 2).
+    bagging: str = "none"
     # "mlp": TabularMLP; "tabm": TabM (k weight-sharing members of width max(hidden_sizes) and
     # depth len(hidden_sizes)) over numeric embeddings. See neural/engine/networks.py.
-    architecture: str = "mlp"
+    # The defaults are the `default` preset (neural/engine/presets.py, docs/model-quality.md).
+    architecture: str = "tabm"
     num_embeddings: str = "piecewise"  # tabm only
-    tabm_k: int = 16  # tabm only: ensemble members
+    tabm_k: int = 4  # tabm only: ensemble members
+    num_embedding_dim: int = 8  # tabm only: the width of each numeric column's embedding
     # Passed through for the registry (compression, backup); .neural-training.yml validates it.
     model_storage: dict = field(default_factory=dict)
     # Data-parallel training (engine/distributed.py): ``workers`` processes, each on its share of
@@ -74,6 +85,10 @@ class TrainConfig:
     # Provenance only (training ignores it): the cross-validation whose options these are
     # (`neural train --from-cv ID`, POST cross-validations/{id}/train).
     cross_validation_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.hidden_sizes is None:
+            self.hidden_sizes = list(HIDDEN_SIZES.get(self.architecture, HIDDEN_SIZES["mlp"]))
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -154,6 +169,12 @@ class TrainConfig:
                 f"must be one of {', '.join(NUM_EMBEDDINGS)}",
             ),
             ("tabm_k", _is_int(self.tabm_k) and 1 <= self.tabm_k <= 64, "must be a whole number in [1, 64]"),
+            (
+                "num_embedding_dim",
+                _is_int(self.num_embedding_dim) and 1 <= self.num_embedding_dim <= 64,
+                "must be a whole number in [1, 64]",
+            ),
+            ("bagging", self.bagging in BAGGINGS, f"must be one of {', '.join(BAGGINGS)}"),
             ("model_storage", isinstance(self.model_storage, dict), "must be a mapping"),
             (
                 "cross_validation_id",
@@ -178,6 +199,17 @@ class TrainConfig:
             )
         if self.gpu and not torch.cuda.is_available():
             raise DataError("gpu was requested but no CUDA GPU is available on this machine", field="gpu")
+        if self.architecture == "tabm":  # the MLP's options would be accepted and ignored
+            if self.residual:
+                raise DataError(
+                    "residual blocks are the MLP's: set architecture to mlp (--preset fast)", field="residual"
+                )
+            if self.norm not in (None, "none"):
+                raise DataError(
+                    f"norm {self.norm!r} is the MLP's (TabM has no normalisation layer): set architecture to mlp"
+                    " (--preset fast)",
+                    field="norm",
+                )
         self._validate_parallel()
 
     def _validate_parallel(self) -> None:

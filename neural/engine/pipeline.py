@@ -18,6 +18,7 @@ from neural.engine.distributed import fit_parallel
 from neural.engine.errors import DataError
 from neural.engine.metrics import classification_metrics, confusion, regression_metrics
 from neural.engine.networks import (
+    TabMNetwork,
     TabularMLP,
     build_network,
     count_parameters,
@@ -209,7 +210,9 @@ def train_tabular(
     encoder = TargetEncoder(task).fit(df[target] if task.is_classification else df[target].iloc[split.train])
     x_num, x_cat = pre.transform(df)
     y = encoder.transform(df[target])
-    fit_rows = split.train if config.bagging_seed is None else bootstrap_rows(split.train, config.bagging_seed)
+    fit_rows = split.train
+    if config.bagging_seed is not None and config.bagging == "bootstrap":
+        fit_rows = bootstrap_rows(split.train, config.bagging_seed)
     data = {
         name: TensorData.from_numpy(x_num[rows], x_cat[rows], y[rows])
         for name, rows in (("train", fit_rows), ("val", split.val), ("test", split.test))
@@ -238,6 +241,9 @@ def train_tabular(
     if config.architecture == "tabm" and param_budget is not None:
         # A distilled student is always an MLP: the budget sizes its hidden layers.
         config = replace(config, architecture="mlp", norm=config.norm or "none")
+    elif config.architecture == "tabm" and warm_start is not None:
+        # The source's bin edges too, so that its numeric embeddings still mean the same.
+        arch = {**warm_start.meta["architecture"], "n_outputs": encoder.n_outputs}
     elif config.architecture == "tabm":
         arch = tabm_architecture(pre, encoder.n_outputs, config, x_num[split.train])
     if param_budget is not None:
@@ -306,7 +312,7 @@ def tabm_architecture(pre: TabularPreprocessor, n_outputs: int, config: TrainCon
         "k": config.tabm_k,
         "d_block": max(config.hidden_sizes),
         "n_blocks": len(config.hidden_sizes),
-        "d_embedding": 16,
+        "d_embedding": config.num_embedding_dim,
         "dropout": config.dropout,
     }
 
@@ -330,9 +336,19 @@ def _source_shape(config: TrainConfig, source: TabularPredictor, df: pd.DataFram
     check_transfer(source, df.columns, task)
     arch = source.meta["architecture"]
     if arch.get("type") == "TabM":
-        raise DataError("transfer learning needs a source model of architecture mlp", field="source_model")
+        return replace(
+            config,
+            architecture="tabm",
+            hidden_sizes=[arch["d_block"]] * arch["n_blocks"],
+            num_embeddings=arch["num_embeddings"],
+            num_embedding_dim=arch["d_embedding"],
+            tabm_k=arch["k"],
+            dropout=arch["dropout"],
+            numeric_scaling=source.preprocessor.scaling,
+        )
     return replace(
         config,
+        architecture="mlp",
         hidden_sizes=list(arch["hidden_sizes"]),
         dropout=arch["dropout"],
         residual=arch.get("residual", False),
@@ -347,12 +363,14 @@ def _copy_weights(source: TabularPredictor, network: TabularMLP, encoder: Target
     same_head = not encoder.task.is_classification or list(map(str, encoder.classes_)) == list(
         map(str, source.encoder.classes_)
     )
-    state = {k: v for k, v in source.network.state_dict().items() if same_head or not k.startswith("head.")}
+    head = "output." if isinstance(source.network, TabMNetwork) else "head."
+    state = {k: v for k, v in source.network.state_dict().items() if same_head or not k.startswith(head)}
     network.load_state_dict(state, strict=False)
     tensors = [k for k in state if not k.endswith("num_batches_tracked")]
+    learned = {name for name, _ in source.network.named_parameters()}
     return {
         "tensors": len(tensors),
-        "parameters": sum(state[k].numel() for k in tensors),
+        "parameters": sum(state[k].numel() for k in tensors if k in learned),
         "head": "kept" if same_head else "new (the classes differ)",
     }
 

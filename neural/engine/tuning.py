@@ -65,7 +65,7 @@ class Param:
 # Hidden layers are written "256,128" because Optuna's categorical values must be plain numbers,
 # booleans or strings.
 SPACES = {
-    # `neural hyper-optimize`: training options around the defaults (TrainConfig, TASK_DEFAULTS).
+    # `neural hyper-optimize`: training options around the MLP's defaults (TASK_DEFAULTS).
     "hyper": (
         Param("learning_rate", low=1e-4, high=1e-2, log=True, grid=(5e-4, 2e-3, 5e-3)),
         Param("weight_decay", low=1e-6, high=1e-2, log=True, grid=(1e-5, 1e-3)),
@@ -155,7 +155,9 @@ def config_from_params(params: dict, base: TrainConfig) -> TrainConfig:
         values["hidden_sizes"] = [int(h) for h in str(values["hidden_sizes"]).split(",")]
     if "batch_size" in values:
         values["batch_size"] = int(values["batch_size"])
-    config = replace(base, **values)
+    # Every space searches the MLP: its shapes (norm, residual, widths up to 512) are the MLP's,
+    # and TabM's members would multiply the cost of every width. (A transfer keeps its source's.)
+    config = replace(base, **{"architecture": "mlp", **values})
     config.validate()
     return config
 

@@ -1,9 +1,10 @@
 """Training an ensemble (``advanced.ensemble {enabled, methods, base_models: K}``): K member
-sessions on one data set, each with its own ``bagging_seed`` (a bootstrap sample of the training
-rows, its own initialisation and batch order; the split into training, validation and test rows
-is the same for all), queued as ordinary training sessions so Celery workers run them in
-parallel. When the last one finishes (``training_session_run`` enqueues the settle task by name
-for a session that belongs to a job), ``ensemble_job_settle`` creates the ensemble version
+sessions on one data set, each with its own ``bagging_seed`` (its own initialisation and batch
+order, and with ``bagging: bootstrap`` a bootstrap sample of the training rows; the split into
+training, validation and test rows is the same for all), queued as ordinary training sessions
+so Celery workers run them in parallel. When the last one finishes (``training_session_run``
+enqueues the settle task by name for a session that belongs to a job), ``ensemble_job_settle``
+creates the ensemble version
 (``registry/ensembles.py: ensemble_create``), fitting weights or a meta-model on the members'
 shared validation rows. Members are versions of ``<name>-members``; the ensemble is the next
 version of ``<name>``.

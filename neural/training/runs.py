@@ -190,8 +190,8 @@ def _cross_validation_for(run, user, file, dataset, model, model_name, options, 
 
 def _ensemble_for(run, user, file, dataset, model_name, options, epochs, enqueue) -> None:
     """``advanced.ensemble``: beside the session, ``base_models`` members trained from scratch with
-    the same options on bootstrap samples of the training rows (own seeds; sessions of the run,
-    model ``<name>-members``), combined by each of ``methods`` into versions of ``<name>``."""
+    the same options, each with its own seed (bootstrap samples with ``bagging: bootstrap``;
+    sessions of the run, model ``<name>-members``), combined by each of ``methods`` into versions of ``<name>``."""
     block = file.advanced.ensemble
     per_session = ("bagging_seed", "cross_validation_id")  # a source version's config may carry them
     member_options = {k: v for k, v in options.items() if k not in per_session} | {"model_name": model_name}

@@ -73,6 +73,8 @@ def test_it_downsamples_metrics_on_request(api, dataset):
         ({"model_name": "../../x"}, "model_name"),
         ({"model_name": "team/a"}, "model_name"),
         ({"session_name": "../s"}, "session_name"),
+        ({"config": {"residual": True}}, "residual"),  # the MLP's, with the default TabM
+        ({"config": {"norm": "batch", "preset": "default"}}, "norm"),
         pytest.param(
             {"config": {"gpu": True}},
             "gpu",

@@ -19,5 +19,5 @@ def test_the_overview_form_shows_each_option_with_its_default(client, user, data
     offered = set(re.findall(r'data-option="([a-z_]+)"', html))
     assert offered == {f.name for f in fields(TrainConfig)} - NOT_ON_FORM
     assert 'data-option="learning_rate" data-kind="float" inputmode="decimal" value="0.002"' in html
-    assert 'data-option="hidden_sizes" data-kind="list"  value="256,128"' in html
+    assert 'data-option="hidden_sizes" data-kind="list"  value=""' in html  # the architecture's
     assert f'data-pattern="{dataset.pattern}"' in html  # the pattern follows the chosen data set

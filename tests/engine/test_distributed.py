@@ -30,7 +30,7 @@ from tests.engine.test_training import Recorder, learnable_frame
 # process's dropout masks and batch-norm statistics are its own), and two processes compute the
 # same gradient as one (the mean over the same batch, summed in another order): every epoch's
 # losses agree to float rounding, so a wrong shard, scale or average shows at once.
-EXACT = {"dropout": 0.0, "norm": "layer", "early_stopping": False, "batch_size": 64, "seed": 5}
+EXACT = {"architecture": "mlp", "dropout": 0.0, "norm": "layer", "early_stopping": False, "batch_size": 64, "seed": 5}
 PARALLEL = {"parallel": True, "workers": 2}
 ROOT = Path(__file__).resolve().parents[2]
 

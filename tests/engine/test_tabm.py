@@ -110,12 +110,40 @@ def test_it_keeps_the_mlp_as_a_named_architecture():
         ({"architecture": "transformer"}, "architecture"),
         ({"num_embeddings": "fourier"}, "num_embeddings"),
         ({"tabm_k": 0}, "tabm_k"),
+        ({"num_embedding_dim": 0}, "num_embedding_dim"),
+        ({"bagging": "jackknife"}, "bagging"),
+        # The MLP's own options with TabM (the default) would be accepted and ignored.
+        ({"residual": True}, "residual"),
+        ({"norm": "batch"}, "norm"),
     ],
 )
 def test_it_refuses_an_unknown_architecture_option_naming_the_field(options, field):
     with pytest.raises(DataError, match=field) as caught:
         TrainConfig.from_dict(options)
     assert caught.value.field == field
+
+
+def test_the_mlp_takes_its_own_options_and_its_own_default_width():
+    config = TrainConfig.from_dict({"architecture": "mlp", "residual": True, "norm": "batch"})
+    assert config.hidden_sizes == [256, 128] and TrainConfig().hidden_sizes == [64, 64]
+
+
+def test_a_member_trains_on_every_training_row_by_default_and_on_a_bootstrap_sample_when_asked():
+    df = learnable_frame()
+    plain = train_tabular(df, "label", config=TrainConfig(**TABM))
+    member = train_tabular(df, "label", config=TrainConfig(**TABM, bagging_seed=3))
+    bagged = train_tabular(df, "label", config=TrainConfig(**TABM, bagging_seed=3, bagging="bootstrap"))
+    assert member.split == plain.split == bagged.split  # the same training, validation and test rows
+    assert member.frames["train"].index.equals(plain.frames["train"].index)
+    weights = {name: m.network.state_dict()["output.weight"] for name, m in (("plain", plain), ("member", member))}
+    assert not torch.equal(weights["plain"], weights["member"])  # its own seed: initialisation, batch order
+    # The same seed on a bootstrap sample (as many rows, drawn with replacement) learns other weights.
+    assert not torch.equal(bagged.network.state_dict()["output.weight"], weights["member"])
+
+
+def test_the_numeric_embedding_width_is_an_option():
+    trained = train_tabular(learnable_frame(), "label", config=TrainConfig(**{**TABM, "num_embedding_dim": 5}))
+    assert trained.architecture()["d_embedding"] == 5
 
 
 def test_it_distils_a_tabm_teacher_into_an_mlp_student_under_the_budget(tabm_model):

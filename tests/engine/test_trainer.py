@@ -37,14 +37,18 @@ def test_it_stops_with_a_clear_error_when_the_loss_is_nan():
         Trainer(TrainConfig(epochs=3), TaskKind.BINARY).fit(Exploding(), _tensors(), _tensors())
 
 
-def test_it_trains_with_bf16_autocast_on_the_cpu():
-    trained = train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=4, mixed_precision=True))
+@pytest.mark.parametrize(("architecture", "epochs"), [("mlp", 4), ("tabm", 10)])
+def test_it_trains_with_bf16_autocast_on_the_cpu(architecture, epochs):
+    config = TrainConfig(epochs=epochs, mixed_precision=True, architecture=architecture)
+    trained = train_tabular(learnable_frame(), "label", config=config)
     assert trained.test_metrics["accuracy"] > 0.7
 
 
 @pytest.mark.parametrize(("norm", "schedule"), [("layer", "onecycle"), ("batch", "cosine"), ("none", "plateau")])
 def test_residual_networks_learn_with_each_norm_and_schedule(norm, schedule):
-    config = TrainConfig(epochs=6, residual=True, norm=norm, lr_schedule=schedule, hidden_sizes=[64, 64, 64])
+    config = TrainConfig(
+        epochs=6, architecture="mlp", residual=True, norm=norm, lr_schedule=schedule, hidden_sizes=[64, 64, 64]
+    )
     trained = train_tabular(learnable_frame(), "label", config=config)
     assert any(isinstance(m, ResidualBlock) for m in trained.network.modules())
     assert trained.meta()["architecture"]["norm"] == norm

@@ -11,6 +11,7 @@ from neural.engine.callbacks import Callback
 from neural.engine.config import TrainConfig
 from neural.engine.errors import DataError, StopTraining
 from neural.engine.pipeline import train_tabular
+from neural.engine.presets import preset_options
 
 
 def learnable_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -156,13 +157,23 @@ def test_it_refuses_unknown_options():
 
 
 def test_options_left_unset_take_the_tasks_defaults_and_set_ones_are_kept():
-    classified = train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=1))
+    mlp = TrainConfig(epochs=1, architecture="mlp")
+    assert mlp.hidden_sizes == [256, 128]
+    classified = train_tabular(learnable_frame(), "label", config=mlp)
     assert (classified.config.norm, classified.config.dropout) == ("layer", 0.3)
     assert classified.architecture()["norm"] == "layer"
     df = learnable_frame().drop(columns="label")
     df["y"] = df["x1"] * 2
-    regressed = train_tabular(df, "y", config=TrainConfig(epochs=1, dropout=0.2))
+    regressed = train_tabular(df, "y", config=TrainConfig(epochs=1, dropout=0.2, architecture="mlp"))
     assert (regressed.config.norm, regressed.config.dropout) == ("batch", 0.2)
+    tabm = train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=1))  # the default: TabM
+    assert (tabm.config.norm, tabm.config.dropout, tabm.config.hidden_sizes) == ("none", 0.0, [64, 64])
+    assert tabm.architecture()["type"] == "TabM"
+
+
+def test_the_default_without_a_preset_is_the_default_preset():
+    default = TrainConfig().for_task(True).to_dict()
+    assert {k: default[k] for k in preset_options("default")} == preset_options("default")
 
 
 def test_given_test_rows_are_the_test_split_and_the_rest_is_divided():
@@ -186,14 +197,21 @@ def _as_predictor(trained):
     return TabularPredictor(trained.network, trained.preprocessor, trained.encoder, trained.meta())
 
 
-def test_a_warm_start_copies_the_source_network_and_keeps_its_inputs():
-    source = _as_predictor(train_tabular(learnable_frame(), "label", config=TrainConfig(epochs=5)))
+@pytest.mark.parametrize("architecture", ["mlp", "tabm"])
+def test_a_warm_start_copies_the_source_network_and_keeps_its_inputs(architecture):
+    config = TrainConfig(epochs=5, architecture=architecture)
+    source = _as_predictor(train_tabular(learnable_frame(), "label", config=config))
     target = learnable_frame(n=300, seed=7)
     # A learning rate that moves nothing: the fine-tuned network predicts what the source does.
+    other = "tabm" if architecture == "mlp" else "mlp"
     still = train_tabular(
-        target, "label", config=TrainConfig(epochs=1, learning_rate=1e-9, hidden_sizes=[8]), warm_start=source
+        target,
+        "label",
+        config=TrainConfig(epochs=1, learning_rate=1e-9, hidden_sizes=[8], architecture=other),
+        warm_start=source,
     )
-    assert still.config.hidden_sizes == source.meta["architecture"]["hidden_sizes"]  # the source's shape wins
+    shape = {k: v for k, v in source.meta["architecture"].items() if k != "parameters"}
+    assert {k: still.architecture()[k] for k in shape} == shape  # the source's shape (and bins) win
     assert still.preprocessor is source.preprocessor and still.transfer["head"] == "kept"
     assert still.transfer["parameters"] == source.meta["architecture"]["parameters"]
     before = np.array([r["probabilities"]["1"] for r in source.predict_frame(target)])

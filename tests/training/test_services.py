@@ -116,8 +116,10 @@ def test_the_session_keeps_the_options_its_task_chose(session):
     assert session.config["norm"] is None  # left to the task when created
     finished = training_session_run(session_id=session.pk, ran_in="test")
     assert finished.status == "succeeded", finished.error
-    assert finished.config["norm"] == "layer" and finished.config["dropout"] == 0.3
-    assert TrainingSession.objects.get(pk=session.pk).config["norm"] == "layer"
+    # The default network (TabM) chose no normalisation and no dropout.
+    assert finished.config["norm"] == "none" and finished.config["dropout"] == 0.0
+    assert finished.config["architecture"] == "tabm" and finished.config["hidden_sizes"] == [64, 64]
+    assert TrainingSession.objects.get(pk=session.pk).config["norm"] == "none"
 
 
 def test_a_split_data_sets_validation_rows_are_the_models_test_rows(dataset, user):
