@@ -133,3 +133,23 @@ def test_a_split_data_sets_validation_rows_are_the_models_test_rows(dataset, use
     assert version.split["test_rows_from"] == "data set split"
     assert version.split["test_rows"] == split.split["validation_rows"] == 100
     assert version.split["train_rows"] + version.split["val_rows"] == split.split["train_rows"]
+
+
+def test_the_migration_names_the_mlp_in_configs_recorded_before_tabm_became_the_default(dataset):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("neural.training.migrations.0015_configs_name_their_architecture")
+    old = {k: v for k, v in TrainConfig(architecture="mlp").to_dict().items() if k != "architecture"}
+    rows = {
+        name: TrainingSession.objects.create(
+            dataset=dataset, pattern="coordination", model_name=name, config=config, epochs=3
+        )
+        for name, config in (("old", old), ("tabm", TrainConfig().to_dict()), ("bare", {"epochs": 3}))
+    }
+    migration.name_the_mlp(apps, None)
+    got = {name: TrainingSession.objects.get(pk=row.pk).config for name, row in rows.items()}
+    assert got["old"] == {**old, "architecture": "mlp"}
+    assert TrainConfig.from_dict(got["old"]).architecture == "mlp" and got["old"]["hidden_sizes"] == [256, 128]
+    assert got["tabm"]["architecture"] == "tabm" and got["bare"] == {"epochs": 3}  # left alone
