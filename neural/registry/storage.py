@@ -291,7 +291,7 @@ def _import_folder(
                 test_metrics=info.get("test_metrics") or meta.get("test_metrics") or {},
                 classes=meta["target"].get("classes") or [],
                 confusion_matrix=meta.get("confusion_matrix"),
-                config=meta.get("config") or {},
+                config=_named_architecture(meta),
                 split=meta.get("split") or {},
                 n_parameters=int(meta.get("architecture", {}).get("parameters", 0))
                 or sum(m.n_parameters for m in members),
@@ -312,3 +312,13 @@ def _import_folder(
             shutil.rmtree(target, ignore_errors=True)
             raise
     return version
+
+
+def _named_architecture(meta: dict) -> dict:
+    """A version's training config from its model.json, naming its network: one written before
+    TabM became the default has none, and an option left out now means TabM (migration training
+    0015 does the same for the rows already stored)."""
+    config = dict(meta.get("config") or {})
+    if "hidden_sizes" in config and "architecture" not in config:
+        config["architecture"] = "tabm" if meta.get("architecture", {}).get("type") == "TabM" else "mlp"
+    return config

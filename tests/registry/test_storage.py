@@ -143,6 +143,30 @@ def test_load_refuses_an_unsupported_format_version_with_valid_sums(trained, tmp
     _refused(future, "archive format version 99 is not supported")
 
 
+def test_load_names_the_network_of_an_archive_written_before_tabm_became_the_default(trained, tmp_path):
+    good, old = tmp_path / "good.tar", tmp_path / "old.tar"
+    run("neural", "save", "--model", "coord-model", "--path", str(good))
+    network = ModelVersion.objects.get(model__name="coord-model").config["architecture"]
+
+    def drop_architecture(members: dict) -> None:
+        from hashlib import sha256
+
+        meta = json.loads(members["files/model.json"])
+        del meta["config"]["architecture"]
+        members["files/model.json"] = json.dumps(meta).encode()
+        sums = members["files/SHA256SUMS"].decode().splitlines()
+        members["files/SHA256SUMS"] = "".join(
+            f"{sha256(members['files/model.json']).hexdigest()}  model.json\n"
+            if line.endswith(" model.json")
+            else f"{line}\n"
+            for line in sums
+        ).encode()
+
+    _forge(good, old, drop_architecture)
+    run("neural", "load", "--path", str(old), "--name", "old-model")
+    assert ModelVersion.objects.get(model__name="old-model").config["architecture"] == network
+
+
 def test_save_refuses_a_version_whose_files_were_altered(trained, tmp_path, settings):
     version = ModelVersion.objects.get(model__name="coord-model")
     weights = Path(settings.MODEL_STORAGE_PATH) / version.artifact_path / "weights.safetensors"
