@@ -10,6 +10,7 @@ from neural.datasets.models import Pattern
 from neural.datasets.selectors import dataset_list
 from neural.engine import config as cfg
 from neural.engine import tuning
+from neural.engine.presets import BEST_MEMBERS
 
 GROUPS = [
     ("Schedule", ["epochs", "batch_size", "learning_rate", "lr_schedule", "early_stopping", "patience", "seed"]),
@@ -112,10 +113,19 @@ def option_names_missing() -> set[str]:
     return {f.name for f in fields(cfg.TrainConfig)} - placed
 
 
+# The quality presets (neural/engine/presets.py, docs/model-quality.md) as the form offers them.
+PRESET_CHOICES = [
+    ("default", "default: TabM, chosen on data sets nobody tuned for (what training without a preset uses)"),
+    ("fast", "fast: the MLP"),
+    ("best", f"best: {BEST_MEMBERS} default networks served as one version ({BEST_MEMBERS} sessions)"),
+]
+
+
 def training_form_context() -> dict:
     return {
         "datasets": dataset_list()[:200],
         "patterns": Pattern.values,
+        "presets": PRESET_CHOICES,
         "option_groups": training_options(),
         "search_spaces": list(tuning.SPACES),
         "search_methods": list(tuning.METHODS),

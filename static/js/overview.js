@@ -23,12 +23,16 @@
       if (config.epochs !== undefined) { body.epochs = config.epochs; delete config.epochs; }
       if (data.model_name) body.model_name = data.model_name;
       if (data.session_name) body.session_name = data.session_name;
+      // "default" is what training without a preset trains: only the others are sent.
+      if (data.preset && data.preset !== "default") config.preset = data.preset;
       const res = await fetch("/api/v1/neural/train", {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
         body: JSON.stringify(body),
       });
       const out = await res.json();
+      // preset best: an ensemble job whose member sessions are the runs of "<model>-members".
+      if (res.status === 202 && out.ensemble_job_id) { location.href = `/sessions/?model=${encodeURIComponent(out.sessions[0].model_name)}`; return; }
       if (res.status === 202) { location.href = `/sessions/${out.session_id}/`; return; }
       // The fields the error does not already name (it usually names the first one itself).
       const fields = Object.entries(out.fields || {}).filter(([, v]) => v !== out.error).map(([k, v]) => `${k}: ${v}`);
