@@ -115,9 +115,9 @@ def option_names_missing() -> set[str]:
 
 # The quality presets (neural/engine/presets.py, docs/model-quality.md) as the form offers them.
 PRESET_CHOICES = [
-    ("default", "default: TabM, chosen on data sets nobody tuned for (what training without a preset uses)"),
-    ("fast", "fast: the MLP"),
-    ("best", f"best: {BEST_MEMBERS} default networks served as one version ({BEST_MEMBERS} sessions)"),
+    ("default", "default (TabM)"),
+    ("fast", "fast (MLP)"),
+    ("best", f"best ({BEST_MEMBERS} x default, one version)"),
 ]
 
 

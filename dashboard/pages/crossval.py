@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import path
 
 from dashboard.crossval_figures import folds_figure
+from dashboard.tables import paginate
 from neural.errors import NotFound
 from neural.training.crossval_selectors import (
     cross_validation_get,
@@ -23,11 +24,13 @@ REFRESH_S = 5
 
 @login_required
 def cross_validation_list_page(request):
+    """Every cross-validation, newest first, a page at a time (``page``, ``per_page``)."""
+    table = paginate(cross_validation_list().order_by("-pk"), params=request.GET, sort="-pk", columns=[], keep=())
     rows = []
-    for cv in cross_validation_list()[:200]:
+    for cv in table.rows:
         metric = primary_metric(cv.task)
         rows.append({"cv": cv, "metric": metric, "summary": cv.summary.get(metric)})
-    return render(request, "dashboard/crossval/list.html", {"rows": rows})
+    return render(request, "dashboard/crossval/list.html", {"rows": rows, "table": table})
 
 
 @login_required

@@ -49,3 +49,23 @@ def test_the_admin_shows_a_cross_validation_with_its_folds(admin_client, dataset
     cv = _cv(dataset)
     html = admin_client.get(f"/admin/training/crossvalidation/{cv.pk}/change/").content.decode()
     assert "coord:v1" in html and html.count("queued") >= 3  # the three folds, inline
+
+
+def test_the_list_pages_through_every_cross_validation_newest_first(client, user, dataset):
+    from copy import copy
+
+    from neural.training.models import CrossValidation
+
+    first = _cv(dataset)
+    clones = []
+    for _ in range(60):
+        clone = copy(first)
+        clone.pk = None
+        clones.append(clone)
+    CrossValidation.objects.bulk_create(clones)
+    ids = list(CrossValidation.objects.order_by("-pk").values_list("pk", flat=True))
+    client.force_login(user)
+    pages = [client.get(f"/cross-validations/?page={n}").content.decode() for n in (1, 2)]
+    shown = [[int(i) for i in re.findall(r'href="/cross-validations/(\d+)/"', html)] for html in pages]
+    assert shown[0] == ids[:50] and shown[1] == ids[50:]  # 61 in all: nothing left out
+    assert "rows 51–61 of 61" in pages[1] and 'rel="next"' in pages[0] and 'rel="next"' not in pages[1]
