@@ -55,13 +55,13 @@ def manage(env: dict, *args: str) -> str:
     return out.stdout
 
 
-def setup(env: dict) -> tuple[str, list[dict]]:
+def setup(env: dict, preset: str | None = None) -> tuple[str, list[dict]]:
     subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "photondrift_bench"], check=True)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", "photondrift_bench"], check=True)
     manage(env, "migrate", "--noinput")
     manage(env, "data", "generate", "--pattern", "coordination", "--rows", "4000", "--name", "bench", "--seed", "7")
     manage(env, "training", "neural-train", "--pattern", "coordination", "--data", "bench", "--epochs", "8",
-           "--wait", "--model-name", "bench", "--json")  # fmt: skip
+           "--wait", "--model-name", "bench", "--json", *(["--preset", preset] if preset else []))  # fmt: skip
     user = "from django.contrib.auth.models import User; User.objects.create_user('bench', password='x')"
     manage(env, "shell", "-c", user)
     token = manage(env, "neural", "token", "--user", "bench").strip()
@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--preset", choices=("fast", "default"), help="the served network (default: no preset)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="photondrift-bench-"))
     env = {
@@ -216,7 +217,7 @@ def main() -> None:
         "PREDICT_BATCH_MAX": str(max(args.rows, 10_000)),
     }
     print("setting up (PostgreSQL database photondrift_bench, Redis db 14, training one model)...", file=sys.stderr)
-    token, frame = setup(env)
+    token, frame = setup(env, args.preset)
     records = (frame * (args.rows // len(frame) + 1))[: args.rows]
     port = free_port()
     # uvloop and httptools named, not "auto": a missing one fails here instead of measuring asyncio + h11.
