@@ -33,6 +33,9 @@ ARCHITECTURE_DEFAULTS = {"tabm": {"norm": "none", "dropout": 0.0}}
 # ``hidden_sizes`` left unset: the MLP's (the product's network before TabM) or the `default`
 # preset's TabM width and depth.
 HIDDEN_SIZES = {"mlp": [256, 128], "tabm": [64, 64]}
+# A network a request may ask for: 16 layers of 4,096 units (about 270M weights, a few GB with the
+# optimizer's state) at most, so that no training request can take a worker's memory.
+MAX_LAYERS, MAX_WIDTH = 16, 4096
 
 
 @dataclass
@@ -185,9 +188,9 @@ class TrainConfig:
             (
                 "hidden_sizes",
                 isinstance(self.hidden_sizes, list)
-                and bool(self.hidden_sizes)
-                and all(_is_int(h) and h > 0 for h in self.hidden_sizes),
-                "must be a list of positive whole numbers",
+                and 0 < len(self.hidden_sizes) <= MAX_LAYERS
+                and all(_is_int(h) and 0 < h <= MAX_WIDTH for h in self.hidden_sizes),
+                f"must be a list of 1 to {MAX_LAYERS} whole numbers from 1 to {MAX_WIDTH}",
             ),
         ]
         for name, ok, message in checks:

@@ -74,6 +74,8 @@ def test_it_downsamples_metrics_on_request(api, dataset):
         ({"model_name": "team/a"}, "model_name"),
         ({"session_name": "../s"}, "session_name"),
         ({"config": {"residual": True}}, "residual"),  # the MLP's, with the default TabM
+        ({"config": {"hidden_sizes": [60_000, 60_000]}}, "hidden_sizes"),  # 3.6e9 weights: a worker's memory
+        ({"config": {"hidden_sizes": [8] * 17}}, "hidden_sizes"),
         ({"config": {"norm": "batch", "preset": "default"}}, "norm"),
         pytest.param(
             {"config": {"gpu": True}},
