@@ -280,7 +280,8 @@ def main_timing(args: argparse.Namespace) -> None:
     """Fit time per model against HistGradientBoosting's on 10,000 rows x 20 columns: the median
     of ``--repeats`` fits each, alternating the models so that a change of load hits all of them.
     One warm-up fit first: the first optimizer step of a process imports torch's compiler stack
-    (about 1.7 s, once per process: a worker pays it once, not per model)."""
+    (1.3-1.8 s by benchmarks/network_cost.py, once per process: a worker pays it once, not per
+    model)."""
     from sklearn.datasets import make_classification
 
     torch.set_num_threads(2)
