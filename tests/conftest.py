@@ -5,6 +5,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from neural.api.throttles import windows
+from photondrift.celery import app as celery_app
 from tests.factories import UserFactory, api_token, make_dataset, train_here
 
 
@@ -62,3 +63,11 @@ def prediction_logs_inline(settings):
     """Prediction logs are written inline in the caller's transaction here, so tests inside a
     rolled-back transaction see them; tests/registry/test_logwriter.py covers the writer thread."""
     settings.PREDICTION_LOG_ASYNC = False
+
+
+@pytest.fixture
+def eager_celery():
+    """Celery tasks run in the test's own process as they are sent."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False

@@ -17,17 +17,9 @@ import neural.training.tasks  # noqa: F401 (registers the fold task, as a worker
 from neural.datasets.generator import generate
 from neural.datasets.services import dataset_store_frame
 from neural.training.models import CrossValidation, CrossValidationFold, TrainingSession
-from photondrift.celery import app as celery_app
 from tests.factories import UserFactory, api_token, make_dataset
 
 URL = "/api/v1/neural/cross-validations"
-
-
-@pytest.fixture
-def eager_celery():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def start(api, **body):

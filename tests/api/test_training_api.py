@@ -9,7 +9,6 @@ import neural.training.tasks  # noqa: F401  registers the training task here, as
 from neural.datasets.services import dataset_store_frame
 from neural.training.models import TrainingSession
 from neural.training.services import training_session_run
-from photondrift.celery import app as celery_app
 from tests.factories import train_here
 
 
@@ -127,13 +126,6 @@ def test_it_passes_model_storage_through_to_the_session(api, dataset):
     res = start(api, config={"model_storage": {"compression": True, "backup": False}})
     assert res.status_code == 202, res.json()
     assert TrainingSession.objects.get().config["model_storage"] == {"compression": True, "backup": False}
-
-
-@pytest.fixture
-def eager_celery():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 @pytest.mark.slow

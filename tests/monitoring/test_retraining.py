@@ -9,15 +9,7 @@ from neural.datasets.services import dataset_store_frame
 from neural.monitoring.alerts import alerts_evaluate
 from neural.monitoring.models import AlertRule, RetrainRun
 from neural.monitoring.retraining import retrain_policy_set
-from photondrift.celery import app as celery_app
 from tests.monitoring.conftest import serve
-
-
-@pytest.fixture
-def eager_celery():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 @pytest.mark.slow

@@ -16,15 +16,7 @@ from neural.registry.models import ModelVersion
 from neural.training.ensembles import ensemble_job_settle, ensemble_train_start
 from neural.training.models import EnsembleJob, TrainingSession
 from neural.training.services import training_session_stop
-from photondrift.celery import app as celery_app
 from tests.factories import train_here
-
-
-@pytest.fixture
-def eager_celery():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def test_it_trains_bagged_members_then_creates_the_ensemble(
