@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from dashboard import figures, search_figures
+from dashboard.tables import paginate
 from dashboard.accuracy import LIVE_DAYS, live_accuracy
 from neural.api.permissions import is_viewer
 from neural.datasets.models import PATTERN_TARGETS
@@ -139,8 +140,10 @@ def _early_stop(session, latest) -> int | None:
 
 @login_required
 def search_list(request):
-    rows = [{"job": job, "baseline": search_baseline(job)} for job in tuning_job_list()[:200]]
-    return render(request, "dashboard/searches/list.html", {"rows": rows})
+    """Every search, newest first, a page at a time (``page``, ``per_page``)."""
+    table = paginate(tuning_job_list().order_by("-pk"), params=request.GET, sort="-pk", columns=[], keep=())
+    rows = [{"job": job, "baseline": search_baseline(job)} for job in table.rows]
+    return render(request, "dashboard/searches/list.html", {"rows": rows, "table": table})
 
 
 @login_required

@@ -66,3 +66,27 @@ def test_it_draws_parallel_coordinates_and_option_importance_of_the_trials(clien
     assert set(importance["data"][0]["y"]) <= set(done[0].params)
     assert abs(sum(importance["data"][0]["x"]) - 1.0) < 1e-6
     assert "search_live.js" not in html  # a finished search is not polled
+
+
+def test_the_list_pages_through_every_search_newest_first(client, user, trained):
+    from copy import copy
+
+    from neural.training.models import TuningJob
+
+    first = tuning_job_create(
+        user=None, version=trained.model_version, method="random", trials=3, epochs=2, space="hyper", enqueue=False
+    )
+    clones = []
+    for _ in range(250):
+        clone = copy(first)
+        clone.pk = None
+        clones.append(clone)
+    TuningJob.objects.bulk_create(clones)
+    ids = list(TuningJob.objects.order_by("-pk").values_list("pk", flat=True))
+    client.force_login(user)
+    shown = []
+    for page in range(1, 7):
+        html = client.get(f"/searches/?page={page}").content.decode()
+        shown += [int(i) for i in re.findall(r'href="/searches/(\d+)/"', html)]
+    assert shown == ids  # 251 in all, the oldest (past the old cut at 200) included
+    assert "rows 251–251 of 251" in html and 'rel="next"' not in html
