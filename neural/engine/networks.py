@@ -16,7 +16,9 @@ fitted bin edges live in the architecture dict (model.json), never in a pickle.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 
 import numpy as np
 import rtdl_num_embeddings
@@ -25,6 +27,16 @@ import torch
 from torch import nn
 
 from neural.engine.config import NORMS, NUM_EMBEDDINGS
+
+
+@contextlib.contextmanager
+def _one_bin_columns_are_fine():
+    """rtdl_num_embeddings warns, at fit and at every load, for a column with a single bin (two
+    distinct values, such as a 0/1 count): it says itself that this "should not break anything"
+    and equals min-max scaling, which is what such a column needs. Only that warning is hushed."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"The \d+-th feature has just two bin edges", category=UserWarning)
+        yield
 
 
 def embedding_dim(cardinality: int) -> int:
@@ -144,9 +156,10 @@ class TabMNetwork(nn.Module):
         self.num_embedding: nn.Module | None = None
         if embedded and num_embeddings == "piecewise":
             edges = [torch.tensor(b, dtype=torch.float32) for b in bins]
-            self.num_embedding = rtdl_num_embeddings.PiecewiseLinearEmbeddings(
-                edges, d_embedding, activation=False, version="B"
-            )
+            with _one_bin_columns_are_fine():
+                self.num_embedding = rtdl_num_embeddings.PiecewiseLinearEmbeddings(
+                    edges, d_embedding, activation=False, version="B"
+                )
         elif embedded:
             self.num_embedding = rtdl_num_embeddings.PeriodicEmbeddings(len(embedded), d_embedding, lite=False)
         self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_dim(c)) for c in cardinalities)
@@ -192,7 +205,8 @@ def numeric_bins(x_train: np.ndarray, columns: list[int], n_bins: int = 48) -> t
     if not kept or len(x_train) < 3:
         return [], []
     x = torch.from_numpy(np.ascontiguousarray(x_train[:, kept], dtype=np.float32))
-    bins = rtdl_num_embeddings.compute_bins(x, n_bins=max(2, min(n_bins, len(x_train) - 1)))
+    with _one_bin_columns_are_fine():
+        bins = rtdl_num_embeddings.compute_bins(x, n_bins=max(2, min(n_bins, len(x_train) - 1)))
     return kept, [b.tolist() for b in bins]
 
 

@@ -170,3 +170,19 @@ def test_it_resumes_a_tabm_run_from_its_checkpoint_to_the_same_result(tmp_path):
     straight = train_tabular(df, "label", config=config)
     assert resumed.fit.resumed_from == 2 and len(resumed.fit.history) == 4
     assert resumed.fit.history[-1]["val_loss"] == pytest.approx(straight.fit.history[-1]["val_loss"], rel=1e-5)
+
+
+def test_a_one_bin_column_is_embedded_without_rtdls_one_bin_warning_and_other_warnings_still_show():
+    import warnings
+
+    from neural.engine.networks import numeric_bins
+
+    rare = np.array([0.0] * 38 + [1.0, 1.0], dtype=np.float32)  # two values, one rare: quantiles give one bin
+    x = np.stack([np.arange(40, dtype=np.float32), rare], axis=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kept, bins = numeric_bins(x, [0, 1])
+        TabMNetwork(2, [], 2, embedded=kept, bins=bins, k=2, d_block=8, d_embedding=4)
+        warnings.warn("another warning", UserWarning, stacklevel=1)
+    assert kept == [0, 1] and len(bins[1]) == 2  # the rare flag: one bin, embedded
+    assert [str(w.message) for w in caught] == ["another warning"]
