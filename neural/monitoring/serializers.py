@@ -31,6 +31,7 @@ def _viewer(serializer: serializers.Serializer) -> bool:
     request = serializer.context.get("request")
     return request is None or is_viewer(request.user)
 
+
 INT_MAX = 2**31 - 1
 
 

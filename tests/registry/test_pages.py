@@ -55,6 +55,8 @@ def test_a_stored_name_with_a_slash_renders_and_opens(client, user, trained):
     assert page.status_code == 200 and "team/a" in page.content.decode()
     assert "/models/team%252Fa/" in page.content.decode()
     assert client.get("/models/team%252Fa/").status_code == 200
+
+
 def _alert(model, *, status="firing", message="accuracy 0.56 below 0.70"):
     from neural.monitoring.models import Alert, AlertRule
 
