@@ -17,7 +17,8 @@ The ensemble columns (``ens``, ``e/gb``): on real data, ``--ensemble K`` (defaul
 trained as ``neural/training/ensembles.py`` trains them (``TrainConfig(bagging_seed=...)``: the
 same split, each member on a bootstrap sample of the training rows with its own initialisation),
 combined by soft voting through ``EnsemblePredictor``, on the same test rows. ``--ensemble 0``
-skips them.
+skips them. ``--options '{"dropout": 0.1}'`` trains the single network with those options over the
+defaults (a diagnosis: the defaults are chosen by the protocol below, never on these sets).
 
 Run from the repository root::
 
@@ -36,6 +37,7 @@ model as baselines in the same run, and fit times (benchmarks/quality_protocol.p
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import statistics
 import sys
@@ -130,11 +132,11 @@ def ensemble_score(case: Case, df, specs, task, seed: int, members: int) -> tupl
     return float(skm.r2_score(test[case.target].to_numpy(dtype=float), output)), elapsed
 
 
-def run_case(case: Case, seed: int, members: int = 0) -> dict:
+def run_case(case: Case, seed: int, members: int = 0, options: dict | None = None) -> dict:
     df = case.df[case.df[case.target].notna()].reset_index(drop=True)
     task = infer_task(df[case.target])
     specs = [c for c in infer_schema(df, case.target) if c.name != case.target]
-    config = TrainConfig(seed=seed)
+    config = TrainConfig.from_dict({**(options or {}), "seed": seed})
     split = split_rows(df[case.target], task, config)
 
     started = time.perf_counter()
@@ -194,7 +196,7 @@ def main_shared(args: argparse.Namespace) -> None:
     for case in load_cases(args.rows):
         if only and case.name not in only:
             continue
-        results = [run_case(case, seed, args.ensemble) for seed in range(args.seeds)]
+        results = [run_case(case, seed, args.ensemble, json.loads(args.options)) for seed in range(args.seeds)]
 
         def mean(key, sub=None, results=results):
             return statistics.fmean(r[key][sub] if sub else r[key] for r in results)
@@ -258,6 +260,11 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=2000, help="row cap per packaged set (time: 2 shared cores)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
     parser.add_argument("--ensemble", type=int, default=5, help="shared: bagged members on real data (0: none)")
+    parser.add_argument(
+        "--options",
+        default="{}",
+        help='shared: training options (JSON) over the defaults, e.g. \'{"architecture": "mlp"}\'',
+    )
     args = parser.parse_args()
     import torch
 
