@@ -14,8 +14,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from dashboard import figures, search_figures
-from dashboard.tables import paginate
 from dashboard.accuracy import LIVE_DAYS, live_accuracy
+from dashboard.tables import paginate
 from neural.api.permissions import is_viewer
 from neural.datasets.models import PATTERN_TARGETS
 from neural.errors import NotFound
