@@ -6,6 +6,7 @@ import json
 import re
 
 from neural.training.crossval import cross_validation_run_here, cross_validation_start
+from tests.factories import copies
 
 
 def _cv(dataset, **kw):
@@ -52,17 +53,10 @@ def test_the_admin_shows_a_cross_validation_with_its_folds(admin_client, dataset
 
 
 def test_the_list_pages_through_every_cross_validation_newest_first(client, user, dataset):
-    from copy import copy
-
     from neural.training.models import CrossValidation
 
     first = _cv(dataset)
-    clones = []
-    for _ in range(60):
-        clone = copy(first)
-        clone.pk = None
-        clones.append(clone)
-    CrossValidation.objects.bulk_create(clones)
+    copies(first, 60)
     ids = list(CrossValidation.objects.order_by("-pk").values_list("pk", flat=True))
     client.force_login(user)
     pages = [client.get(f"/cross-validations/?page={n}").content.decode() for n in (1, 2)]

@@ -4,6 +4,7 @@ import json
 import re
 
 from neural.training.tuning import tuning_job_create, tuning_job_run
+from tests.factories import copies
 
 
 def _search(version, space="efficient"):
@@ -69,19 +70,12 @@ def test_it_draws_parallel_coordinates_and_option_importance_of_the_trials(clien
 
 
 def test_the_list_pages_through_every_search_newest_first(client, user, trained):
-    from copy import copy
-
     from neural.training.models import TuningJob
 
     first = tuning_job_create(
         user=None, version=trained.model_version, method="random", trials=3, epochs=2, space="hyper", enqueue=False
     )
-    clones = []
-    for _ in range(250):
-        clone = copy(first)
-        clone.pk = None
-        clones.append(clone)
-    TuningJob.objects.bulk_create(clones)
+    copies(first, 250)
     ids = list(TuningJob.objects.order_by("-pk").values_list("pk", flat=True))
     client.force_login(user)
     shown = []
