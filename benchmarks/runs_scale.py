@@ -31,6 +31,7 @@ URLS = [  # (url, through the API with a token); the first is the baseline
     ("/api/v1/neural/cross-validations/{cv}", True),
     ("/cross-validations/", False),
     ("/cross-validations/{cv}/", False),
+    ("/api/v1/neural/cross-validations/7", True),  # one whose sessions exist (seed(): ids 1-50)
     ("/sessions/?run={run}", False),
 ]
 
@@ -98,6 +99,9 @@ def main() -> None:
     }
     runs, cvs, sessions = (m.objects.count() for m in (TrainingRun, CrossValidation, TrainingSession))
     print(f"{runs} runs, {cvs} cross-validations, {sessions} sessions")
+    # How a cross-validation's report finds the sessions trained from it (the session_cross_validation index).
+    plan = TrainingSession.objects.filter(config__cross_validation_id=7).explain()
+    print("sessions of a cross-validation, query plan:", " / ".join(line.strip() for line in plan.splitlines()))
     baseline = None
     for template, api in URLS:
         url = template.format(**ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.fields.json import KeyTransform
 
 from neural.datasets.models import Pattern
 
@@ -103,6 +104,9 @@ class TrainingSession(models.Model):
             models.Index(F("started_at").desc(), F("id").desc(), name="session_started"),
             models.Index("status", F("started_at").desc(), F("id").desc(), name="session_status_started"),
             models.Index("model_name", F("created_at").desc(), name="session_model_created"),
+            # A cross-validation's report finds the sessions trained from it by the id their
+            # config records (config__cross_validation_id): an index lookup, not a scan.
+            models.Index(KeyTransform("cross_validation_id", "config"), name="session_cross_validation"),
         ]
         constraints = [
             # `--session NAME` and `train/{name}` find one session: a name is unique per model.
