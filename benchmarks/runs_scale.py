@@ -1,7 +1,8 @@
-"""The `--config` runs and cross-validations at 10,000 of each (and 10,000 sessions): the runs and
-cross-validations APIs (first and 50th page, one detail), the /cross-validations/ page and one
-cross-validation's page, the sessions page filtered by run. Each median is printed with its ratio to
-the sessions list API (GET train, 10,000 sessions) timed in the same process.
+"""The `--config` runs, cross-validations and searches at 10,000 of each (and 10,000 sessions): the
+runs and cross-validations APIs (first and 50th page, one detail), the /cross-validations/ page and
+one cross-validation's page, the /searches/ page (first and last), the sessions page filtered by
+run. Each median is printed with its ratio to the sessions list API (GET train, 10,000 sessions)
+timed in the same process.
 
 Seeds the database named by DATABASE_URL once (bulk_create), so point it at a throwaway one::
 
@@ -32,6 +33,8 @@ URLS = [  # (url, through the API with a token); the first is the baseline
     ("/cross-validations/", False),
     ("/cross-validations/{cv}/", False),
     ("/api/v1/neural/cross-validations/7", True),  # one whose sessions exist (seed(): ids 1-50)
+    ("/searches/", False),
+    ("/searches/?page=200", False),
     ("/sessions/?run={run}", False),
 ]
 
@@ -40,6 +43,7 @@ def seed() -> None:
     from neural.training.models import CrossValidation, TrainingRun, TrainingSession  # lazy: after django.setup()
     from tests.factories import make_dataset  # lazy: after django.setup()
 
+    seed_searches()
     if TrainingRun.objects.count() >= N:
         return
     ds = make_dataset(name="scale-cv", rows=400)
@@ -72,6 +76,21 @@ def seed() -> None:
         )
         for _ in range(N)
     )
+
+
+def seed_searches() -> None:
+    """10,000 searches of one trained version (the version trains for one epoch, here)."""
+    from neural.training.models import TuningJob  # lazy: after django.setup()
+    from neural.training.tuning import tuning_job_create  # lazy: after django.setup()
+    from tests.factories import copies, make_dataset, train_here  # lazy: after django.setup()
+
+    if TuningJob.objects.count() >= N:
+        return
+    session = train_here(dataset=make_dataset(name="scale-search", rows=400), model_name="scale-search", epochs=1)
+    job = tuning_job_create(
+        user=None, version=session.model_version, method="random", trials=3, epochs=2, space="hyper", enqueue=False
+    )
+    copies(job, N - TuningJob.objects.count())
 
 
 def main() -> None:
